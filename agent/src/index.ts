@@ -1,0 +1,2 @@
+// Public API of @bpfleet/agent (bpfleet-agent).
+export {};

@@ -1,0 +1,2 @@
+// Public API of @bpfleet/registry (bpfleet-edge).
+export {};

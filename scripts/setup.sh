@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine with only Node and npm: system packages,
+# npm dependencies, bpffs/tracefs mounts, build. Each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# 1. System packages: the eBPF toolchain, network tools, the real MQTT broker and the benchmark peers.
+packages=(clang llvm libbpf-dev libbpf1 bpftool mosquitto iproute2 iputils-ping util-linux
+  make gcc libc6-dev pkg-config nginx-light)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. Kernel file systems the loader and the agent use.
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  log "mounting bpffs at /sys/fs/bpf"
+  as_root mount -t bpf bpffs /sys/fs/bpf
+fi
+if [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
+  log "mounting tracefs at /sys/kernel/tracing"
+  as_root mount -t tracefs tracefs /sys/kernel/tracing || log "tracefs not mountable: tracepoint programs will be refused"
+fi
+
+# 3. npm dependencies, reinstalled only when the lockfile changed.
+stamp=node_modules/.bpfleet-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --foreground-scripts=false >/dev/null
+  echo "$want" >"$stamp"
+fi
+
+# 4. Build TypeScript and the bundled eBPF objects.
+log "building"
+npm run --silent build
+npm run --silent build:bpf --if-present
+log "ready"

@@ -1,0 +1,2 @@
+// archive: filled in by its own change.
+export {};

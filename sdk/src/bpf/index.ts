@@ -1,0 +1,2 @@
+// bpf: filled in by its own change.
+export {};

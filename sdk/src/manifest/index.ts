@@ -1,0 +1,2 @@
+// manifest: filled in by its own change.
+export {};

@@ -1,0 +1,2 @@
+// trust: filled in by its own change.
+export {};
