@@ -1,2 +1,4 @@
 // Public API of @bpfleet/sdk. Devices import the light subpaths (manifest, archive, trust, bpf) instead.
+
+export * from './digest.js';
 export * from './errors.js';
