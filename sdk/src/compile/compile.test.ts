@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BuildError } from '../errors.js';
 import { type BuildManifest, buildProgram } from './build-program.js';
 import { readElfSections, readHelperCalls, readLicense } from './elf-sections.js';
+import { isKernelGplLicense } from './license-check.js';
 import { runTool } from './run-tool.js';
 import { findToolchain, parseClangVersion, type Toolchain } from './toolchain.js';
 
@@ -35,13 +36,13 @@ int count_hits(struct xdp_md *ctx)
 }
 `;
 
-const gplCompatible = (spdx: string) => /GPL/.test(spdx);
+const gplCompatible = isKernelGplLicense;
 
 function manifest(overrides: Partial<BuildManifest> = {}): BuildManifest {
   return {
     name: 'test/hits',
     version: '1.0.0',
-    license: 'GPL-2.0-only',
+    license: 'GPL',
     programs: [{ name: 'count_hits' }],
     config: { limit: { type: 'u32' }, offset: { type: 's16' }, peer: { type: 'mac' } },
     maps: { hits: {} },
@@ -147,7 +148,7 @@ describe('compile', () => {
     const probe = 'char buf[4]; bpf_probe_read_kernel(buf, sizeof(buf), ctx);';
     await write('Proprietary', probe);
     const result = await build(
-      manifest({ license: 'LicenseRef-Proprietary', requires: { arches: ['x86'] } }),
+      manifest({ license: 'Proprietary', requires: { arches: ['x86'] } }),
     );
     assert.deepEqual(
       result.issues.map((i) => i.code),

@@ -49,13 +49,13 @@ export function isKernelGplLicense(license: string): boolean {
 }
 
 export interface LicenseFacts {
-  /** The manifest's SPDX expression. */
+  /** The manifest's license: the exact string of the object's license section. */
   manifestLicense: string;
   /** The object's `license` section, undefined when it has none. */
   objectLicense: string | undefined;
   helperIds: ReadonlySet<number>;
-  /** Whether an SPDX expression lets the program use GPL-only kernel interfaces (from the manifest module). */
-  isGplCompatible: (spdx: string) => boolean;
+  /** The kernel's license_is_gpl_compatible() (the manifest module's `isGplCompatible`). */
+  isGplCompatible: (license: string) => boolean;
 }
 
 export function checkLicense(facts: LicenseFacts): BuildIssue[] {
@@ -70,15 +70,15 @@ export function checkLicense(facts: LicenseFacts): BuildIssue[] {
     ];
   }
   const issues: BuildIssue[] = [];
-  const objectGpl = isKernelGplLicense(objectLicense);
-  const manifestGpl = facts.isGplCompatible(manifestLicense);
-  if (objectGpl !== manifestGpl) {
+  // The manifest states the license section's exact string, so the registry can show what the kernel sees.
+  if (objectLicense !== manifestLicense) {
     issues.push({
       severity: 'error',
       code: 'LICENSE_MISMATCH',
-      message: `license: the code says "${objectLicense}" (${objectGpl ? '' : 'not '}GPL-compatible to the kernel) but the manifest says "${manifestLicense}" (${manifestGpl ? '' : 'not '}GPL-compatible)`,
+      message: `license: the code's license section says ${JSON.stringify(objectLicense)} but the manifest says ${JSON.stringify(manifestLicense)}`,
     });
   }
+  const objectGpl = facts.isGplCompatible(objectLicense);
   const gplOnly = [...facts.helperIds].flatMap((id) => GPL_ONLY_HELPERS.get(id) ?? []).sort();
   if (!objectGpl && gplOnly.length > 0) {
     issues.push({
