@@ -21,7 +21,7 @@ export interface ProgramTemplate {
   tests(names: TemplateNames): Record<string, unknown>;
 }
 
-export function fileHeader(names: TemplateNames, what: string, extraIncludes = ''): string {
+export function fileHeader(what: string, extraIncludes = ''): string {
   return `// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* ${what} */
 #include "vmlinux.h"

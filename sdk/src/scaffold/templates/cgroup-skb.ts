@@ -10,7 +10,7 @@ import {
 export const cgroupSkbTemplate: ProgramTemplate = {
   id: 'cgroup-skb',
   summary: "counts the packets and bytes a cgroup's processes send (cgroup_skb egress); never drops",
-  source: (n) => `${fileHeader(n, "Counts the packets and bytes a cgroup's processes send; never drops.")}
+  source: (n) => `${fileHeader("Counts the packets and bytes a cgroup's processes send; never drops.")}
 ${statsMap(n, 1)}
 SEC("cgroup_skb/egress")
 int ${n.cName}(struct __sk_buff *skb)

@@ -4,9 +4,7 @@ import { fileHeader, type ProgramTemplate } from '../program-template.js';
 export const sockopsTemplate: ProgramTemplate = {
   id: 'sockops',
   summary: 'counts the TCP connections a cgroup opens and accepts (sockops)',
-  source: (
-    n,
-  ) => `${fileHeader(n, 'Counts the TCP connections a cgroup opens (active) and accepts (passive).')}
+  source: (n) => `${fileHeader('Counts the TCP connections a cgroup opens (active) and accepts (passive).')}
 /* Slots of the connections map. */
 enum { SLOT_ACTIVE = 0, SLOT_PASSIVE = 1 };
 

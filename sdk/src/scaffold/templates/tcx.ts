@@ -12,7 +12,7 @@ export const tcxTemplate: ProgramTemplate = {
   summary: 'counts IPv4, IPv6 and other packets entering an interface (tcx ingress) and passes them on',
   source: (
     n,
-  ) => `${fileHeader(n, 'Counts packets entering an interface by IP version; never changes a verdict.', '#include <bpf/bpf_endian.h>\n')}
+  ) => `${fileHeader('Counts packets entering an interface by IP version; never changes a verdict.', '#include <bpf/bpf_endian.h>\n')}
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 

@@ -4,7 +4,7 @@ import { fileHeader, type ProgramTemplate } from '../program-template.js';
 export const tracepointTemplate: ProgramTemplate = {
   id: 'tracepoint',
   summary: 'counts process executions (tracepoint sched/sched_process_exec)',
-  source: (n) => `${fileHeader(n, 'Counts process executions from the sched_process_exec tracepoint.')}
+  source: (n) => `${fileHeader('Counts process executions from the sched_process_exec tracepoint.')}
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);

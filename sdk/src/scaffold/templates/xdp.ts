@@ -10,7 +10,7 @@ import {
 export const xdpTemplate: ProgramTemplate = {
   id: 'xdp',
   summary: 'counts frames and bytes at XDP and drops frames longer than `max_frame` bytes (0: no limit)',
-  source: (n) => `${fileHeader(n, 'Counts frames at XDP and drops the ones longer than max_frame.')}
+  source: (n) => `${fileHeader('Counts frames at XDP and drops the ones longer than max_frame.')}
 /* Longest frame let through, in bytes; 0 lets every frame through. */
 const volatile __u32 max_frame = 0;
 
