@@ -147,9 +147,7 @@ describe('compile', () => {
 
     const probe = 'char buf[4]; bpf_probe_read_kernel(buf, sizeof(buf), ctx);';
     await write('Proprietary', probe);
-    const result = await build(
-      manifest({ license: 'Proprietary', requires: { arches: ['x86'] } }),
-    );
+    const result = await build(manifest({ license: 'Proprietary', requires: { arches: ['x86'] } }));
     assert.deepEqual(
       result.issues.map((i) => i.code),
       ['GPL_ONLY_HELPERS'],
