@@ -53,7 +53,7 @@ export function createFleetController(options: FleetControllerOptions): FleetCon
 
   const onMessage = (topic: string, payload: Buffer) => {
     const parsed = parseTopic(topic);
-    if (!parsed || parsed.scope !== 'dev' || parsed.fleet !== fleet) return;
+    if (parsed?.scope !== 'dev' || parsed.fleet !== fleet) return;
     const device = parsed.device;
     if (!store.getDevice(device)) {
       logger.warn(`fleet: message on ${topic} from unregistered device ${device} ignored`);
