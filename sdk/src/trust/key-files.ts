@@ -37,14 +37,14 @@ export async function writeKeyPair(
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
     throw new TrustError('KEY_FILE_UNWRITABLE', `write key ${name}: cannot create ${dir}`, { cause: err });
   });
-  // O_EXCL makes "refuse to overwrite" atomic; the pub file is claimed first so a clash leaves no orphan key.
-  const pub = await createExclusive(publicKeyPath, 0o644, name);
-  let key: FileHandle;
+  // O_EXCL makes "refuse to overwrite" atomic; a clash on the second file removes the first, still empty, one.
+  const key = await createExclusive(privateKeyPath, 0o600, name);
+  let pub: FileHandle;
   try {
-    key = await createExclusive(privateKeyPath, 0o600, name);
+    pub = await createExclusive(publicKeyPath, 0o644, name);
   } catch (err) {
-    await pub.close();
-    await rm(publicKeyPath, { force: true });
+    await key.close();
+    await rm(privateKeyPath, { force: true });
     throw err;
   }
   try {
