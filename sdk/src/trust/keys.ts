@@ -39,6 +39,13 @@ export function keyIdOf(publicKeyPem: string, context = 'public key'): string {
 
 /** Parses a PEM public key and requires ECDSA P-256; `context` starts the error message. */
 export function toPublicKey(publicKeyPem: string, context: string): KeyObject {
+  // createPublicKey happily derives a public key from a private one; a private key in a config is a leak.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKeyPem)) {
+    throw new TrustError(
+      'KEY_INVALID',
+      `${context}: this is a private key; give the public key (.pub) instead`,
+    );
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: publicKeyPem, format: 'pem' });
