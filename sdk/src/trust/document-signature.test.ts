@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { signDocument, verifyDocument } from './document-signature.js';
+import { signPayload } from './key-signer.js';
 import { signPackage } from './package-signature.js';
 import { INDEX_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE } from './payload-types.js';
 import {
@@ -120,7 +121,10 @@ describe('signDocument / verifyDocument', () => {
       (await trustErrorOf(() => signDocument('', {}, operator.signing))).code,
       'PAYLOAD_TYPE_INVALID',
     );
-    const { signPayload } = await import('./key-signer.js');
+    const empty = await trustErrorOf(() =>
+      signPayload(POLICY_PAYLOAD_TYPE, Buffer.alloc(0), operator.signing),
+    );
+    assert.equal(empty.code, 'PAYLOAD_EMPTY');
     for (const payload of ['42', 'not json', '\u00ff']) {
       const signed = await signPayload(
         POLICY_PAYLOAD_TYPE,

@@ -26,6 +26,10 @@ export async function signPayload(
   payload: Buffer,
   key: SigningKey,
 ): Promise<SerializedBundle> {
+  if (payload.length === 0) {
+    // A Sigstore bundle cannot carry an empty DSSE payload; verifiers would reject it.
+    throw new TrustError('PAYLOAD_EMPTY', `sign ${payloadType} with key ${key.keyId}: empty payload`);
+  }
   // Loaded on demand: @sigstore/sign pulls in an HTTP stack that devices, which only verify, never need.
   const { DSSEBundleBuilder } = await import('@sigstore/sign');
   const builder = new DSSEBundleBuilder({ signer: createKeySigner(key), witnesses: [] });
