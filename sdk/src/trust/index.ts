@@ -25,7 +25,6 @@ export type { TrustedKey, TrustPolicy } from './trust-policy.js';
 export {
   assertKeyInWindow,
   keysForNamespace,
-  NAMESPACE_PATTERN,
   parseTrustedKey,
   parseTrustPolicy,
 } from './trust-policy.js';
