@@ -7,4 +7,7 @@ export * from './broker/mosquitto-config.js';
 export * from './fleet/fleet-authenticator.js';
 export * from './fleet/fleet-controller.js';
 export * from './fleet/fleet-store.js';
+export * from './fleet/rollouts/rollout.js';
+export * from './fleet/rollouts/rollout-runner.js';
+export * from './fleet/rollouts/rollout-store.js';
 export * from './fleet/sqlite-fleet-store.js';
