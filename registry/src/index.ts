@@ -1,2 +1,6 @@
 // Public API of @bpfleet/registry (bpfleet-edge).
-export {};
+
+export * from './broker/access-policy.js';
+export * from './broker/credentials.js';
+export * from './broker/embedded-broker.js';
+export * from './broker/mosquitto-config.js';
