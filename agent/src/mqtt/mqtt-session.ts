@@ -91,6 +91,13 @@ export class MqttSession {
     await client.endAsync(!client.connected);
   }
 
+  /** Drops the connection without a DISCONNECT, as a crash would: the broker publishes the last will. */
+  abort(): void {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.client?.end(true);
+  }
+
   private scheduleReconnect(): void {
     const client = this.client;
     if (this.stopping || !client || this.retryTimer !== undefined) return;

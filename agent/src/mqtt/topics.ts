@@ -1,4 +1,5 @@
-// The MQTT topic names of the bpfleet v1 protocol (design.md, "MQTT protocol").
+// The topics one device uses, from the protocol's single definition in sdk/protocol.
+import { deviceTopic, groupDesiredTopic } from '@bpfleet/sdk/protocol';
 
 export interface DeviceTopics {
   device: string;
@@ -10,13 +11,12 @@ export interface DeviceTopics {
 }
 
 export function deviceTopics(fleet: string, deviceId: string): DeviceTopics {
-  const dev = `bpfleet/v1/${fleet}/dev/${deviceId}`;
   return {
-    device: `${dev}/desired`,
-    group: (name) => `bpfleet/v1/${fleet}/grp/${name}/desired`,
-    reported: `${dev}/reported`,
-    presence: `${dev}/presence`,
-    events: `${dev}/events`,
-    telemetry: `${dev}/telemetry`,
+    device: deviceTopic(fleet, deviceId, 'desired'),
+    group: (name) => groupDesiredTopic(fleet, name),
+    reported: deviceTopic(fleet, deviceId, 'reported'),
+    presence: deviceTopic(fleet, deviceId, 'presence'),
+    events: deviceTopic(fleet, deviceId, 'events'),
+    telemetry: deviceTopic(fleet, deviceId, 'telemetry'),
   };
 }
