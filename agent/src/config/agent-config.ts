@@ -1,11 +1,9 @@
 // The agent's configuration: file (JSON), then environment, then flags; every error names its key.
-import { ConfigError } from '@bpfleet/sdk/errors';
+import { ConfigError, errorMessage } from '@bpfleet/sdk/errors';
+import { parseTrustedKey, type TrustedKey } from '@bpfleet/sdk/trust';
 
-export interface KeyConfig {
-  /** PEM (SPKI) public key. */
-  publicKey: string;
-  keyId?: string;
-}
+/** `{ keyId, publicKeyPem, validFrom?, validUntil? }`, as sdk/trust parses it. */
+export type KeyConfig = TrustedKey;
 
 export interface AgentConfig {
   deviceId: string;
@@ -223,12 +221,11 @@ function keys(value: unknown, key: string, nonEmpty: boolean): KeyConfig[] {
   const items = list(value ?? [], key);
   if (nonEmpty && items.length === 0) throw new ConfigKeyError(key, 'needs at least one key');
   return items.map((item, i) => {
-    const k = obj(item, `${key}[${i}]`);
-    only(k, `${key}[${i}]`, ['publicKey', 'keyId']);
-    const publicKey = str(k.publicKey, `${key}[${i}].publicKey`);
-    if (!publicKey.includes('BEGIN PUBLIC KEY')) {
-      throw new ConfigKeyError(`${key}[${i}].publicKey`, 'expected a PEM public key');
+    try {
+      return parseTrustedKey(item, `${key}[${i}]`);
+    } catch (err) {
+      // The trust parser names the field in its message; keep it and name the config key.
+      throw new ConfigKeyError(`${key}[${i}]`, errorMessage(err));
     }
-    return k.keyId === undefined ? { publicKey } : { publicKey, keyId: str(k.keyId, `${key}[${i}].keyId`) };
   });
 }

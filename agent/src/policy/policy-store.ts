@@ -5,7 +5,7 @@ import { type MergedProgram, mergePolicies, type Policy } from '@bpfleet/sdk/pol
 import type { PolicySource } from '../ports.js';
 
 /** Checks a bundle's signature against the operator keys and returns the policy it carries. */
-export type PolicyVerifier = (bundle: unknown, now: Date) => Policy;
+export type PolicyVerifier = (bundle: unknown, now: Date) => Promise<Policy>;
 
 export interface AcceptedPolicy {
   serial: number;
@@ -42,9 +42,9 @@ export class PolicyStore implements PolicySource {
   }
 
   /** Never throws: a refused policy changes nothing and comes back with its reason. */
-  receive(topic: string, payload: Uint8Array): PolicyOutcome {
+  async receive(topic: string, payload: Uint8Array): Promise<PolicyOutcome> {
     try {
-      return this.accept(topic, payload);
+      return await this.accept(topic, payload);
     } catch (err) {
       const error =
         err instanceof BpfleetError
@@ -70,7 +70,7 @@ export class PolicyStore implements PolicySource {
     return Object.fromEntries(this.accepted);
   }
 
-  private accept(topic: string, payload: Uint8Array): PolicyOutcome {
+  private async accept(topic: string, payload: Uint8Array): Promise<PolicyOutcome> {
     const o = this.options;
     const expectedTarget = this.targetOf(topic);
     if (payload.length === 0) {
@@ -87,7 +87,7 @@ export class PolicyStore implements PolicySource {
       throw new PolicyError('POLICY_MALFORMED', `policy ${topic}: payload is not JSON`, { cause: err });
     }
     const now = (o.now ?? (() => new Date()))();
-    const policy = o.verify(bundle, now);
+    const policy = await o.verify(bundle, now);
     const at = `policy ${topic} serial ${policy.serial}`;
     if (Date.parse(policy.expires) <= now.getTime()) {
       throw new PolicyError('POLICY_EXPIRED', `${at}: expired at ${policy.expires}`);
