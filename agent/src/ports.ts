@@ -16,6 +16,8 @@ export interface PackageRef {
   version: string;
   digest: string;
   size: number;
+  /** From the signed index when it says it; the signed package statement must name the same one. */
+  manifestDigest?: string;
 }
 
 export interface IndexSource {
