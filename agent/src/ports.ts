@@ -72,11 +72,12 @@ export interface DeploySpec {
   configDigest: string;
 }
 
+/** One value read from a map the manifest marks as a metric; `key` tells entries of one map apart. */
 export interface ProgramMetric {
   deployment: string;
   map: string;
   name: string;
-  labels: Record<string, string>;
+  key: string;
   value: number;
 }
 
