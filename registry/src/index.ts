@@ -7,6 +7,8 @@ export * from './broker/mosquitto-config.js';
 export * from './fleet/fleet-authenticator.js';
 export * from './fleet/fleet-controller.js';
 export * from './fleet/fleet-store.js';
+export * from './fleet/policies/policy-service.js';
+export * from './fleet/policies/policy-store.js';
 export * from './fleet/rollouts/rollout.js';
 export * from './fleet/rollouts/rollout-runner.js';
 export * from './fleet/rollouts/rollout-store.js';
