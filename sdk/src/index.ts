@@ -2,3 +2,5 @@
 
 export * from './digest.js';
 export * from './errors.js';
+export * from './archive/index.js';
+export * from './manifest/index.js';
