@@ -15,12 +15,19 @@ export interface SourceSummary {
   size: number;
 }
 
-async function* chunksOf(source: ArchiveSource): AsyncGenerator<Uint8Array> {
+async function* chunksOf(source: ArchiveSource, context: string): AsyncGenerator<Uint8Array> {
   if (source instanceof Uint8Array) {
     for (let i = 0; i < source.byteLength; i += CHUNK) yield source.subarray(i, i + CHUNK);
     return;
   }
-  yield* source;
+  try {
+    yield* source;
+  } catch (err) {
+    // A failing source (file, network) is not a bad archive: keep the two apart.
+    throw new ArchiveError('SOURCE_FAILED', `${context}: reading the archive: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 async function* checkedSource(
@@ -32,7 +39,7 @@ async function* checkedSource(
   const hash = createHash('sha256');
   let size = 0;
   let magic = Buffer.alloc(0);
-  for await (const chunk of chunksOf(source)) {
+  for await (const chunk of chunksOf(source, context)) {
     if (!(chunk instanceof Uint8Array))
       throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: source gave a non-byte chunk`);
     size += chunk.byteLength;

@@ -10,5 +10,6 @@ export {
   packDirectory,
 } from './pack-directory.js';
 export type { PackageContents } from './package-contents.js';
+export { PACKAGE_FILE_SUFFIX, packageFileName } from './package-file-name.js';
 export { ANY_ARCH, MANIFEST_PATH, objectArch } from './paths.js';
 export { type UnpackedPackage, type UnpackOptions, unpackArchive } from './unpack-archive.js';
