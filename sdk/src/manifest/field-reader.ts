@@ -92,7 +92,8 @@ export function expectArray(value: unknown, path: string, max: number, nonEmpty 
   if (value.length > max) {
     throw new ManifestError('TOO_MANY', path, `expected at most ${max} items, got ${value.length}`);
   }
-  return value;
+  // Array.from turns holes of sparse arrays (possible in objects not from JSON) into undefined, which fails checks.
+  return Array.from(value);
 }
 
 /** Dictionary keys (names of config vars, maps, fields, labels): bounded count, each key checked. */

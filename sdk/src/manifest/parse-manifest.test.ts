@@ -87,7 +87,11 @@ test('each bad-input class has its own code and names the field', () => {
   expectError(variant('name', `a/${'b'.repeat(65)}`), 'INVALID_NAME', 'name');
   expectError(variant('programs.0.name', '1abc'), 'INVALID_NAME', 'programs[0].name');
   expectError(variant('config.__proto__x', example.config?.enabled), 'INVALID_NAME', 'config.__proto__x');
-  expectError(exampleManifestJson().replace('"enabled":', '"__proto__":'), 'INVALID_NAME', 'config.__proto__');
+  expectError(
+    exampleManifestJson().replace('"enabled":', '"__proto__":'),
+    'INVALID_NAME',
+    'config.__proto__',
+  );
   expectError(variant('version', 'v1.2.0'), 'INVALID_VERSION', 'version');
   expectError(variant('requires.kernel', '5'), 'INVALID_VERSION', 'requires.kernel');
   expectError(variant('license', ' GPL'), 'INVALID_LICENSE', 'license');
