@@ -45,3 +45,21 @@ export function validFiles(): PackFile[] {
 export function fileEntries(files: PackFile[] = validFiles()): RawEntry[] {
   return files.map((f) => ({ header: { name: f.path, type: 'file' }, data: Buffer.from(f.data) }));
 }
+
+/** Rewrites a ustar header block's checksum, so a hand-edited header passes tar's own check. */
+export function withChecksum(block: Uint8Array): Buffer {
+  const out = Buffer.from(block.subarray(0, 512));
+  out.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of out) sum += b;
+  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return out;
+}
+
+/** A ustar header for a regular file claiming `size` bytes (octal, up to 8 GiB - 1). */
+export async function fileHeader(name: string, size: number): Promise<Buffer> {
+  const block = (await makeTar([{ header: { name }, data: Buffer.alloc(0) }])).subarray(0, 512);
+  const out = Buffer.from(block);
+  out.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  return withChecksum(out);
+}
