@@ -1,5 +1,6 @@
 // Typed reading of untrusted JSON objects: each failure is a ManifestError naming the field path and what was expected.
 import { ManifestError } from '../errors.js';
+import { MANIFEST_LIMITS } from './types.js';
 
 export function joinPath(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
@@ -171,10 +172,10 @@ export class FieldReader {
 
 /** C identifiers; `__`-prefixed names are reserved in C and would collide with `__proto__`. */
 export const IDENTIFIER: StringRule = {
-  max: 64,
+  max: MANIFEST_LIMITS.maxIdentifier,
   pattern: /^(?!__)[A-Za-z_][A-Za-z0-9_]*$/,
   expected: 'a C identifier (letters, digits, _; not starting with a digit or __)',
   code: 'INVALID_NAME',
 };
 
-export const DESCRIPTION: StringRule = { max: 512, min: 0 };
+export const DESCRIPTION: StringRule = { max: MANIFEST_LIMITS.maxDescription, min: 0 };
