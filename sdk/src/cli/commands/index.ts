@@ -1,8 +1,14 @@
 // The command table: one file per command, each exporting `register(program)`.
 import type { Command } from 'commander';
+import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
+import { register as registerPack } from './pack.js';
 
-const registrations: Array<(program: Command) => void> = [registerKeys];
+const registrations: Array<(program: Command) => void> = [
+  registerKeys,
+  registerPack,
+  (program) => registerInspect(program),
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
