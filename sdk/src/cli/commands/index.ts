@@ -1,8 +1,20 @@
 // The command table: one file per command, each exporting `register(program)`.
 import type { Command } from 'commander';
+import { register as registerBuild } from './build.js';
 import { register as registerInit } from './init.js';
+import { register as registerInspect } from './inspect.js';
+import { register as registerKeys } from './keys.js';
+import { register as registerPack } from './pack.js';
+import { register as registerTest } from './test.js';
 
-const registrations: Array<(program: Command) => void> = [registerInit];
+const registrations: Array<(program: Command) => void> = [
+  registerKeys,
+  registerPack,
+  (program) => registerInspect(program),
+  registerInit,
+  registerBuild,
+  registerTest,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
