@@ -1,12 +1,14 @@
 // One source of truth: the manifest's config variables, maps and programs must be the ones the code has.
+
+import { type FieldLayout, layoutFields } from '../manifest/index.js';
 import type { BuildIssue } from './build-issue.js';
-import type { BtfVariable, ObjectBtf } from './object-btf.js';
+import type { BtfMap, BtfMapType, BtfVariable, ObjectBtf } from './object-btf.js';
 
 /** The parts of a manifest the build checks (a structural subset of the manifest module's `Manifest`). */
 export interface ManifestDeclarations {
   programs: ReadonlyArray<{ name: string }>;
   config?: Readonly<Record<string, { type: string; size?: number }>>;
-  maps?: Readonly<Record<string, unknown>>;
+  maps?: Readonly<Record<string, { layout?: { key: FieldLayout; value: FieldLayout } }>>;
 }
 
 const INT_TYPE = /^([us])(8|16|32|64)$/;
@@ -68,10 +70,12 @@ export function checkDeclarations(manifest: ManifestDeclarations, btf: ObjectBtf
     }
   }
 
-  const codeMaps = new Set(btf.maps.map((m) => m.name));
+  const codeMaps = new Map(btf.maps.map((m) => [m.name, m]));
   const maps = manifest.maps ?? {};
-  for (const name of Object.keys(maps)) {
-    if (!codeMaps.has(name)) {
+  for (const [name, decl] of Object.entries(maps)) {
+    const code = codeMaps.get(name);
+    if (code && decl.layout) issues.push(...checkLayout(name, decl.layout, code));
+    if (!code) {
       issues.push({
         severity: 'error',
         code: 'MAP_MISSING_IN_CODE',
@@ -100,4 +104,45 @@ export function checkDeclarations(manifest: ManifestDeclarations, btf: ObjectBtf
     }
   }
   return issues;
+}
+
+function checkPart(
+  map: string,
+  part: 'key' | 'value',
+  layout: FieldLayout,
+  code: BtfMapType | undefined,
+): BuildIssue[] {
+  if (!code) return [];
+  const { fields, size } = layoutFields(layout, part);
+  const issue = (why: string): BuildIssue => ({
+    severity: 'error',
+    code: 'MAP_LAYOUT_MISMATCH',
+    message: `map ${map}: the manifest's ${part} layout ${why}`,
+  });
+  if (size !== code.size)
+    return [issue(`is ${size} bytes but the code's ${part} (${code.name || 'anonymous'}) is ${code.size}`)];
+  if (!code.fields || fields.length === 1) return [];
+  const issues: BuildIssue[] = [];
+  for (const field of fields) {
+    const member = code.fields.find((m) => m.name === field.name);
+    if (!member)
+      issues.push(issue(`names field ${field.name}, which ${code.name || 'the struct'} does not have`));
+    else if (member.offset !== field.offset) {
+      issues.push(
+        issue(`puts ${field.name} at byte ${field.offset} but the code has it at ${member.offset}`),
+      );
+    }
+  }
+  return issues;
+}
+
+function checkLayout(
+  map: string,
+  layout: { key: FieldLayout; value: FieldLayout },
+  code: BtfMap,
+): BuildIssue[] {
+  return [
+    ...checkPart(map, 'key', layout.key, code.key),
+    ...checkPart(map, 'value', layout.value, code.value),
+  ];
 }

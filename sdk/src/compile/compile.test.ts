@@ -109,7 +109,7 @@ describe('compile', () => {
       manifest({
         programs: [{ name: 'count_hits' }, { name: 'gone' }],
         config: { limit: { type: 'u64' }, offset: { type: 'u16' }, missing: { type: 'u8' } },
-        maps: { hits: {}, ghosts: {} },
+        maps: { hits: { layout: { key: 'u64', value: 'u64' } }, ghosts: {} },
       }),
     );
     assert.equal(result.ok, false);
@@ -119,6 +119,7 @@ describe('compile', () => {
       'CONFIG_MISSING_IN_MANIFEST config peer',
       'CONFIG_TYPE_MISMATCH config limit',
       'CONFIG_TYPE_MISMATCH config offset',
+      'MAP_LAYOUT_MISMATCH map hits',
       'MAP_MISSING_IN_CODE map ghosts',
       'PROGRAM_MISSING_IN_CODE program gone',
     ]);

@@ -16,6 +16,8 @@ export interface BtfVariable {
 export interface BtfMapType {
   name: string;
   size: number;
+  /** Members with byte offsets, when the type is a struct. */
+  fields?: Array<{ name: string; offset: number }>;
 }
 
 export interface BtfMap {
@@ -40,7 +42,7 @@ interface BtfTypeJson {
   encoding?: string;
   nr_elems?: number;
   linkage?: string;
-  members?: Array<{ name: string; type_id: number }>;
+  members?: Array<{ name: string; type_id: number; bits_offset?: number }>;
   vars?: Array<{ type_id: number; size: number }>;
 }
 
@@ -102,7 +104,16 @@ export function summarizeBtf(dump: { types: BtfTypeJson[] }): ObjectBtf {
       if (member.name !== 'key' && member.name !== 'value') continue;
       const pointer = strip(member.type_id, false);
       if (pointer?.kind !== 'PTR') continue;
-      map[member.name] = { name: nameOf(pointer.type_id), size: sizeOf(pointer.type_id) };
+      const target = strip(pointer.type_id, false);
+      const fields =
+        target?.kind === 'STRUCT'
+          ? (target.members ?? []).map((m) => ({ name: m.name, offset: (m.bits_offset ?? 0) / 8 }))
+          : undefined;
+      map[member.name] = {
+        name: nameOf(pointer.type_id),
+        size: sizeOf(pointer.type_id),
+        ...(fields ? { fields } : {}),
+      };
     }
     maps.push(map);
   }
