@@ -13,7 +13,23 @@ export {
 } from './collection-spec.js';
 export { FdLink, type Link, type LinkInfo, openPinnedLink, type ProgramRef, TcFilterLink } from './link.js';
 export { BpfMap, type MapInfo, openPinnedMap, readU64, splitPerCpu, UpdateFlags, u32, u64 } from './map.js';
+export {
+  type Arch,
+  type Capability,
+  type HostProbe,
+  parseCapabilities,
+  parseMounts,
+  probeHost,
+} from './probe.js';
 export { Program } from './program.js';
+export {
+  checkRequires,
+  compareKernel,
+  type HostRequirements,
+  parseKernelVersion,
+  type Unmet,
+  type UnmetKind,
+} from './requirements.js';
 export {
   type RingBufferOptions,
   RingBufferReader,
