@@ -12,6 +12,20 @@ import {
   tcDetach,
 } from './internal/libbpf.js';
 
+// Link types newer than libbpf 1.1's name table (uapi enum bpf_link_type).
+const NEWER_LINK_TYPES: Record<number, string> = {
+  10: 'netfilter',
+  11: 'tcx',
+  12: 'uprobe_multi',
+  13: 'netkit',
+  14: 'sockmap',
+};
+
+export function linkTypeName(type: number): string {
+  const known = libbpf.linkTypeStr(type);
+  return known && known !== 'unspec' ? known : (NEWER_LINK_TYPES[type] ?? `link type ${type}`);
+}
+
 /** Anything with a program fd can be swapped into a link. */
 export interface ProgramRef {
   readonly name: string;
@@ -68,7 +82,7 @@ export class FdLink implements Link {
     if (rc < 0) throw this.#error('info', errno());
     const view = new DataView(info.buffer);
     return {
-      type: libbpf.linkTypeStr(view.getUint32(0, true)) ?? 'unspec',
+      type: view.getUint32(0, true) === 0 ? 'unspec' : linkTypeName(view.getUint32(0, true)),
       id: view.getUint32(4, true),
       programId: view.getUint32(8, true),
     };

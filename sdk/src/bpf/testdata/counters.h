@@ -6,7 +6,7 @@
 #define ETH_P_IP 0x0800
 #define IPPROTO_ICMP_ 1
 #define ICMP_ECHO_ 8
-#define TC_ACT_OK_ 0
+#define TC_ACT_UNSPEC_ (-1)
 
 struct exec_event {
 	__u32 pid;

@@ -24,14 +24,14 @@ int count_icmp(struct __sk_buff *skb)
 	__u32 key = 0;
 	__u64 *slot;
 
-	/* Only IPv4 ICMP counts; everything passes. */
+	/* Only IPv4 ICMP counts; UNSPEC lets the next tcx program or TC filter run too. */
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK_;
+		return TC_ACT_UNSPEC_;
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_ICMP_)
-		return TC_ACT_OK_;
+		return TC_ACT_UNSPEC_;
 	slot = bpf_map_lookup_elem(&tc_counts, &key);
 	if (slot)
 		__sync_fetch_and_add(slot, 1);
-	return TC_ACT_OK_;
+	return TC_ACT_UNSPEC_;
 }
