@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { HELPER_NAMES } from './helper-ids.js';
-import { assertKnownAbi, libbpf } from './internal/libbpf.js';
+import { closeFd } from './internal/fd.js';
+import { assertKnownAbi, libbpf, loadHelperProbe } from './internal/libbpf.js';
 
 export type Arch = 'x86' | 'arm64' | 'arm' | 'riscv' | 's390' | 'powerpc' | 'mips' | 'loongarch';
 export type Capability = 'CAP_BPF' | 'CAP_NET_ADMIN' | 'CAP_PERFMON' | 'CAP_SYS_ADMIN';
@@ -70,6 +71,21 @@ export function parseCapabilities(status: string): Capability[] {
   return (Object.keys(CAP_BITS) as Capability[]).filter((c) => (eff >> BigInt(CAP_BITS[c])) & 1n);
 }
 
+// Program types the kernel only loads with an expected attach type (the probe picks a typical one).
+const PROBE_ATTACH: Record<string, number> = { cgroup_sock_addr: 10, cgroup_sockopt: 21, sk_lookup: 36 };
+
+function helperAvailable(typeId: number, progTypes: Map<string, number>, helperId: number): boolean {
+  const typeName = [...progTypes].find(([, id]) => id === typeId)?.[0] ?? '';
+  const { fd, log } = loadHelperProbe(typeId, PROBE_ATTACH[typeName] ?? 0, helperId);
+  if (fd >= 0) {
+    closeFd(fd);
+    return true;
+  }
+  if (/invalid func |unknown func |cannot use helper|helper call is not allowed/.test(log)) return false;
+  // Refused for another reason (type needs more set-up): libbpf's probe is the best remaining answer.
+  return libbpf.probeHelper(typeId, helperId) === 1;
+}
+
 /** Probes the running host. Program and map types are probed now; helpers when asked. */
 export function probeHost(): HostProbe {
   const version = assertKnownAbi();
@@ -96,7 +112,7 @@ export function probeHost(): HostProbe {
       const key = `${helperId}/${typeId}`;
       let ok = helperCache.get(key);
       if (ok === undefined) {
-        ok = libbpf.probeHelper(typeId, helperId) === 1;
+        ok = helperAvailable(typeId, progTypes, helperId);
         helperCache.set(key, ok);
       }
       return ok;

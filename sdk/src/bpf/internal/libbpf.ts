@@ -88,6 +88,28 @@ koffi.struct('bpf_link_create_opts', {
   target_btf_id: 'uint32_t',
   union_words: koffi.array('uint64_t', 4),
 });
+koffi.struct('bpf_prog_load_opts', {
+  sz: 'size_t',
+  attempts: 'int',
+  expected_attach_type: 'int',
+  prog_btf_fd: 'uint32_t',
+  prog_flags: 'uint32_t',
+  prog_ifindex: 'uint32_t',
+  kern_version: 'uint32_t',
+  attach_btf_id: 'uint32_t',
+  attach_prog_fd: 'uint32_t',
+  attach_btf_obj_fd: 'uint32_t',
+  fd_array: 'void *',
+  func_info: 'void *',
+  func_info_cnt: 'uint32_t',
+  func_info_rec_size: 'uint32_t',
+  line_info: 'void *',
+  line_info_cnt: 'uint32_t',
+  line_info_rec_size: 'uint32_t',
+  log_level: 'uint32_t',
+  log_size: 'uint32_t',
+  log_buf: 'void *',
+});
 koffi.struct('bpf_link_update_opts', { sz: 'size_t', flags: 'uint32_t', old_prog_fd: 'uint32_t' });
 koffi.struct('bpf_map_batch_opts', { sz: 'size_t', elem_flags: 'uint64_t', flags: 'uint64_t' });
 koffi.struct('bpf_tc_hook', { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' });
@@ -107,6 +129,7 @@ const LAYOUT = {
   bpf_object_open_opts: 80,
   bpf_link_create_opts: 64,
   bpf_link_update_opts: 16,
+  bpf_prog_load_opts: 104,
   bpf_map_batch_opts: 24,
   bpf_tc_hook: 24,
   bpf_tc_opts: 32,
@@ -144,6 +167,9 @@ const f = {
     o: null,
   ) => number,
 
+  progLoad: lib.func(
+    'int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t cnt, const bpf_prog_load_opts *opts)',
+  ) as (type: number, name: string, license: string, insns: Uint8Array, cnt: number, opts: object) => number,
   objectOpenMem: lib.func(
     'bpf_object *bpf_object__open_mem(void *buf, size_t size, const bpf_object_open_opts *opts)',
   ) as (buf: RawPointer, size: number, opts: object) => ObjectHandle | null,
@@ -484,6 +510,40 @@ export function mapLookupBatch(
     flags: 0,
   });
   return { rc, count: inout[0] ?? 0, errno: rc < 0 ? koffi.errno() : 0 };
+}
+
+/**
+ * Loads `call helper; r0 = 0; exit` as `progType` and returns the fd (or -errno) and the verifier log.
+ * libbpf 1.1's own helper probe misses 6.x's "cannot use helper" wording, hence this one.
+ */
+export function loadHelperProbe(
+  progType: number,
+  expectedAttachType: number,
+  helperId: number,
+): { fd: number; log: string } {
+  const insns = new Uint8Array(24);
+  const view = new DataView(insns.buffer);
+  insns[0] = 0x85; // BPF_JMP | BPF_CALL
+  view.setInt32(4, helperId, true);
+  insns[8] = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K, r0 = 0
+  insns[16] = 0x95; // BPF_JMP | BPF_EXIT
+  const log = allocNative(4096);
+  try {
+    log.bytes()[0] = 0;
+    const opts = {
+      sz: LAYOUT.bpf_prog_load_opts,
+      expected_attach_type: expectedAttachType,
+      log_level: 1,
+      log_size: log.size,
+      log_buf: log.ptr,
+    };
+    const fd = f.progLoad(progType, 'bpfleet_probe', 'GPL', insns, 3, opts);
+    const bytes = log.bytes();
+    const end = bytes.indexOf(0);
+    return { fd, log: Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8') };
+  } finally {
+    log.free();
+  }
 }
 
 export function objInfo(fd: number, size: number): { rc: number; info: Uint8Array } {
