@@ -58,9 +58,6 @@ interface AsyncFn<A extends unknown[], R> {
   async: (...args: [...A, Callback<R>]) => void;
 }
 
-const lib = koffi.load('libbpf.so.1');
-const libc = koffi.load('libc.so.6');
-
 koffi.opaque('bpf_object');
 koffi.opaque('bpf_program');
 koffi.opaque('bpf_map');
@@ -139,193 +136,223 @@ for (const [name, size] of Object.entries(LAYOUT)) {
     throw new Error(`libbpf: struct ${name} is ${koffi.sizeof(name)} bytes, want ${size}`);
 }
 
-const f = {
-  major: lib.func('uint32_t libbpf_major_version()') as () => number,
-  minor: lib.func('uint32_t libbpf_minor_version()') as () => number,
-  setPrint: lib.func('void *libbpf_set_print(bpf_libbpf_print_fn *fn)') as (fn: unknown) => unknown,
-  strerror: lib.func('int libbpf_strerror(int err, _Out_ char *buf, size_t size)') as (
-    err: number,
-    buf: Buffer,
-    size: number,
-  ) => number,
-  numPossibleCpus: lib.func('int libbpf_num_possible_cpus()') as () => number,
-  progTypeStr: lib.func('const char *libbpf_bpf_prog_type_str(int t)') as (t: number) => string | null,
-  mapTypeStr: lib.func('const char *libbpf_bpf_map_type_str(int t)') as (t: number) => string | null,
-  attachTypeStr: lib.func('const char *libbpf_bpf_attach_type_str(int t)') as (t: number) => string | null,
-  linkTypeStr: lib.func('const char *libbpf_bpf_link_type_str(int t)') as (t: number) => string | null,
-  probeProgType: lib.func('int libbpf_probe_bpf_prog_type(int t, void *opts)') as (
-    t: number,
-    o: null,
-  ) => number,
-  probeMapType: lib.func('int libbpf_probe_bpf_map_type(int t, void *opts)') as (
-    t: number,
-    o: null,
-  ) => number,
-  probeHelper: lib.func('int libbpf_probe_bpf_helper(int t, int helper, void *opts)') as (
-    t: number,
-    h: number,
-    o: null,
-  ) => number,
+/** Binds the functions; libbpf is loaded on first use so importing this module never needs it. */
+function bind() {
+  let lib: ReturnType<typeof koffi.load>;
+  let libc: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load('libbpf.so.1');
+    libc = koffi.load('libc.so.6');
+  } catch (err) {
+    throw new NotSupportedError(
+      'LIBBPF_MISSING',
+      `libbpf: cannot load libbpf.so.1 (install libbpf1): ${String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return {
+    major: lib.func('uint32_t libbpf_major_version()') as () => number,
+    minor: lib.func('uint32_t libbpf_minor_version()') as () => number,
+    setPrint: lib.func('void *libbpf_set_print(bpf_libbpf_print_fn *fn)') as (fn: unknown) => unknown,
+    strerror: lib.func('int libbpf_strerror(int err, _Out_ char *buf, size_t size)') as (
+      err: number,
+      buf: Buffer,
+      size: number,
+    ) => number,
+    numPossibleCpus: lib.func('int libbpf_num_possible_cpus()') as () => number,
+    progTypeStr: lib.func('const char *libbpf_bpf_prog_type_str(int t)') as (t: number) => string | null,
+    mapTypeStr: lib.func('const char *libbpf_bpf_map_type_str(int t)') as (t: number) => string | null,
+    attachTypeStr: lib.func('const char *libbpf_bpf_attach_type_str(int t)') as (t: number) => string | null,
+    linkTypeStr: lib.func('const char *libbpf_bpf_link_type_str(int t)') as (t: number) => string | null,
+    probeProgType: lib.func('int libbpf_probe_bpf_prog_type(int t, void *opts)') as (
+      t: number,
+      o: null,
+    ) => number,
+    probeMapType: lib.func('int libbpf_probe_bpf_map_type(int t, void *opts)') as (
+      t: number,
+      o: null,
+    ) => number,
+    probeHelper: lib.func('int libbpf_probe_bpf_helper(int t, int helper, void *opts)') as (
+      t: number,
+      h: number,
+      o: null,
+    ) => number,
 
-  progLoad: lib.func(
-    'int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t cnt, const bpf_prog_load_opts *opts)',
-  ) as (type: number, name: string, license: string, insns: Uint8Array, cnt: number, opts: object) => number,
-  objectOpenMem: lib.func(
-    'bpf_object *bpf_object__open_mem(void *buf, size_t size, const bpf_object_open_opts *opts)',
-  ) as (buf: RawPointer, size: number, opts: object) => ObjectHandle | null,
-  objectLoad: lib.func('int bpf_object__load(bpf_object *obj)') as AsyncFn<[ObjectHandle], number>,
-  objectClose: lib.func('void bpf_object__close(bpf_object *obj)') as (obj: ObjectHandle) => void,
-  objectBtf: lib.func('btf *bpf_object__btf(bpf_object *obj)') as (obj: ObjectHandle) => BtfHandle | null,
-  objectNextProgram: lib.func(
-    'bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)',
-  ) as (obj: ObjectHandle, prev: ProgramHandle | null) => ProgramHandle | null,
-  objectNextMap: lib.func('bpf_map *bpf_object__next_map(bpf_object *obj, bpf_map *prev)') as (
-    obj: ObjectHandle,
-    prev: MapHandle | null,
-  ) => MapHandle | null,
+    progLoad: lib.func(
+      'int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t cnt, const bpf_prog_load_opts *opts)',
+    ) as (
+      type: number,
+      name: string,
+      license: string,
+      insns: Uint8Array,
+      cnt: number,
+      opts: object,
+    ) => number,
+    objectOpenMem: lib.func(
+      'bpf_object *bpf_object__open_mem(void *buf, size_t size, const bpf_object_open_opts *opts)',
+    ) as (buf: RawPointer, size: number, opts: object) => ObjectHandle | null,
+    objectLoad: lib.func('int bpf_object__load(bpf_object *obj)') as AsyncFn<[ObjectHandle], number>,
+    objectClose: lib.func('void bpf_object__close(bpf_object *obj)') as (obj: ObjectHandle) => void,
+    objectBtf: lib.func('btf *bpf_object__btf(bpf_object *obj)') as (obj: ObjectHandle) => BtfHandle | null,
+    objectNextProgram: lib.func(
+      'bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)',
+    ) as (obj: ObjectHandle, prev: ProgramHandle | null) => ProgramHandle | null,
+    objectNextMap: lib.func('bpf_map *bpf_object__next_map(bpf_object *obj, bpf_map *prev)') as (
+      obj: ObjectHandle,
+      prev: MapHandle | null,
+    ) => MapHandle | null,
 
-  programName: lib.func('const char *bpf_program__name(bpf_program *p)') as (p: ProgramHandle) => string,
-  programSection: lib.func('const char *bpf_program__section_name(bpf_program *p)') as (
-    p: ProgramHandle,
-  ) => string,
-  programType: lib.func('int bpf_program__type(bpf_program *p)') as (p: ProgramHandle) => number,
-  programSetType: lib.func('int bpf_program__set_type(bpf_program *p, int t)') as (
-    p: ProgramHandle,
-    t: number,
-  ) => number,
-  programAttachType: lib.func('int bpf_program__expected_attach_type(bpf_program *p)') as (
-    p: ProgramHandle,
-  ) => number,
-  programSetAttachType: lib.func('int bpf_program__set_expected_attach_type(bpf_program *p, int t)') as (
-    p: ProgramHandle,
-    t: number,
-  ) => number,
-  programFd: lib.func('int bpf_program__fd(bpf_program *p)') as (p: ProgramHandle) => number,
-  programSetLogBuf: lib.func('int bpf_program__set_log_buf(bpf_program *p, void *buf, size_t size)') as (
-    p: ProgramHandle,
-    buf: RawPointer,
-    size: number,
-  ) => number,
-  programAttach: lib.func('bpf_link *bpf_program__attach(bpf_program *p)') as AsyncFn<
-    [ProgramHandle],
-    LinkHandle | null
-  >,
-  programAttachCgroup: lib.func(
-    'bpf_link *bpf_program__attach_cgroup(bpf_program *p, int cgroup_fd)',
-  ) as AsyncFn<[ProgramHandle, number], LinkHandle | null>,
+    programName: lib.func('const char *bpf_program__name(bpf_program *p)') as (p: ProgramHandle) => string,
+    programSection: lib.func('const char *bpf_program__section_name(bpf_program *p)') as (
+      p: ProgramHandle,
+    ) => string,
+    programType: lib.func('int bpf_program__type(bpf_program *p)') as (p: ProgramHandle) => number,
+    programSetType: lib.func('int bpf_program__set_type(bpf_program *p, int t)') as (
+      p: ProgramHandle,
+      t: number,
+    ) => number,
+    programAttachType: lib.func('int bpf_program__expected_attach_type(bpf_program *p)') as (
+      p: ProgramHandle,
+    ) => number,
+    programSetAttachType: lib.func('int bpf_program__set_expected_attach_type(bpf_program *p, int t)') as (
+      p: ProgramHandle,
+      t: number,
+    ) => number,
+    programFd: lib.func('int bpf_program__fd(bpf_program *p)') as (p: ProgramHandle) => number,
+    programSetLogBuf: lib.func('int bpf_program__set_log_buf(bpf_program *p, void *buf, size_t size)') as (
+      p: ProgramHandle,
+      buf: RawPointer,
+      size: number,
+    ) => number,
+    programAttach: lib.func('bpf_link *bpf_program__attach(bpf_program *p)') as AsyncFn<
+      [ProgramHandle],
+      LinkHandle | null
+    >,
+    programAttachCgroup: lib.func(
+      'bpf_link *bpf_program__attach_cgroup(bpf_program *p, int cgroup_fd)',
+    ) as AsyncFn<[ProgramHandle, number], LinkHandle | null>,
 
-  mapName: lib.func('const char *bpf_map__name(bpf_map *m)') as (m: MapHandle) => string,
-  mapType: lib.func('int bpf_map__type(bpf_map *m)') as (m: MapHandle) => number,
-  mapKeySize: lib.func('uint32_t bpf_map__key_size(bpf_map *m)') as (m: MapHandle) => number,
-  mapValueSize: lib.func('uint32_t bpf_map__value_size(bpf_map *m)') as (m: MapHandle) => number,
-  mapMaxEntries: lib.func('uint32_t bpf_map__max_entries(bpf_map *m)') as (m: MapHandle) => number,
-  mapFlags: lib.func('uint32_t bpf_map__map_flags(bpf_map *m)') as (m: MapHandle) => number,
-  mapIsInternal: lib.func('bool bpf_map__is_internal(bpf_map *m)') as (m: MapHandle) => boolean,
-  mapFd: lib.func('int bpf_map__fd(bpf_map *m)') as (m: MapHandle) => number,
-  mapReuseFd: lib.func('int bpf_map__reuse_fd(bpf_map *m, int fd)') as (m: MapHandle, fd: number) => number,
-  mapInitialValue: lib.func('void *bpf_map__initial_value(bpf_map *m, _Out_ size_t *psize)') as (
-    m: MapHandle,
-    size: number[],
-  ) => RawPointer | null,
-  mapSetInitialValue: lib.func(
-    'int bpf_map__set_initial_value(bpf_map *m, const void *data, size_t size)',
-  ) as (m: MapHandle, data: Uint8Array, size: number) => number,
+    mapName: lib.func('const char *bpf_map__name(bpf_map *m)') as (m: MapHandle) => string,
+    mapType: lib.func('int bpf_map__type(bpf_map *m)') as (m: MapHandle) => number,
+    mapKeySize: lib.func('uint32_t bpf_map__key_size(bpf_map *m)') as (m: MapHandle) => number,
+    mapValueSize: lib.func('uint32_t bpf_map__value_size(bpf_map *m)') as (m: MapHandle) => number,
+    mapMaxEntries: lib.func('uint32_t bpf_map__max_entries(bpf_map *m)') as (m: MapHandle) => number,
+    mapFlags: lib.func('uint32_t bpf_map__map_flags(bpf_map *m)') as (m: MapHandle) => number,
+    mapIsInternal: lib.func('bool bpf_map__is_internal(bpf_map *m)') as (m: MapHandle) => boolean,
+    mapFd: lib.func('int bpf_map__fd(bpf_map *m)') as (m: MapHandle) => number,
+    mapReuseFd: lib.func('int bpf_map__reuse_fd(bpf_map *m, int fd)') as (m: MapHandle, fd: number) => number,
+    mapInitialValue: lib.func('void *bpf_map__initial_value(bpf_map *m, _Out_ size_t *psize)') as (
+      m: MapHandle,
+      size: number[],
+    ) => RawPointer | null,
+    mapSetInitialValue: lib.func(
+      'int bpf_map__set_initial_value(bpf_map *m, const void *data, size_t size)',
+    ) as (m: MapHandle, data: Uint8Array, size: number) => number,
 
-  mapLookup: lib.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)') as (
-    fd: number,
-    key: Uint8Array | null,
-    value: Uint8Array,
-  ) => number,
-  mapUpdate: lib.func(
-    'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
-  ) as (fd: number, key: Uint8Array | null, value: Uint8Array, flags: number) => number,
-  mapDelete: lib.func('int bpf_map_delete_elem(int fd, const void *key)') as (
-    fd: number,
-    key: Uint8Array,
-  ) => number,
-  mapNextKey: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next)') as (
-    fd: number,
-    key: Uint8Array | null,
-    next: Uint8Array,
-  ) => number,
-  mapLookupBatch: lib.func(
-    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const bpf_map_batch_opts *opts)',
-  ) as (
-    fd: number,
-    inBatch: Uint8Array | null,
-    outBatch: Uint8Array,
-    keys: Uint8Array,
-    values: Uint8Array,
-    count: number[],
-    opts: object,
-  ) => number,
+    mapLookup: lib.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)') as (
+      fd: number,
+      key: Uint8Array | null,
+      value: Uint8Array,
+    ) => number,
+    mapUpdate: lib.func(
+      'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)',
+    ) as (fd: number, key: Uint8Array | null, value: Uint8Array, flags: number) => number,
+    mapDelete: lib.func('int bpf_map_delete_elem(int fd, const void *key)') as (
+      fd: number,
+      key: Uint8Array,
+    ) => number,
+    mapNextKey: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next)') as (
+      fd: number,
+      key: Uint8Array | null,
+      next: Uint8Array,
+    ) => number,
+    mapLookupBatch: lib.func(
+      'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const bpf_map_batch_opts *opts)',
+    ) as (
+      fd: number,
+      inBatch: Uint8Array | null,
+      outBatch: Uint8Array,
+      keys: Uint8Array,
+      values: Uint8Array,
+      count: number[],
+      opts: object,
+    ) => number,
 
-  objPin: lib.func('int bpf_obj_pin(int fd, const char *path)') as (fd: number, path: string) => number,
-  objGet: lib.func('int bpf_obj_get(const char *path)') as (path: string) => number,
-  objInfo: lib.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)') as (
-    fd: number,
-    info: Uint8Array,
-    len: number[],
-  ) => number,
+    objPin: lib.func('int bpf_obj_pin(int fd, const char *path)') as (fd: number, path: string) => number,
+    objGet: lib.func('int bpf_obj_get(const char *path)') as (path: string) => number,
+    objInfo: lib.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)') as (
+      fd: number,
+      info: Uint8Array,
+      len: number[],
+    ) => number,
 
-  linkCreate: lib.func(
-    'int bpf_link_create(int prog_fd, int target_fd, int attach_type, const bpf_link_create_opts *opts)',
-  ) as AsyncFn<[number, number, number, object], number>,
-  linkUpdate: lib.func(
-    'int bpf_link_update(int link_fd, int new_prog_fd, const bpf_link_update_opts *opts)',
-  ) as (fd: number, progFd: number, opts: object) => number,
-  linkDetach: lib.func('int bpf_link_detach(int link_fd)') as (fd: number) => number,
-  linkOpen: lib.func('bpf_link *bpf_link__open(const char *path)') as (path: string) => LinkHandle | null,
-  linkFd: lib.func('int bpf_link__fd(bpf_link *l)') as (l: LinkHandle) => number,
-  linkPin: lib.func('int bpf_link__pin(bpf_link *l, const char *path)') as (
-    l: LinkHandle,
-    path: string,
-  ) => number,
-  linkUnpin: lib.func('int bpf_link__unpin(bpf_link *l)') as (l: LinkHandle) => number,
-  linkDestroy: lib.func('int bpf_link__destroy(bpf_link *l)') as (l: LinkHandle) => number,
+    linkCreate: lib.func(
+      'int bpf_link_create(int prog_fd, int target_fd, int attach_type, const bpf_link_create_opts *opts)',
+    ) as AsyncFn<[number, number, number, object], number>,
+    linkUpdate: lib.func(
+      'int bpf_link_update(int link_fd, int new_prog_fd, const bpf_link_update_opts *opts)',
+    ) as (fd: number, progFd: number, opts: object) => number,
+    linkDetach: lib.func('int bpf_link_detach(int link_fd)') as (fd: number) => number,
+    linkOpen: lib.func('bpf_link *bpf_link__open(const char *path)') as (path: string) => LinkHandle | null,
+    linkFd: lib.func('int bpf_link__fd(bpf_link *l)') as (l: LinkHandle) => number,
+    linkPin: lib.func('int bpf_link__pin(bpf_link *l, const char *path)') as (
+      l: LinkHandle,
+      path: string,
+    ) => number,
+    linkUnpin: lib.func('int bpf_link__unpin(bpf_link *l)') as (l: LinkHandle) => number,
+    linkDestroy: lib.func('int bpf_link__destroy(bpf_link *l)') as (l: LinkHandle) => number,
 
-  tcHookCreate: lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)') as (hook: object) => number,
-  tcHookDestroy: lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)') as (hook: object) => number,
-  tcAttach: lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)') as AsyncFn<
-    [object, Record<string, number>],
-    number
-  >,
-  tcDetach: lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)') as (
-    hook: object,
-    opts: object,
-  ) => number,
+    tcHookCreate: lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)') as (hook: object) => number,
+    tcHookDestroy: lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)') as (hook: object) => number,
+    tcAttach: lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)') as AsyncFn<
+      [object, Record<string, number>],
+      number
+    >,
+    tcDetach: lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)') as (
+      hook: object,
+      opts: object,
+    ) => number,
 
-  btfFindByNameKind: lib.func('int btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)') as (
-    btf: BtfHandle,
-    name: string,
-    kind: number,
-  ) => number,
-  btfTypeById: lib.func('void *btf__type_by_id(btf *btf, uint32_t id)') as (
-    btf: BtfHandle,
-    id: number,
-  ) => RawPointer | null,
-  btfName: lib.func('const char *btf__name_by_offset(btf *btf, uint32_t offset)') as (
-    btf: BtfHandle,
-    offset: number,
-  ) => string | null,
+    btfFindByNameKind: lib.func('int btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)') as (
+      btf: BtfHandle,
+      name: string,
+      kind: number,
+    ) => number,
+    btfTypeById: lib.func('void *btf__type_by_id(btf *btf, uint32_t id)') as (
+      btf: BtfHandle,
+      id: number,
+    ) => RawPointer | null,
+    btfName: lib.func('const char *btf__name_by_offset(btf *btf, uint32_t offset)') as (
+      btf: BtfHandle,
+      offset: number,
+    ) => string | null,
 
-  ringNew: lib.func(
-    'ring_buffer *ring_buffer__new(int map_fd, bpf_ring_buffer_sample_fn *cb, void *ctx, void *opts)',
-  ) as (fd: number, cb: unknown, ctx: null, opts: null) => RingBufferHandle | null,
-  ringPoll: lib.func('int ring_buffer__poll(ring_buffer *rb, int timeout_ms)') as AsyncFn<
-    [RingBufferHandle, number],
-    number
-  >,
-  ringFree: lib.func('void ring_buffer__free(ring_buffer *rb)') as (rb: RingBufferHandle) => void,
+    ringNew: lib.func(
+      'ring_buffer *ring_buffer__new(int map_fd, bpf_ring_buffer_sample_fn *cb, void *ctx, void *opts)',
+    ) as (fd: number, cb: unknown, ctx: null, opts: null) => RingBufferHandle | null,
+    ringPoll: lib.func('int ring_buffer__poll(ring_buffer *rb, int timeout_ms)') as AsyncFn<
+      [RingBufferHandle, number],
+      number
+    >,
+    ringFree: lib.func('void ring_buffer__free(ring_buffer *rb)') as (rb: RingBufferHandle) => void,
 
-  ifNameToIndex: libc.func('uint32_t if_nametoindex(const char *name)') as (name: string) => number,
-  vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)') as (
-    buf: Buffer,
-    size: number,
-    fmt: string,
-    ap: unknown,
-  ) => number,
-};
+    ifNameToIndex: libc.func('uint32_t if_nametoindex(const char *name)') as (name: string) => number,
+    vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)') as (
+      buf: Buffer,
+      size: number,
+      fmt: string,
+      ap: unknown,
+    ) => number,
+  };
+}
+
+let bound: ReturnType<typeof bind> | undefined;
+function fns(): ReturnType<typeof bind> {
+  bound ??= bind();
+  return bound;
+}
 
 function asyncCall<A extends unknown[], R>(
   fn: AsyncFn<A, R>,
@@ -346,7 +373,7 @@ let warningListener: ((message: string) => void) | undefined;
 const printCallback = koffi.register((level: number, fmt: string, ap: unknown): number => {
   if (level > 0) return 0; // INFO and DEBUG are noise for a loader that explains its own errors.
   const buf = Buffer.alloc(1024);
-  const n = f.vsnprintf(buf, buf.length, fmt, ap);
+  const n = fns().vsnprintf(buf, buf.length, fmt, ap);
   const message = buf
     .subarray(0, Math.max(0, Math.min(n, buf.length - 1)))
     .toString('utf8')
@@ -361,7 +388,7 @@ let abiChecked = false;
 
 /** Refuses a libbpf whose ABI this file does not know; called before any other libbpf use. */
 export function assertKnownAbi(): { major: number; minor: number } {
-  const version = { major: f.major(), minor: f.minor() };
+  const version = { major: fns().major(), minor: fns().minor() };
   if (!abiChecked) {
     const abi = `${version.major}.${version.minor}`;
     if (!KNOWN_ABIS.includes(abi)) {
@@ -370,7 +397,7 @@ export function assertKnownAbi(): { major: number; minor: number } {
         `libbpf: version ${abi} is not supported: struct layouts are pinned to libbpf ${KNOWN_ABIS.join(', ')}`,
       );
     }
-    f.setPrint(printCallback);
+    fns().setPrint(printCallback);
     abiChecked = true;
   }
   return version;
@@ -391,7 +418,7 @@ export function warningsSince(mark: number): string[] {
 
 export function libbpfStrerror(err: number): string {
   const buf = Buffer.alloc(256);
-  f.strerror(Math.abs(err), buf, buf.length);
+  fns().strerror(Math.abs(err), buf, buf.length);
   const end = buf.indexOf(0);
   return buf.subarray(0, end < 0 ? buf.length : end).toString('utf8');
 }
@@ -434,16 +461,16 @@ export function openMem(
   pinRoot?: string,
 ): { obj: ObjectHandle | null; errno: number } {
   const opts = { sz: LAYOUT.bpf_object_open_opts, object_name: name, pin_root_path: pinRoot ?? null };
-  const obj = f.objectOpenMem(buf.ptr, buf.size, opts);
+  const obj = fns().objectOpenMem(buf.ptr, buf.size, opts);
   return { obj, errno: obj ? 0 : koffi.errno() };
 }
 
 export async function loadObject(obj: ObjectHandle): Promise<number> {
-  return (await asyncCall(f.objectLoad, obj)).value;
+  return (await asyncCall(fns().objectLoad, obj)).value;
 }
 
 export async function attachAuto(prog: ProgramHandle): Promise<{ link: LinkHandle | null; errno: number }> {
-  const r = await asyncCall(f.programAttach, prog);
+  const r = await asyncCall(fns().programAttach, prog);
   return { link: r.value, errno: r.value ? 0 : r.errno };
 }
 
@@ -451,7 +478,7 @@ export async function attachCgroup(
   prog: ProgramHandle,
   cgroupFd: number,
 ): Promise<{ link: LinkHandle | null; errno: number }> {
-  const r = await asyncCall(f.programAttachCgroup, prog, cgroupFd);
+  const r = await asyncCall(fns().programAttachCgroup, prog, cgroupFd);
   return { link: r.value, errno: r.value ? 0 : r.errno };
 }
 
@@ -462,11 +489,11 @@ export async function linkCreate(
   options: LinkCreateOptions = {},
 ): Promise<number> {
   const opts = { sz: LAYOUT.bpf_link_create_opts, flags: options.flags ?? 0, union_words: [0n, 0n, 0n, 0n] };
-  return (await asyncCall(f.linkCreate, progFd, targetFd, attachType, opts)).value;
+  return (await asyncCall(fns().linkCreate, progFd, targetFd, attachType, opts)).value;
 }
 
 export function linkUpdate(linkFd: number, progFd: number): number {
-  return f.linkUpdate(linkFd, progFd, { sz: LAYOUT.bpf_link_update_opts, flags: 0, old_prog_fd: 0 });
+  return fns().linkUpdate(linkFd, progFd, { sz: LAYOUT.bpf_link_update_opts, flags: 0, old_prog_fd: 0 });
 }
 
 function tcHook(hook: TcHook): object {
@@ -474,11 +501,11 @@ function tcHook(hook: TcHook): object {
 }
 
 export function tcHookCreate(hook: TcHook): number {
-  return f.tcHookCreate(tcHook(hook));
+  return fns().tcHookCreate(tcHook(hook));
 }
 
 export function tcHookDestroy(hook: TcHook): number {
-  return f.tcHookDestroy(tcHook(hook));
+  return fns().tcHookDestroy(tcHook(hook));
 }
 
 export async function tcAttach(
@@ -486,13 +513,13 @@ export async function tcAttach(
   progFd: number,
 ): Promise<{ rc: number; handle: number; priority: number }> {
   const opts = { sz: LAYOUT.bpf_tc_opts, prog_fd: progFd, flags: 0, prog_id: 0, handle: 0, priority: 0 };
-  const rc = (await asyncCall(f.tcAttach, tcHook(hook), opts)).value;
+  const rc = (await asyncCall(fns().tcAttach, tcHook(hook), opts)).value;
   return { rc, handle: opts.handle, priority: opts.priority };
 }
 
 export function tcDetach(hook: TcHook, handle: number, priority: number): number {
   const opts = { sz: LAYOUT.bpf_tc_opts, prog_fd: 0, flags: 0, prog_id: 0, handle, priority };
-  return f.tcDetach(tcHook(hook), opts);
+  return fns().tcDetach(tcHook(hook), opts);
 }
 
 export function mapLookupBatch(
@@ -504,7 +531,7 @@ export function mapLookupBatch(
   count: number,
 ): { rc: number; count: number; errno: number } {
   const inout = [count];
-  const rc = f.mapLookupBatch(fd, inBatch, outBatch, keys, values, inout, {
+  const rc = fns().mapLookupBatch(fd, inBatch, outBatch, keys, values, inout, {
     sz: LAYOUT.bpf_map_batch_opts,
     elem_flags: 0,
     flags: 0,
@@ -537,7 +564,7 @@ export function loadHelperProbe(
       log_size: log.size,
       log_buf: log.ptr,
     };
-    const fd = f.progLoad(progType, 'bpfleet_probe', 'GPL', insns, 3, opts);
+    const fd = fns().progLoad(progType, 'bpfleet_probe', 'GPL', insns, 3, opts);
     const bytes = log.bytes();
     const end = bytes.indexOf(0);
     return { fd, log: Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8') };
@@ -549,13 +576,13 @@ export function loadHelperProbe(
 export function objInfo(fd: number, size: number): { rc: number; info: Uint8Array } {
   const info = new Uint8Array(size);
   const len = [size];
-  const rc = f.objInfo(fd, info, len);
+  const rc = fns().objInfo(fd, info, len);
   return { rc, info };
 }
 
 export function initialValue(map: MapHandle): Uint8Array | null {
   const size = [0];
-  const ptr = f.mapInitialValue(map, size);
+  const ptr = fns().mapInitialValue(map, size);
   return ptr ? readNative(ptr, size[0] ?? 0) : null;
 }
 
@@ -570,62 +597,75 @@ export function ringBufferNew(
     listener(readNative(data as RawPointer, Number(size)));
     return 0;
   }, koffi.pointer(sampleFn));
-  const rb = f.ringNew(mapFd, cb, null, null);
+  const rb = fns().ringNew(mapFd, cb, null, null);
   const errnoValue = rb ? 0 : koffi.errno();
   return { rb, errno: errnoValue, release: () => koffi.unregister(cb) };
 }
 
 export async function ringBufferPoll(rb: RingBufferHandle, timeoutMs: number): Promise<number> {
-  return (await asyncCall(f.ringPoll, rb, timeoutMs)).value;
+  return (await asyncCall(fns().ringPoll, rb, timeoutMs)).value;
 }
 
-/** Everything else: thin synchronous calls, names kept close to C. */
-export const libbpf = {
-  numPossibleCpus: f.numPossibleCpus,
-  progTypeStr: f.progTypeStr,
-  mapTypeStr: f.mapTypeStr,
-  attachTypeStr: f.attachTypeStr,
-  linkTypeStr: f.linkTypeStr,
-  probeProgType: (t: number) => f.probeProgType(t, null),
-  probeMapType: (t: number) => f.probeMapType(t, null),
-  probeHelper: (t: number, helper: number) => f.probeHelper(t, helper, null),
-  objectClose: f.objectClose,
-  objectBtf: f.objectBtf,
-  objectNextProgram: f.objectNextProgram,
-  objectNextMap: f.objectNextMap,
-  programName: f.programName,
-  programSection: f.programSection,
-  programType: f.programType,
-  programSetType: f.programSetType,
-  programAttachType: f.programAttachType,
-  programSetAttachType: f.programSetAttachType,
-  programFd: f.programFd,
-  programSetLogBuf: f.programSetLogBuf,
-  mapName: f.mapName,
-  mapType: f.mapType,
-  mapKeySize: f.mapKeySize,
-  mapValueSize: f.mapValueSize,
-  mapMaxEntries: f.mapMaxEntries,
-  mapFlags: f.mapFlags,
-  mapIsInternal: f.mapIsInternal,
-  mapFd: f.mapFd,
-  mapReuseFd: f.mapReuseFd,
-  mapSetInitialValue: f.mapSetInitialValue,
-  mapLookup: f.mapLookup,
-  mapUpdate: f.mapUpdate,
-  mapDelete: f.mapDelete,
-  mapNextKey: f.mapNextKey,
-  objPin: f.objPin,
-  objGet: f.objGet,
-  linkDetach: f.linkDetach,
-  linkOpen: f.linkOpen,
-  linkFd: f.linkFd,
-  linkPin: f.linkPin,
-  linkUnpin: f.linkUnpin,
-  linkDestroy: f.linkDestroy,
-  btfFindByNameKind: f.btfFindByNameKind,
-  btfTypeById: f.btfTypeById,
-  btfName: f.btfName,
-  ringFree: f.ringFree,
-  ifNameToIndex: f.ifNameToIndex,
-};
+function makeApi() {
+  const f = fns();
+  return {
+    numPossibleCpus: f.numPossibleCpus,
+    progTypeStr: f.progTypeStr,
+    mapTypeStr: f.mapTypeStr,
+    attachTypeStr: f.attachTypeStr,
+    linkTypeStr: f.linkTypeStr,
+    probeProgType: (t: number) => fns().probeProgType(t, null),
+    probeMapType: (t: number) => fns().probeMapType(t, null),
+    probeHelper: (t: number, helper: number) => fns().probeHelper(t, helper, null),
+    objectClose: f.objectClose,
+    objectBtf: f.objectBtf,
+    objectNextProgram: f.objectNextProgram,
+    objectNextMap: f.objectNextMap,
+    programName: f.programName,
+    programSection: f.programSection,
+    programType: f.programType,
+    programSetType: f.programSetType,
+    programAttachType: f.programAttachType,
+    programSetAttachType: f.programSetAttachType,
+    programFd: f.programFd,
+    programSetLogBuf: f.programSetLogBuf,
+    mapName: f.mapName,
+    mapType: f.mapType,
+    mapKeySize: f.mapKeySize,
+    mapValueSize: f.mapValueSize,
+    mapMaxEntries: f.mapMaxEntries,
+    mapFlags: f.mapFlags,
+    mapIsInternal: f.mapIsInternal,
+    mapFd: f.mapFd,
+    mapReuseFd: f.mapReuseFd,
+    mapSetInitialValue: f.mapSetInitialValue,
+    mapLookup: f.mapLookup,
+    mapUpdate: f.mapUpdate,
+    mapDelete: f.mapDelete,
+    mapNextKey: f.mapNextKey,
+    objPin: f.objPin,
+    objGet: f.objGet,
+    linkDetach: f.linkDetach,
+    linkOpen: f.linkOpen,
+    linkFd: f.linkFd,
+    linkPin: f.linkPin,
+    linkUnpin: f.linkUnpin,
+    linkDestroy: f.linkDestroy,
+    btfFindByNameKind: f.btfFindByNameKind,
+    btfTypeById: f.btfTypeById,
+    btfName: f.btfName,
+    ringFree: f.ringFree,
+    ifNameToIndex: f.ifNameToIndex,
+  };
+}
+
+type Api = ReturnType<typeof makeApi>;
+let api: Api | undefined;
+
+/** Everything else: thin synchronous calls, names kept close to C (bound on first use). */
+export const libbpf: Api = new Proxy({} as Api, {
+  get(_target, key) {
+    api ??= makeApi();
+    return api[key as keyof Api];
+  },
+});
