@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { summarize } from './collection.js';
 import { loadCollectionSpec } from './collection-spec.js';
 import { decodeValue, encodeValue, type VariableSpec } from './internal/datasec.js';
+import { abiProblem } from './internal/libbpf.js';
 import { sectionInfo } from './section.js';
 import { openFds, testObject } from './testing/fixtures.js';
 
@@ -102,4 +103,13 @@ test('strings and booleans encode into their variables', () => {
   encodeValue(b, true, flag);
   assert.equal(decodeValue('bool', flag), true);
   assert.throws(() => encodeValue(b, 1, flag), /expected a boolean/);
+});
+
+test('only the libbpf ABI the struct layouts were checked against is accepted', () => {
+  assert.equal(abiProblem(1, 1), undefined);
+  assert.match(
+    abiProblem(1, 5)?.message ?? '',
+    /libbpf: version 1.5 is not supported: struct layouts are pinned to libbpf 1.1/,
+  );
+  assert.equal(abiProblem(0, 8)?.code, 'LIBBPF_ABI_UNKNOWN');
 });

@@ -11,6 +11,7 @@ export {
   type ProgramSpec,
   type VariableSpec,
 } from './collection-spec.js';
+export { abiProblem, onLibbpfWarning } from './internal/libbpf.js';
 export { FdLink, type Link, type LinkInfo, openPinnedLink, type ProgramRef, TcFilterLink } from './link.js';
 export { BpfMap, type MapInfo, openPinnedMap, readU64, splitPerCpu, UpdateFlags, u32, u64 } from './map.js';
 export {

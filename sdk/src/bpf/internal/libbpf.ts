@@ -386,17 +386,22 @@ const printCallback = koffi.register((level: number, fmt: string, ap: unknown): 
 
 let abiChecked = false;
 
+/** The refusal for a libbpf whose struct layouts this file was not checked against, or undefined. */
+export function abiProblem(major: number, minor: number): NotSupportedError | undefined {
+  const abi = `${major}.${minor}`;
+  if (KNOWN_ABIS.includes(abi)) return undefined;
+  return new NotSupportedError(
+    'LIBBPF_ABI_UNKNOWN',
+    `libbpf: version ${abi} is not supported: struct layouts are pinned to libbpf ${KNOWN_ABIS.join(', ')}`,
+  );
+}
+
 /** Refuses a libbpf whose ABI this file does not know; called before any other libbpf use. */
 export function assertKnownAbi(): { major: number; minor: number } {
   const version = { major: fns().major(), minor: fns().minor() };
   if (!abiChecked) {
-    const abi = `${version.major}.${version.minor}`;
-    if (!KNOWN_ABIS.includes(abi)) {
-      throw new NotSupportedError(
-        'LIBBPF_ABI_UNKNOWN',
-        `libbpf: version ${abi} is not supported: struct layouts are pinned to libbpf ${KNOWN_ABIS.join(', ')}`,
-      );
-    }
+    const problem = abiProblem(version.major, version.minor);
+    if (problem) throw problem;
     fns().setPrint(printCallback);
     abiChecked = true;
   }
