@@ -31,10 +31,19 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 
+// Without these, glibc hands libbpf's multi-megabyte vmlinux BTF buffers back to the kernel after every
+// load and faults them in again on the next, which costs the single-threaded C floor ~10 ms per load
+// (libbpf called from a worker thread uses an arena that keeps them). Same tunables for every contender.
+const env = {
+  ...process.env,
+  GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456',
+};
+
 /** A contender process that runs one iteration per line it reads and answers with the microseconds. */
 function contender(cmd, args) {
   const child = spawn('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env,
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
