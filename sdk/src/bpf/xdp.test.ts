@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { after, afterEach, beforeEach, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BpfError } from '../errors.js';
 import { loadCollection } from './collection.js';
@@ -29,7 +29,6 @@ if (insideTestNetns(import.meta.url)) {
   afterEach(() => {
     veth.remove();
   });
-  after(() => {});
 
   const count = (map: { lookup(k: Uint8Array): Uint8Array | undefined }, slot: number) =>
     readU64(map.lookup(u32(slot)) ?? new Uint8Array(8));
