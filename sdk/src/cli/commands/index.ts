@@ -1,16 +1,21 @@
 // The command table: one file per command, each exporting `register(program)`.
 import type { Command } from 'commander';
+import { describeSigner } from '../package-file.js';
 import { register as registerBuild } from './build.js';
 import { register as registerInit } from './init.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerPack } from './pack.js';
+import { register as registerSign } from './sign.js';
 import { register as registerTest } from './test.js';
+import { register as registerVerify } from './verify.js';
 
 const registrations: Array<(program: Command) => void> = [
   registerKeys,
   registerPack,
-  (program) => registerInspect(program),
+  registerSign,
+  registerVerify,
+  (program) => registerInspect(program, { inspectSigner: describeSigner }),
   registerInit,
   registerBuild,
   registerTest,
