@@ -8,7 +8,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'sdk', 'dist', 'cli', 'main.js');
 const programs = join(root, 'bpf-programs');
 let failed = 0;
-const testdata = spawnSync(process.execPath, [join(root, 'sdk', 'scripts', 'build-testdata.mjs')], { stdio: 'inherit' });
+const testdata = spawnSync(process.execPath, [join(root, 'sdk', 'scripts', 'build-testdata.mjs')], {
+  stdio: 'inherit',
+});
 if (testdata.status !== 0) failed++;
 for (const name of readdirSync(programs).sort()) {
   const dir = join(programs, name);
