@@ -95,27 +95,3 @@ export function readHelperCalls(elf: ElfObject): Set<number> {
   }
   return ids;
 }
-
-const SHT_SYMTAB = 2;
-const STT_FUNC = 2;
-const STB_GLOBAL = 1;
-
-/** Global functions and the section each lives in: for BPF objects, the program name → its SEC() name. */
-export function readFunctionSections(elf: ElfObject): Map<string, string> {
-  const out = new Map<string, string>();
-  const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
-  const strtab = symtab ? elf.sections[symtab.link] : undefined;
-  if (!symtab || !strtab) return out;
-  const view = new DataView(symtab.data.buffer, symtab.data.byteOffset, symtab.data.byteLength);
-  for (let at = 0; at + 24 <= symtab.data.length; at += 24) {
-    const info = symtab.data[at + 4] ?? 0;
-    const shndx = view.getUint16(at + 6, elf.littleEndian);
-    if ((info & 0xf) !== STT_FUNC || info >> 4 !== STB_GLOBAL) continue;
-    const nameOffset = view.getUint32(at, elf.littleEndian);
-    let end = nameOffset;
-    while (end < strtab.data.length && strtab.data[end] !== 0) end++;
-    const section = elf.sections[shndx];
-    if (section) out.set(Buffer.from(strtab.data.subarray(nameOffset, end)).toString('utf8'), section.name);
-  }
-  return out;
-}

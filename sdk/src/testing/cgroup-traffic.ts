@@ -7,14 +7,21 @@ import { BpfError } from '../errors.js';
 
 export const CGROUP2 = '/sys/fs/cgroup/unified';
 
-export type Traffic = { udp?: { packets: number; size: number }; tcp?: { connections: number } };
+export type Traffic = {
+  udp?: { packets: number; size: number };
+  tcp?: { connections: number };
+  exec?: { count: number };
+};
 
-// Run by the child once told to on stdin: UDP datagrams to itself, or TCP connections to itself, over loopback.
+// Run by the child once told to on stdin: UDP datagrams or TCP connections to itself over loopback, or execs.
 const CHILD = `
 const [mode, a, b] = process.argv.slice(1);
 const done = () => process.stdin.destroy();
 process.stdin.once('data', () => {
-  if (mode === 'udp') {
+  if (mode === 'exec') {
+    for (let i = 0; i < Number(a); i++) require('node:child_process').execFileSync('true');
+    done();
+  } else if (mode === 'udp') {
     const s = require('node:dgram').createSocket('udp4');
     let got = 0;
     s.on('message', () => { if (++got === Number(a)) { s.close(); done(); } });
@@ -60,7 +67,9 @@ export function createTestCgroup(area: string): TestCgroup {
     async run(traffic) {
       const args = traffic.udp
         ? ['udp', String(traffic.udp.packets), String(traffic.udp.size)]
-        : ['tcp', String(traffic.tcp?.connections ?? 1)];
+        : traffic.exec
+          ? ['exec', String(traffic.exec.count)]
+          : ['tcp', String(traffic.tcp?.connections ?? 1)];
       const child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '-e', CHILD, ...args], {
         stdio: ['pipe', 'ignore', 'pipe'],
       });

@@ -1,16 +1,20 @@
-// Runs a program's declarative tests in the kernel: each test gets a fresh load, its config and map entries.
+// Runs a program's declarative tests in the kernel through the loader: each test gets a fresh load, its config and maps.
 import { statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readElfSections, readFunctionSections } from '../compile/elf-sections.js';
+import { readFile } from 'node:fs/promises';
+import {
+  type BpfMap,
+  type Collection,
+  type ConfigValue,
+  type Link,
+  loadCollection,
+  loadCollectionSpec,
+  testRun,
+} from '../bpf/index.js';
 import { BuildError, errorMessage } from '../errors.js';
 import { encodeConfigValue, type FieldLayout, type Manifest } from '../manifest/index.js';
-import { PinnedObject } from './bpftool-driver.js';
 import { createTestCgroup } from './cgroup-traffic.js';
 import { compareValue, decodeLayout, encodeLayout } from './map-values.js';
 import { buildPacket } from './packet-builder.js';
-import { patchRodata } from './rodata-patch.js';
 import { type Expectation, type MapEntry, type ProgramTest, returnValue } from './test-file.js';
 
 export interface TestOutcome {
@@ -20,12 +24,6 @@ export interface TestOutcome {
   /** ns per run as the kernel measured it (packet tests). */
   durationNs?: number;
 }
-
-const CGROUP_ATTACH: Record<string, string> = {
-  'cgroup_skb/ingress': 'ingress',
-  'cgroup_skb/egress': 'egress',
-  sockops: 'sock_ops',
-};
 
 function layoutOf(manifest: Manifest, map: string): { key: FieldLayout; value: FieldLayout } {
   const layout = manifest.maps?.[map]?.layout;
@@ -37,88 +35,97 @@ function layoutOf(manifest: Manifest, map: string): { key: FieldLayout; value: F
   return layout;
 }
 
-class Loaded {
-  private constructor(
-    readonly pinned: PinnedObject,
-    readonly sections: Map<string, string>,
-  ) {}
+/** The manifest's encoding of a config value, handed to the loader in the form its variable kind takes. */
+function toLoaderValue(bytes: Uint8Array, kind: string): ConfigValue {
+  if (kind === 'bool') return bytes.some((b) => b !== 0);
+  if (kind !== 'int' && kind !== 'uint') return bytes;
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] ?? 0);
+  if (kind === 'int' && bytes.length > 0 && (bytes[bytes.length - 1] ?? 0) >= 0x80)
+    n -= 1n << BigInt(bytes.length * 8);
+  return n;
+}
 
-  static async load(
-    object: Uint8Array,
-    manifest: Manifest,
-    config: Record<string, unknown> = {},
-  ): Promise<Loaded> {
-    const values = new Map<string, Uint8Array>();
-    for (const [name, value] of Object.entries(config)) {
-      const decl = manifest.config?.[name];
-      if (!decl) throw new BuildError('BAD_TEST', `config ${name}: not declared in the manifest`);
-      values.set(name, encodeConfigValue(decl, value));
-    }
-    const bytes = patchRodata(object, values);
-    const sections = readFunctionSections(readElfSections(bytes));
-    const dir = await mkdtemp(join(tmpdir(), 'bpfleet-test-'));
-    try {
-      await writeFile(join(dir, 'object.o'), bytes);
-      // bpftool (libbpf 1.1) does not know tcx/ SEC names; those programs load as sched_cls.
-      const tcx = [...sections.values()].some((s) => s.startsWith('tcx/'));
-      return new Loaded(PinnedObject.load(join(dir, 'object.o'), tcx ? { type: 'tc' } : {}), sections);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+async function load(
+  object: Uint8Array,
+  manifest: Manifest,
+  config: Record<string, unknown> = {},
+): Promise<Collection> {
+  const spec = loadCollectionSpec(object);
+  const values: Record<string, ConfigValue> = {};
+  for (const [name, value] of Object.entries(config)) {
+    const decl = manifest.config?.[name];
+    const variable = spec.variables.find((v) => v.name === name);
+    if (!decl || !variable)
+      throw new BuildError('BAD_TEST', `config ${name}: not declared in the manifest and the code`);
+    values[name] = toLoaderValue(encodeConfigValue(decl, value), variable.kind);
+  }
+  return loadCollection(spec, { config: values });
+}
+
+/** One value for every CPU of a per-CPU map, each in its 8-byte aligned slot. */
+function valueFor(map: BpfMap, value: Uint8Array): Uint8Array {
+  if (!map.perCpu) return value;
+  const slot = Math.ceil(map.info.valueSize / 8) * 8;
+  const out = new Uint8Array(map.valueBufferSize);
+  for (let at = 0; at < out.length; at += slot) out.set(value, at);
+  return out;
+}
+
+function writeMaps(coll: Collection, manifest: Manifest, maps: Record<string, MapEntry[]> = {}): void {
+  for (const [name, entries] of Object.entries(maps)) {
+    const layout = layoutOf(manifest, name);
+    const map = coll.map(name);
+    for (const [i, e] of entries.entries()) {
+      const key = encodeLayout(layout.key, e.key, `${name}[${i}].key`);
+      map.update(key, valueFor(map, encodeLayout(layout.value, e.value, `${name}[${i}].value`)));
     }
   }
+}
 
-  write(manifest: Manifest, maps: Record<string, MapEntry[]> = {}): void {
-    for (const [map, entries] of Object.entries(maps)) {
-      const layout = layoutOf(manifest, map);
-      for (const [i, e] of entries.entries()) {
-        this.pinned.update(
-          map,
-          encodeLayout(layout.key, e.key, `${map}[${i}].key`),
-          encodeLayout(layout.value, e.value, `${map}[${i}].value`),
+/** `$cgroup` in a key stands for the id of the cgroup the traffic came from. */
+function compareMaps(
+  coll: Collection,
+  manifest: Manifest,
+  maps: Expectation['maps'] = {},
+  cgroupId?: string,
+): string[] {
+  const failures: string[] = [];
+  for (const [name, entries] of Object.entries(maps)) {
+    const layout = layoutOf(manifest, name);
+    const map = coll.map(name);
+    for (const [i, e] of entries.entries()) {
+      const keyValue = e.key === '$cgroup' && cgroupId ? cgroupId : e.key;
+      const key = encodeLayout(layout.key, keyValue, `${name}[${i}].key`);
+      const values = map.perCpu ? map.lookupPerCpu(key) : [map.lookup(key)].filter((v) => v !== undefined);
+      if (!values || values.length === 0)
+        failures.push(`map ${name}: no entry for key ${JSON.stringify(e.key)}`);
+      else {
+        const decoded = decodeLayout(
+          layout.value,
+          values.map((v) => v.subarray(0, map.info.valueSize)),
+        );
+        failures.push(
+          ...compareValue(layout.value, decoded, e.value, `map ${name}[${JSON.stringify(e.key)}]`),
         );
       }
     }
   }
-
-  /** `$cgroup` in a key stands for the id of the cgroup the traffic came from. */
-  compare(manifest: Manifest, maps: Expectation['maps'] = {}, cgroupId?: string): string[] {
-    const failures: string[] = [];
-    for (const [map, entries] of Object.entries(maps)) {
-      const layout = layoutOf(manifest, map);
-      const rows = this.pinned.dump(map);
-      for (const [i, e] of entries.entries()) {
-        const keyValue = e.key === '$cgroup' && cgroupId ? cgroupId : e.key;
-        const key = Buffer.from(encodeLayout(layout.key, keyValue, `${map}[${i}].key`));
-        const row = rows.find((r) => key.equals(r.key));
-        if (!row) failures.push(`map ${map}: no entry for key ${JSON.stringify(e.key)}`);
-        else
-          failures.push(
-            ...compareValue(
-              layout.value,
-              decodeLayout(layout.value, row.values),
-              e.value,
-              `map ${map}[${JSON.stringify(e.key)}]`,
-            ),
-          );
-      }
-    }
-    return failures;
-  }
+  return failures;
 }
 
 async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest): Promise<TestOutcome> {
-  const loaded = await Loaded.load(object, manifest, test.config);
+  const coll = await load(object, manifest, test.config);
   try {
     if (test.kind === 'packet') {
-      loaded.write(manifest, test.maps);
+      writeMaps(coll, manifest, test.maps);
       const input = buildPacket(test.input.packet);
-      const result = loaded.pinned.testRun(test.program, input, test.repeat ?? 1);
+      const result = testRun(coll.program(test.program), input, { repeat: test.repeat ?? 1 });
       const failures: string[] = [];
       if (test.expect.return !== undefined) {
         const want = returnValue(test.expect.return, test.name);
-        // The kernel reports the u32 return value; TCX_NEXT (-1) comes back as 0xffffffff.
-        if (result.retval >>> 0 !== want >>> 0)
-          failures.push(`return: expected ${test.expect.return} (${want}), got ${result.retval | 0}`);
+        if (result.retval !== want)
+          failures.push(`return: expected ${test.expect.return} (${want}), got ${result.retval}`);
       }
       if (test.expect.packet !== undefined) {
         const want = Buffer.from(
@@ -130,38 +137,31 @@ async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest)
           );
         }
       }
-      failures.push(...loaded.compare(manifest, test.expect.maps));
-      return { name: test.name, ok: failures.length === 0, failures, durationNs: result.duration };
-    }
-    if (test.traffic.exec) {
-      throw new BuildError(
-        'NOT_SUPPORTED',
-        'exec traffic needs a tracepoint attach, which this runner (bpftool) cannot make yet',
-      );
+      failures.push(...compareMaps(coll, manifest, test.expect.maps));
+      return { name: test.name, ok: failures.length === 0, failures, durationNs: result.durationNs };
     }
     const cg = createTestCgroup('test');
-    const attached: Array<[string, string]> = [];
+    const links: Link[] = [];
     try {
-      for (const [program, section] of loaded.sections) {
-        const type = CGROUP_ATTACH[section];
-        if (!type) continue;
-        loaded.pinned.attachCgroup(cg.cgroup, type, program);
-        attached.push([type, program]);
+      for (const program of coll.programs.values()) {
+        const { attach } = program.spec;
+        if (attach === 'cgroup') links.push(await program.attach({ kind: 'cgroup', path: cg.cgroup }));
+        else if (attach === 'tracing') links.push(await program.attach());
       }
-      if (attached.length === 0)
-        throw new BuildError('BAD_TEST', 'traffic tests need a cgroup_skb or sockops program');
+      if (links.length === 0)
+        throw new BuildError('BAD_TEST', 'traffic tests need a cgroup or tracing program');
       await cg.run(test.traffic);
       // A cgroup v2 id is the inode number of the cgroup's directory.
-      const failures = loaded.compare(manifest, test.expect.maps, String(statSync(cg.cgroup).ino));
+      const failures = compareMaps(coll, manifest, test.expect.maps, String(statSync(cg.cgroup).ino));
       return { name: test.name, ok: failures.length === 0, failures };
     } finally {
-      for (const [type, program] of attached) loaded.pinned.detachCgroup(cg.cgroup, type, program);
+      for (const link of links) link.close();
       cg.close();
     }
   } catch (err) {
     return { name: test.name, ok: false, failures: [errorMessage(err)] };
   } finally {
-    loaded.pinned.close();
+    coll.close();
   }
 }
 

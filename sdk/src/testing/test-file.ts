@@ -1,5 +1,6 @@
 // The declarative test file of a program folder (`tests.json`): packet tests and real-traffic tests.
 import { BuildError } from '../errors.js';
+import type { Traffic } from './cgroup-traffic.js';
 import type { PacketInput } from './packet-builder.js';
 
 export interface MapEntry {
@@ -28,16 +29,12 @@ export interface PacketTest {
   expect: Expectation;
 }
 
-/** Real traffic from a process in a fresh cgroup inside a fresh network namespace (cgroup programs). */
+/** Real traffic from a process in a fresh cgroup inside a fresh network namespace (cgroup and tracing programs). */
 export interface TrafficTest {
   kind: 'traffic';
   name: string;
   config?: Record<string, unknown>;
-  traffic: {
-    udp?: { packets: number; size: number };
-    tcp?: { connections: number };
-    exec?: { count: number };
-  };
+  traffic: Traffic;
   expect: Pick<Expectation, 'maps'>;
 }
 
