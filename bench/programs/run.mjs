@@ -1,6 +1,6 @@
-// ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (bpftool prog run), next to bare baselines.
-import { spawnSync } from 'node:child_process';
+// ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (the SDK loader's testRun), next to bare baselines.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,17 +11,11 @@ const { compileObject } = await import(join(root, 'sdk/dist/compile/compile-obje
 const { ensureVmlinuxHeader } = await import(join(root, 'sdk/dist/compile/vmlinux-header.js'));
 const { findToolchain } = await import(join(root, 'sdk/dist/compile/toolchain.js'));
 const { runTool } = await import(join(root, 'sdk/dist/compile/run-tool.js'));
+const { loadCollection, testRun } = await import(join(root, 'sdk/dist/bpf/index.js'));
 
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PREFIXES = 10_000;
-
-function bpftool(args, what) {
-  const r = spawnSync('bpftool', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0)
-    throw new Error(`${what}: bpftool ${args.slice(0, 3).join(' ')} failed: ${r.stderr.trim()}`);
-  return r.stdout;
-}
 
 /** A 64-byte Ethernet/IPv4/UDP frame from 198.18.0.1 to 198.18.0.2 (checksums do not matter to these programs). */
 function udpFrame() {
@@ -39,8 +33,8 @@ function udpFrame() {
   return f;
 }
 
-/** Deterministic prefixes spread over the IPv4 space, none covering 198.18.0.0/15 (the test source). */
-function blocklistCommands(mapPath, count) {
+/** Deterministic distinct prefixes (LPM keys) spread over the IPv4 space, none covering 198.18.0.0/15 (the source). */
+function blocklistKeys(count) {
   let state = 0x9e3779b9;
   const next = () => {
     state = (state + 0x6d2b79f5) | 0;
@@ -49,24 +43,21 @@ function blocklistCommands(mapPath, count) {
     return (t ^ (t >>> 14)) >>> 0;
   };
   const seen = new Set();
-  const lines = [];
-  while (lines.length < count) {
+  const keys = [];
+  while (keys.length < count) {
     const len = [16, 20, 24, 24, 24, 28, 32, 32][next() % 8];
-    const addr = next() & (len === 32 ? 0xffffffff : ~((1 << (32 - len)) - 1));
-    if (addr >>> 17 === (198 << 7) + 9) continue;
-    if (seen.has(`${addr}/${len}`)) continue;
+    const addr = (next() & (len === 32 ? 0xffffffff : ~((1 << (32 - len)) - 1))) >>> 0;
+    if (addr >>> 17 === (198 << 7) + 9 || seen.has(`${addr}/${len}`)) continue;
     seen.add(`${addr}/${len}`);
-    const b = [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255];
-    const hex = (n) => n.toString(16).padStart(2, '0');
-    lines.push(
-      `map update pinned ${mapPath} key hex ${[len, 0, 0, 0, ...b].map(hex).join(' ')} value hex 01`,
-    );
+    const key = Buffer.alloc(8);
+    key.writeUInt32LE(len, 0);
+    key.writeUInt32BE(addr, 4);
+    keys.push(key);
   }
-  return `${lines.join('\n')}\n`;
+  return keys;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
-const pins = `/sys/fs/bpf/bpfleet-bench-${process.pid}-${Date.now().toString(36)}`;
 try {
   const toolchain = await findToolchain(runTool);
   const vmlinux = await ensureVmlinuxHeader(runTool, toolchain.bpftool, { cacheDir: join(here, 'build') });
@@ -75,7 +66,7 @@ try {
       await compileObject(runTool, toolchain, {
         source,
         output: join(work, source.split('/').pop().replace(/\.c$/, '.o')),
-        arch: 'x86',
+        arch: process.arch === 'arm64' ? 'arm64' : 'x86',
         includeDirs: [vmlinux.includeDir, includeDir],
       })
     ).path;
@@ -93,58 +84,40 @@ try {
     ),
   };
 
-  mkdirSync(pins, { recursive: true });
-  const load = (name, object) => {
-    bpftool(
-      ['prog', 'loadall', object, join(pins, name), 'pinmaps', join(pins, `${name}-maps`)],
-      `load ${name}`,
-    );
-    return join(pins, name);
+  const collections = [];
+  const load = async (object) => {
+    const coll = await loadCollection(new Uint8Array(await readFile(object)));
+    collections.push(coll);
+    return coll;
   };
+  const hashCount = await load(objects.hashCount);
+  const firewall10k = await load(objects.firewall);
+  const appTraffic = await load(objects.appTraffic);
   const progs = {
-    xdpPass: join(load('xdp-pass', objects.xdpPass), 'xdp_pass'),
-    cgroupPass: join(load('cgroup-pass', objects.cgroupPass), 'cgroup_skb_pass'),
-    hashCount: join(load('hash-count', objects.hashCount), 'hash_count'),
-    firewallEmpty: join(load('fw-empty', objects.firewall), 'xdp_firewall'),
-    firewall10k: join(load('fw-10k', objects.firewall), 'xdp_firewall'),
-    appIngress: join(load('app-traffic', objects.appTraffic), 'count_ingress'),
+    xdpPass: (await load(objects.xdpPass)).program('xdp_pass'),
+    cgroupPass: (await load(objects.cgroupPass)).program('cgroup_skb_pass'),
+    hashCount: hashCount.program('hash_count'),
+    firewallEmpty: (await load(objects.firewall)).program('xdp_firewall'),
+    firewall10k: firewall10k.program('xdp_firewall'),
+    appIngress: appTraffic.program('count_ingress'),
   };
-  bpftool(
-    [
-      'map',
-      'update',
-      'pinned',
-      join(pins, 'hash-count-maps', 'counts'),
-      'key',
-      'hex',
-      '01',
-      ...Array(7).fill('00'),
-      'value',
-      'hex',
-      ...Array(16).fill('00'),
-    ],
-    'hash-count key',
-  );
-  const batch = join(work, 'blocklist.txt');
-  writeFileSync(batch, blocklistCommands(join(pins, 'fw-10k-maps', 'blocklist_v4'), PREFIXES));
-  bpftool(['batch', 'file', batch], 'fill blocklist');
-  const entries = JSON.parse(
-    bpftool(['-j', 'map', 'dump', 'pinned', join(pins, 'fw-10k-maps', 'blocklist_v4')], 'map'),
-  );
-  if (entries.length !== PREFIXES)
-    throw new Error(`blocklist holds ${entries.length} prefixes, expected ${PREFIXES}`);
-  const frame = join(work, 'frame.bin');
-  writeFileSync(frame, udpFrame());
+  const counts = hashCount.map('counts');
+  const one = Buffer.alloc(8);
+  one.writeBigUInt64LE(1n);
+  counts.update(one, new Uint8Array(counts.valueBufferSize));
+  const blocklist = firewall10k.map('blocklist_v4');
+  for (const key of blocklistKeys(PREFIXES)) blocklist.update(key, Uint8Array.of(1));
+  const entries = blocklist.keys().length;
+  if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
+  const frame = udpFrame();
 
   // Rounds interleave the programs so that noise from other load on the machine hits all of them alike.
   const samples = Object.fromEntries(Object.keys(progs).map((k) => [k, []]));
   const retvals = {};
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [key, path] of Object.entries(progs)) {
-      const out = JSON.parse(
-        bpftool(['-j', 'prog', 'run', 'pinned', path, 'data_in', frame, 'repeat', String(REPEAT)], key),
-      );
-      samples[key].push(out.duration);
+    for (const [key, program] of Object.entries(progs)) {
+      const out = testRun(program, frame, { repeat: REPEAT });
+      samples[key].push(out.durationNs);
       retvals[key] = out.retval;
     }
   }
@@ -194,7 +167,7 @@ try {
       rounds: ROUNDS,
       statistic: 'median of rounds',
       frame: '64-byte IPv4/UDP',
-      blocklistEntries: entries.length,
+      blocklistEntries: entries,
     },
     figures,
   };
@@ -209,7 +182,7 @@ try {
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(join(root, 'bench/results/programs.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log('wrote bench/results/programs.json');
+  for (const coll of collections) coll.close();
 } finally {
-  rmSync(pins, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 }
