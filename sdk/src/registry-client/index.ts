@@ -1,0 +1,13 @@
+// registry-client: talk to a bpfleet registry (not imported by the agent's light subpaths).
+
+export type { CredentialsFile, RegistryCredentials, ResolvedRegistry } from './credentials.js';
+export { credentialsPath, readCredentials, resolveRegistry, writeCredentials } from './credentials.js';
+export { type PackageRef, parsePackageRef } from './package-ref.js';
+export {
+  createRegistryClient,
+  type PackageQuery,
+  type PublishInput,
+  RegistryClient,
+  type RegistryClientOptions,
+} from './registry-client.js';
+export type * from './types.js';
