@@ -1,2 +1,10 @@
 // Public API of @bpfleet/registry (bpfleet-edge).
-export {};
+
+export * from './broker/access-policy.js';
+export * from './broker/credentials.js';
+export * from './broker/embedded-broker.js';
+export * from './broker/mosquitto-config.js';
+export * from './fleet/fleet-authenticator.js';
+export * from './fleet/fleet-controller.js';
+export * from './fleet/fleet-store.js';
+export * from './fleet/sqlite-fleet-store.js';

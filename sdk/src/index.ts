@@ -2,3 +2,4 @@
 
 export * from './digest.js';
 export * from './errors.js';
+export * from './trust/index.js';

@@ -1,2 +1,30 @@
-// trust: filled in by its own change.
-export {};
+// trust: publisher/registry/operator keys, signing as Sigstore DSSE bundles, verification against configured keys.
+
+export type { SerializedBundle } from '@sigstore/bundle';
+export type { KeyResolver, VerifiedPayload } from './bundle-verifier.js';
+export { verifyBundlePayload } from './bundle-verifier.js';
+export type { VerifiedDocument } from './document-signature.js';
+export { signDocument, verifyDocument } from './document-signature.js';
+export type { KeyPairFiles, PublicKeyFile } from './key-files.js';
+export { readPrivateKey, readPublicKey, writeKeyPair } from './key-files.js';
+export { createKeySigner, signPayload } from './key-signer.js';
+export type { KeyPair, SigningKey } from './keys.js';
+export { generateKeyPair, KEY_ID_PATTERN, keyIdOf, toPublicKey, toSigningKey } from './keys.js';
+export type { ExpectedPackage, PackageSubject, VerifiedPackage } from './package-signature.js';
+export { signPackage, toPackageStatement, verifyPackage } from './package-signature.js';
+export type { PackageStatement } from './package-statement.js';
+export { parsePackageStatement } from './package-statement.js';
+export {
+  IN_TOTO_STATEMENT_TYPE,
+  INDEX_PAYLOAD_TYPE,
+  PACKAGE_PAYLOAD_TYPE,
+  PACKAGE_PREDICATE_TYPE,
+  POLICY_PAYLOAD_TYPE,
+} from './payload-types.js';
+export type { TrustedKey, TrustPolicy } from './trust-policy.js';
+export {
+  assertKeyInWindow,
+  keysForNamespace,
+  parseTrustedKey,
+  parseTrustPolicy,
+} from './trust-policy.js';

@@ -1,0 +1,86 @@
+// Starts a real mosquitto for tests on a free loopback port, with bpfleet's ACL and password files.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BrokerIdentity } from '../access-policy.js';
+import { usernameOf } from '../credentials.js';
+import { mosquittoPasswordLine, renderMosquittoAcl, renderMosquittoConf } from '../mosquitto-config.js';
+
+export interface MosquittoProcess {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`mosquitto did not listen on ${port}: ${stderr()}`);
+}
+
+export async function startMosquitto(
+  fleet: string,
+  credentials: ReadonlyArray<{ identity: BrokerIdentity; secret: string }>,
+): Promise<MosquittoProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'bpfleet-mosquitto-'));
+  const port = await freePort();
+  const aclFile = join(dir, 'acl');
+  const passwordFile = join(dir, 'passwd');
+  await writeFile(
+    aclFile,
+    renderMosquittoAcl(
+      fleet,
+      credentials.map((c) => c.identity),
+    ),
+  );
+  const passwords = credentials.map((c) => mosquittoPasswordLine(usernameOf(c.identity), c.secret));
+  await writeFile(passwordFile, `${passwords.join('\n')}\n`, { mode: 0o600 });
+  const confFile = join(dir, 'mosquitto.conf');
+  await writeFile(confFile, renderMosquittoConf({ port, aclFile, passwordFile, user: userInfo().username }));
+  const child = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    await waitForPort(port, child, () => stderr);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// What the edge knows about its devices: registration (groups, broker credential), presence, reported state, events.
+import type { AgentEvent, Presence, ReportedState } from '@bpfleet/sdk/protocol';
+
+export interface DeviceRecord {
+  id: string;
+  groups: string[];
+  /** Hash of the broker secret issued to the device; never the secret itself. */
+  secretHash: string;
+  registeredAt: string;
+  presence: Presence | 'unknown';
+  lastSeen: string | null;
+  reported: ReportedState | null;
+}
+
+export interface DeviceEventRecord {
+  device: string;
+  receivedAt: string;
+  event: AgentEvent;
+}
+
+export interface DeviceFilter {
+  group?: string;
+  /** A program status (ATTACHED, FAILED, …) any of the device's programs has, or a presence. */
+  status?: string;
+  /** `ns/name@version`, or `ns/name` for any version: devices running it. */
+  package?: string;
+}
+
+export interface FleetStore {
+  registerDevice(id: string, groups: string[], secretHash: string, now: Date): DeviceRecord;
+  /** Replaces the groups and secret of a known device (re-issue of credentials). */
+  updateDevice(id: string, changes: { groups?: string[]; secretHash?: string }): DeviceRecord;
+  removeDevice(id: string): boolean;
+  getDevice(id: string): DeviceRecord | undefined;
+  listDevices(filter?: DeviceFilter): DeviceRecord[];
+  recordPresence(id: string, presence: Presence, now: Date): void;
+  recordReported(id: string, reported: ReportedState, now: Date): void;
+  recordEvent(id: string, event: AgentEvent, now: Date): void;
+  /** Newest first. */
+  events(id: string, limit: number): DeviceEventRecord[];
+}
+
+/** Keeps the filter semantics in one place for every store implementation. */
+export function matchesFilter(device: DeviceRecord, filter: DeviceFilter): boolean {
+  if (filter.group && !device.groups.includes(filter.group)) return false;
+  const programs = device.reported?.programs ?? [];
+  if (filter.status) {
+    const wanted = filter.status.toUpperCase();
+    const presenceMatch = device.presence.toUpperCase() === wanted;
+    if (!presenceMatch && !programs.some((p) => p.status === wanted)) return false;
+  }
+  if (filter.package) {
+    const [name, version] = filter.package.split('@') as [string, string | undefined];
+    if (!programs.some((p) => p.package === name && (version === undefined || p.version === version)))
+      return false;
+  }
+  return true;
+}

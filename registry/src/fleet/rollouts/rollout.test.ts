@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ProgramReport } from '@bpfleet/sdk/protocol';
+import {
+  createRollout,
+  type Observation,
+  planWaves,
+  type Rollout,
+  type RolloutSpec,
+  stepRollout,
+} from './rollout.js';
+
+const devices = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+const spec: RolloutSpec = {
+  group: 'gw',
+  package: 'acme/fw',
+  version: '1.1.0',
+  waves: ['10%', '40%', '50%'],
+  waveTimeoutMs: 60_000,
+  failureThreshold: 0.1,
+};
+const t0 = new Date('2026-11-27T10:00:00Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const report = (status: ProgramReport['status'], version: string): ProgramReport => ({
+  id: 'fw',
+  package: 'acme/fw',
+  wanted: '1.1.0',
+  source: 's',
+  status,
+  version,
+});
+
+function run(rollout: Rollout, observe: (d: string) => Observation, now: Date) {
+  return stepRollout(rollout, observe, now);
+}
+
+test('waves are planned by percentage and count, the last takes the rest', () => {
+  assert.deepEqual(
+    planWaves(devices, ['10%', '40%', '50%']).map((w) => w.length),
+    [2, 8, 10],
+  );
+  assert.deepEqual(
+    planWaves(devices, [1, 5]).map((w) => w.length),
+    [1, 19],
+  );
+  assert.deepEqual(planWaves(['b', 'a'], ['50%', '50%']), [['a'], ['b']]);
+});
+
+test('waves advance when every device of the wave reports the version attached', () => {
+  let r = createRollout('r1', spec, devices, t0);
+  let step = run(r, () => undefined, t0);
+  assert.deepEqual(step.actions, [{ kind: 'move', devices: ['d00', 'd01'] }]);
+  r = step.rollout;
+  step = run(r, (d) => (d === 'd00' ? report('ATTACHED', '1.1.0') : undefined), at(1000));
+  assert.deepEqual(step.actions, [], 'd01 has not reported yet');
+  step = run(step.rollout, () => report('ATTACHED', '1.1.0'), at(2000));
+  assert.equal(step.actions[0]?.kind, 'move');
+  assert.equal(step.rollout.currentWave, 1);
+  step = run(step.rollout, () => report('ATTACHED', '1.1.0'), at(3000));
+  step = run(step.rollout, () => report('ATTACHED', '1.1.0'), at(4000));
+  assert.deepEqual(step.actions, [{ kind: 'complete' }]);
+  assert.equal(step.rollout.state, 'COMPLETED');
+  assert.ok(Object.values(step.rollout.devices).every((d) => d.status === 'SUCCEEDED'));
+});
+
+test('failures over the threshold abort before the next wave and restore the moved devices', () => {
+  let step = run(createRollout('r2', spec, devices, t0), () => undefined, t0);
+  step = run(step.rollout, () => report('ATTACHED', '1.1.0'), at(1)); // wave 0 ok → wave 1 (8 devices)
+  // One of ten moved fails: exactly 10%, not over the threshold, the rollout waits.
+  const failOne = (d: string) =>
+    d === 'd02'
+      ? { ...report('FAILED', '1.0.0'), lastError: { code: 'VERIFIER_REJECTED', message: 'x' } }
+      : undefined;
+  step = run(step.rollout, failOne, at(2));
+  assert.equal(step.rollout.state, 'RUNNING');
+  assert.equal(step.rollout.devices.d02?.detail, 'VERIFIER_REJECTED: x');
+  step = run(
+    step.rollout,
+    (d) => (d === 'd02' || d === 'd03' ? report('ROLLED_BACK', '1.0.0') : undefined),
+    at(3),
+  );
+  assert.equal(step.rollout.state, 'ABORTED');
+  assert.match(step.rollout.reason ?? '', /2 of 10 devices failed/);
+  assert.deepEqual(step.actions, [{ kind: 'restore', devices: devices.slice(0, 10) }]);
+  assert.equal(step.rollout.devices.d00?.status, 'RESTORED');
+  assert.equal(step.rollout.devices.d05?.status, 'RESTORED');
+  assert.equal(step.rollout.devices.d10?.status, 'PENDING', 'later waves never moved');
+  assert.deepEqual(run(step.rollout, () => undefined, at(4)).actions, [], 'an aborted rollout does nothing');
+});
+
+test('silent devices time out instead of staying in progress', () => {
+  const lenient = { ...spec, failureThreshold: 0.5 };
+  let step = run(createRollout('r3', lenient, devices, t0), () => undefined, t0);
+  step = run(step.rollout, (d) => (d === 'd00' ? report('ATTACHED', '1.1.0') : undefined), at(59_999));
+  assert.equal(step.rollout.devices.d01?.status, 'IN_PROGRESS');
+  step = run(step.rollout, (d) => (d === 'd00' ? report('ATTACHED', '1.1.0') : undefined), at(60_000));
+  assert.equal(step.rollout.devices.d01?.status, 'TIMED_OUT');
+  assert.match(step.rollout.devices.d01?.detail ?? '', /no ATTACHED report/);
+  assert.equal(step.rollout.currentWave, 1, '1 of 2 timed out is within 50%: the next wave starts');
+});
+
+test('a paused rollout does not move', () => {
+  const paused: Rollout = { ...createRollout('r4', spec, devices, t0), state: 'PAUSED' };
+  assert.deepEqual(run(paused, () => undefined, t0).actions, []);
+});

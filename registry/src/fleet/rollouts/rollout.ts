@@ -1,0 +1,150 @@
+// A staged rollout as data, and the pure step that moves it on from what devices report.
+import type { ProgramReport } from '@bpfleet/sdk/protocol';
+
+export type RolloutState = 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'ABORTED';
+export type DeviceRolloutStatus =
+  | 'PENDING'
+  | 'IN_PROGRESS'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'RESTORED';
+
+export interface RolloutSpec {
+  group: string;
+  /** `ns/name` */
+  package: string;
+  version: string;
+  /** Wave sizes: `'10%'` of the group or a device count; the last wave takes whatever remains. */
+  waves: Array<string | number>;
+  waveTimeoutMs: number;
+  /** Fraction (0..1) of moved devices allowed to fail or time out before the rollout aborts. */
+  failureThreshold: number;
+}
+
+export interface Wave {
+  devices: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Rollout {
+  id: string;
+  spec: RolloutSpec;
+  state: RolloutState;
+  reason: string | null;
+  createdAt: string;
+  currentWave: number;
+  waves: Wave[];
+  devices: Record<string, { status: DeviceRolloutStatus; detail?: string }>;
+}
+
+/** Side effects a step asks for; the runner performs them (sign and publish policies). */
+export type RolloutAction =
+  | { kind: 'move'; devices: string[] }
+  | { kind: 'restore'; devices: string[] }
+  | { kind: 'complete' };
+
+/** Splits the group's devices (sorted, so the split is stable) into waves. */
+export function planWaves(devices: readonly string[], waves: ReadonlyArray<string | number>): string[][] {
+  const sorted = [...devices].sort();
+  const out: string[][] = [];
+  let offset = 0;
+  waves.forEach((size, i) => {
+    if (offset >= sorted.length) return;
+    const count =
+      i === waves.length - 1 ? sorted.length - offset : Math.max(1, waveCount(size, sorted.length));
+    out.push(sorted.slice(offset, offset + count));
+    offset += count;
+  });
+  if (offset < sorted.length) out.push(sorted.slice(offset));
+  return out;
+}
+
+function waveCount(size: string | number, total: number): number {
+  if (typeof size === 'number') return size;
+  return Math.ceil((Number.parseFloat(size) / 100) * total);
+}
+
+export function createRollout(id: string, spec: RolloutSpec, devices: readonly string[], now: Date): Rollout {
+  return {
+    id,
+    spec,
+    state: 'RUNNING',
+    reason: null,
+    createdAt: now.toISOString(),
+    currentWave: -1,
+    waves: planWaves(devices, spec.waves).map((d) => ({ devices: d, startedAt: null, finishedAt: null })),
+    devices: Object.fromEntries(devices.map((d) => [d, { status: 'PENDING' as const }])),
+  };
+}
+
+/** What one device says about the rollout's package, or undefined when it has said nothing yet. */
+export type Observation = ProgramReport | undefined;
+
+function judge(spec: RolloutSpec, report: Observation): DeviceRolloutStatus | null {
+  if (!report) return null;
+  if (report.status === 'ATTACHED' && report.version === spec.version && !report.lastError)
+    return 'SUCCEEDED';
+  const aboutTarget = report.wanted === spec.version || report.version === spec.version;
+  if (aboutTarget && ['FAILED', 'REJECTED', 'ROLLED_BACK'].includes(report.status)) return 'FAILED';
+  return null;
+}
+
+/**
+ * One step: judge the running wave from the devices' reports, then advance, complete or abort.
+ * Returns the new rollout (the input is not changed) and the actions to perform.
+ */
+export function stepRollout(
+  rollout: Rollout,
+  observe: (device: string) => Observation,
+  now: Date,
+): { rollout: Rollout; actions: RolloutAction[] } {
+  if (rollout.state !== 'RUNNING') return { rollout, actions: [] };
+  const next: Rollout = structuredClone(rollout);
+  const actions: RolloutAction[] = [];
+  const wave = next.waves[next.currentWave];
+  if (wave) {
+    const deadline = Date.parse(wave.startedAt ?? next.createdAt) + next.spec.waveTimeoutMs;
+    for (const device of wave.devices) {
+      const entry = next.devices[device]!;
+      if (entry.status !== 'IN_PROGRESS') continue;
+      const verdict = judge(next.spec, observe(device));
+      if (verdict) {
+        entry.status = verdict;
+        const lastError = observe(device)?.lastError;
+        if (verdict === 'FAILED' && lastError) entry.detail = `${lastError.code}: ${lastError.message}`;
+      } else if (now.getTime() >= deadline) {
+        entry.status = 'TIMED_OUT';
+        entry.detail = `no ATTACHED report for ${next.spec.version} within ${next.spec.waveTimeoutMs} ms`;
+      }
+    }
+    const moved = next.waves.slice(0, next.currentWave + 1).flatMap((w) => w.devices);
+    const failed = moved.filter((d) => ['FAILED', 'TIMED_OUT'].includes(next.devices[d]!.status));
+    if (failed.length > next.spec.failureThreshold * moved.length) {
+      next.state = 'ABORTED';
+      next.reason = `${failed.length} of ${moved.length} devices failed or timed out (threshold ${next.spec.failureThreshold * 100}%)`;
+      // Failures keep their status (and detail) for the record; everyone else moved is restored.
+      for (const d of moved) {
+        const entry = next.devices[d]!;
+        if (entry.status !== 'FAILED' && entry.status !== 'TIMED_OUT') entry.status = 'RESTORED';
+      }
+      actions.push({ kind: 'restore', devices: moved });
+      return { rollout: next, actions };
+    }
+    if (wave.devices.some((d) => next.devices[d]!.status === 'IN_PROGRESS'))
+      return { rollout: next, actions };
+    wave.finishedAt = now.toISOString();
+  }
+  const upcoming = next.waves[next.currentWave + 1];
+  if (!upcoming) {
+    next.state = 'COMPLETED';
+    actions.push({ kind: 'complete' });
+    return { rollout: next, actions };
+  }
+  next.currentWave += 1;
+  upcoming.startedAt = now.toISOString();
+  for (const d of upcoming.devices) next.devices[d]!.status = 'IN_PROGRESS';
+  actions.push({ kind: 'move', devices: upcoming.devices });
+  return { rollout: next, actions };
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { ProtocolError, parseAgentEvent, parsePresence, parseReportedState } from './messages.js';
+
+const reported = {
+  device: 'cpe-1',
+  fleet: 'acme',
+  time: '2026-11-27T10:00:00Z',
+  policies: { 'bpfleet/v1/acme/dev/cpe-1/desired': { serial: 4 } },
+  policyErrors: {},
+  programs: [
+    {
+      id: 'fw',
+      package: 'acme/xdp-firewall',
+      wanted: 'channel:stable',
+      source: 'bpfleet/v1/acme/dev/cpe-1/desired',
+      status: 'ATTACHED',
+      version: '1.2.0',
+      digest: `sha256:${'a'.repeat(64)}`,
+      attach: { interface: 'wan0', mode: 'driver' },
+    },
+  ],
+};
+
+test('parses the reported state, events and presence devices publish', () => {
+  assert.deepEqual(parseReportedState(JSON.stringify(reported)), reported);
+  const event = {
+    time: 't',
+    state: 'REJECTED',
+    deployment: 'fw',
+    reason: { code: 'KEY_UNKNOWN', message: 'm' },
+  };
+  assert.deepEqual(parseAgentEvent(Buffer.from(JSON.stringify(event))), event);
+  assert.equal(parsePresence('offline'), 'offline');
+});
+
+test('bad payloads are refused with a precise reason', () => {
+  assert.throws(() => parseReportedState('{'), { code: 'MESSAGE_NOT_JSON' });
+  assert.throws(() => parseReportedState('[]'), { code: 'MESSAGE_INVALID' });
+  const badStatus = { ...reported, programs: [{ ...reported.programs[0], status: 'RUNNING' }] };
+  assert.throws(
+    () => parseReportedState(JSON.stringify(badStatus)),
+    /programs\[0\]\.status: expected one of/,
+  );
+  assert.throws(() => parseAgentEvent(JSON.stringify({ time: 't', state: 'DONE' })), /event state/);
+  assert.throws(() => parsePresence('maybe'), { code: 'MESSAGE_INVALID' });
+  assert.throws(() => parseReportedState('x'.repeat(300 * 1024)), { code: 'MESSAGE_TOO_LARGE' });
+});
+
+test('fuzzed payloads raise only ProtocolError', () => {
+  const parsers = [parseReportedState, parseAgentEvent, parsePresence];
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.json(),
+        fc.jsonValue().map((v) => JSON.stringify({ ...reported, programs: [v] })),
+      ),
+      fc.nat(2),
+      (payload, which) => {
+        try {
+          parsers[which]!(payload);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});

@@ -1,0 +1,220 @@
+// What devices publish (reported state, events, presence) and the strict parsers the edge reads them with.
+import { BpfleetError } from '../errors.js';
+
+export type EventState =
+  | 'QUEUED'
+  | 'DOWNLOADING'
+  | 'VERIFYING'
+  | 'ATTACHED'
+  | 'FAILED'
+  | 'REJECTED'
+  | 'ROLLED_BACK'
+  | 'REMOVED';
+export const EVENT_STATES: readonly EventState[] = [
+  'QUEUED',
+  'DOWNLOADING',
+  'VERIFYING',
+  'ATTACHED',
+  'FAILED',
+  'REJECTED',
+  'ROLLED_BACK',
+  'REMOVED',
+];
+
+/** ATTACHED: the wanted version runs. ROLLED_BACK: a newer wanted version failed, the older one runs. */
+export type ProgramStatus = 'PENDING' | 'ATTACHED' | 'FAILED' | 'REJECTED' | 'ROLLED_BACK';
+export const PROGRAM_STATUSES: readonly ProgramStatus[] = [
+  'PENDING',
+  'ATTACHED',
+  'FAILED',
+  'REJECTED',
+  'ROLLED_BACK',
+];
+
+export interface Reason {
+  code: string;
+  message: string;
+}
+
+export interface ReportedAttach {
+  interface?: string;
+  direction?: 'ingress' | 'egress';
+  cgroup?: string;
+  mode?: string;
+}
+
+export interface ProgramReport {
+  id: string;
+  package: string;
+  /** The version selector as the policy says it (`1.2.0`, `^1`, `channel:stable`). */
+  wanted: string;
+  /** The policy topic the program came from. */
+  source: string;
+  status: ProgramStatus;
+  version?: string;
+  digest?: string;
+  attach?: ReportedAttach;
+  lastError?: Reason;
+}
+
+export interface ReportedState {
+  device: string;
+  fleet: string;
+  time: string;
+  policies: Record<string, { serial: number }>;
+  policyErrors: Record<string, Reason>;
+  programs: ProgramReport[];
+}
+
+export interface AgentEvent {
+  time: string;
+  state: EventState;
+  deployment?: string;
+  package?: string;
+  version?: string;
+  digest?: string;
+  policy?: string;
+  reason?: Reason;
+}
+
+export type Presence = 'online' | 'offline';
+
+export class ProtocolError extends BpfleetError {}
+
+const MAX_MESSAGE_BYTES = 256 * 1024;
+
+type Json = Record<string, unknown>;
+
+function fail(what: string, path: string, expected: string): never {
+  throw new ProtocolError('MESSAGE_INVALID', `${what} ${path}: expected ${expected}`);
+}
+
+function parseJsonObject(what: string, payload: Uint8Array | string): Json {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > MAX_MESSAGE_BYTES) {
+    throw new ProtocolError('MESSAGE_TOO_LARGE', `${what}: ${size} bytes, limit ${MAX_MESSAGE_BYTES}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch (err) {
+    throw new ProtocolError('MESSAGE_NOT_JSON', `${what}: not valid JSON`, { cause: err });
+  }
+  if (!isObject(value)) fail(what, '(root)', 'an object');
+  return value;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(what: string, obj: Json, key: string, path: string, optional = false): string | undefined {
+  const value = obj[key];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string' || value.length > 4096) fail(what, `${path}${key}`, 'a string');
+  return value;
+}
+
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[], path: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(what, path, `one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function reason(what: string, value: unknown, path: string): Reason | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) fail(what, path, 'an object with code and message');
+  return { code: str(what, value, 'code', `${path}.`)!, message: str(what, value, 'message', `${path}.`)! };
+}
+
+function attach(what: string, value: unknown, path: string): ReportedAttach | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) fail(what, path, 'an object');
+  const out: ReportedAttach = {};
+  for (const key of ['interface', 'cgroup', 'mode'] as const) {
+    const v = str(what, value, key, `${path}.`, true);
+    if (v !== undefined) out[key] = v;
+  }
+  if (value.direction !== undefined) {
+    out.direction = oneOf(what, value.direction, ['ingress', 'egress'] as const, `${path}.direction`);
+  }
+  return out;
+}
+
+function programReport(what: string, value: unknown, path: string): ProgramReport {
+  if (!isObject(value)) fail(what, path, 'an object');
+  const p = `${path}.`;
+  const report: ProgramReport = {
+    id: str(what, value, 'id', p)!,
+    package: str(what, value, 'package', p)!,
+    wanted: str(what, value, 'wanted', p)!,
+    source: str(what, value, 'source', p)!,
+    status: oneOf(what, value.status, PROGRAM_STATUSES, `${p}status`),
+  };
+  const version = str(what, value, 'version', p, true);
+  const digest = str(what, value, 'digest', p, true);
+  const at = attach(what, value.attach, `${p}attach`);
+  const lastError = reason(what, value.lastError, `${p}lastError`);
+  if (version !== undefined) report.version = version;
+  if (digest !== undefined) report.digest = digest;
+  if (at !== undefined) report.attach = at;
+  if (lastError !== undefined) report.lastError = lastError;
+  return report;
+}
+
+export function parseReportedState(payload: Uint8Array | string): ReportedState {
+  const what = 'reported state';
+  const obj = parseJsonObject(what, payload);
+  if (!Array.isArray(obj.programs) || obj.programs.length > 256)
+    fail(what, 'programs', 'an array (at most 256)');
+  const policies: Record<string, { serial: number }> = {};
+  if (!isObject(obj.policies)) fail(what, 'policies', 'an object');
+  for (const [topic, entry] of Object.entries(obj.policies)) {
+    if (!isObject(entry) || !Number.isSafeInteger(entry.serial))
+      fail(what, `policies.${topic}.serial`, 'an integer');
+    policies[topic] = { serial: entry.serial as number };
+  }
+  const policyErrors: Record<string, Reason> = {};
+  if (obj.policyErrors !== undefined) {
+    if (!isObject(obj.policyErrors)) fail(what, 'policyErrors', 'an object');
+    for (const [topic, r] of Object.entries(obj.policyErrors)) {
+      policyErrors[topic] = reason(what, r, `policyErrors.${topic}`)!;
+    }
+  }
+  return {
+    device: str(what, obj, 'device', '')!,
+    fleet: str(what, obj, 'fleet', '')!,
+    time: str(what, obj, 'time', '')!,
+    policies,
+    policyErrors,
+    programs: obj.programs.map((p, i) => programReport(what, p, `programs[${i}]`)),
+  };
+}
+
+export function parseAgentEvent(payload: Uint8Array | string): AgentEvent {
+  const what = 'event';
+  const obj = parseJsonObject(what, payload);
+  const event: AgentEvent = {
+    time: str(what, obj, 'time', '')!,
+    state: oneOf(what, obj.state, EVENT_STATES, 'state'),
+  };
+  for (const key of ['deployment', 'package', 'version', 'digest', 'policy'] as const) {
+    const v = str(what, obj, key, '', true);
+    if (v !== undefined) event[key] = v;
+  }
+  const r = reason(what, obj.reason, 'reason');
+  if (r) event.reason = r;
+  return event;
+}
+
+export function parsePresence(payload: Uint8Array | string): Presence {
+  const text = (typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')).trim();
+  if (text !== 'online' && text !== 'offline') {
+    throw new ProtocolError(
+      'MESSAGE_INVALID',
+      `presence: expected "online" or "offline", got ${JSON.stringify(text.slice(0, 32))}`,
+    );
+  }
+  return text;
+}

@@ -1,0 +1,87 @@
+// ECDSA P-256 keys: generation, PEM parsing and the key id (`sha256:<hex of the SPKI DER>`) used as the bundle's key hint.
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { TrustError } from '../errors.js';
+
+export interface KeyPair {
+  keyId: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+}
+
+/** A private key ready to sign; `keyId` goes into the bundle as the key hint. */
+export interface SigningKey {
+  keyId: string;
+  privateKey: KeyObject;
+  publicKeyPem: string;
+}
+
+export const KEY_ID_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+export function generateKeyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    keyId: keyIdOfKey(publicKey),
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** The key id of a public key PEM; the same key in any PEM layout gets the same id. */
+export function keyIdOf(publicKeyPem: string, context = 'public key'): string {
+  return keyIdOfKey(toPublicKey(publicKeyPem, context));
+}
+
+/** Parses a PEM public key and requires ECDSA P-256; `context` starts the error message. */
+export function toPublicKey(publicKeyPem: string, context: string): KeyObject {
+  // createPublicKey happily derives a public key from a private one; a private key in a config is a leak.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKeyPem)) {
+    throw new TrustError(
+      'KEY_INVALID',
+      `${context}: this is a private key; give the public key (.pub) instead`,
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: publicKeyPem, format: 'pem' });
+  } catch (err) {
+    throw new TrustError('KEY_INVALID', `${context}: not a PEM public key`, { cause: err });
+  }
+  assertP256(key, context);
+  return key;
+}
+
+/** Parses a PEM private key (PKCS#8 or SEC1, unencrypted) and requires ECDSA P-256. */
+export function toSigningKey(privateKeyPem: string, context = 'private key'): SigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: privateKeyPem, format: 'pem' });
+  } catch (err) {
+    throw new TrustError('KEY_INVALID', `${context}: not an unencrypted PEM private key`, { cause: err });
+  }
+  assertP256(privateKey, context);
+  const publicKey = createPublicKey(privateKey);
+  return {
+    keyId: keyIdOfKey(publicKey),
+    privateKey,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+function keyIdOfKey(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(der).digest('hex')}`;
+}
+
+function assertP256(key: KeyObject, context: string): void {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
+    const kind = key.asymmetricKeyType === 'ec' ? `ec ${curve ?? 'unknown curve'}` : key.asymmetricKeyType;
+    throw new TrustError('KEY_UNSUPPORTED', `${context}: expected an ECDSA P-256 key, got ${kind}`);
+  }
+}
