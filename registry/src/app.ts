@@ -1,9 +1,10 @@
 // Builds the bpfleet-edge registry app from its dependencies: route table, auth, metrics, errors.
+
+import { INDEX_PAYLOAD_TYPE } from '@bpfleet/sdk/trust';
 import { Hono } from 'hono';
 import type { AppDeps } from './app-deps.js';
 import { errorBody, errorResponse, statusOf } from './http-errors.js';
 import { createIndexSigner } from './index-doc/index-signer.js';
-import { INDEX_PAYLOAD_TYPE } from './index-doc/payload-type.js';
 import type { AppEnv } from './middleware/app-env.js';
 import { createAuthorizer } from './middleware/auth.js';
 import { metricsMiddleware } from './middleware/metrics.js';

@@ -1,5 +1,5 @@
 // Namespaces, their publisher keys and their publish tokens (writes need the admin token).
-import { createHash, createPublicKey } from 'node:crypto';
+import { keyIdOf } from '@bpfleet/sdk/trust';
 import type { Context } from 'hono';
 import type { AppDeps } from '../app-deps.js';
 import { httpError } from '../http-errors.js';
@@ -32,22 +32,11 @@ const tokenSchema: JsonSchema = {
   properties: tokenProperties,
 };
 
-/** The key id publishers and agents agree on: sha256 over the DER SubjectPublicKeyInfo, in hex. */
-export function publicKeyId(publicKeyPem: string): string {
-  const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(der).digest('hex')}`;
-}
-
-function checkPublicKey(pem: string): void {
-  let key: ReturnType<typeof createPublicKey>;
+function checkPublicKey(pem: string): string {
   try {
-    key = createPublicKey(pem);
+    return keyIdOf(pem, 'body.publicKeyPem');
   } catch (err) {
-    throw httpError('INVALID_BODY', `body.publicKeyPem: not a PEM public key: ${(err as Error).message}`);
-  }
-  const details = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    throw httpError('INVALID_BODY', 'body.publicKeyPem: must be an ECDSA P-256 key');
+    throw httpError('INVALID_BODY', (err as Error).message, err);
   }
 }
 
@@ -136,10 +125,13 @@ export function namespaceRoutes(deps: AppDeps): RouteSpec[] {
       handler: async (c) => {
         const ns = await requireNamespace(c);
         const body = c.get('body') as { publicKeyPem: string; keyId?: string };
-        checkPublicKey(body.publicKeyPem);
+        const keyId = checkPublicKey(body.publicKeyPem);
+        if (body.keyId !== undefined && body.keyId !== keyId) {
+          throw httpError('INVALID_BODY', `body.keyId: ${body.keyId} is not the id of this key (${keyId})`);
+        }
         const key = {
           namespace: ns,
-          keyId: body.keyId ?? publicKeyId(body.publicKeyPem),
+          keyId,
           publicKeyPem: body.publicKeyPem,
           addedAt: clock.now().toISOString(),
         };

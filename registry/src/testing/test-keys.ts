@@ -1,13 +1,17 @@
-// Registry keys made by the test (sdk trust signs the index once it is merged).
-import { RegistryError } from '@bpfleet/sdk/errors';
-import type { RegistryKeys } from '../keys.js';
+// Registry keys made by the test, and a publisher key pair for signing test packages.
+import { generateKeyPair, type KeyPair, type SigningKey, toSigningKey } from '@bpfleet/sdk/trust';
+import { createRegistryKeys, type RegistryKeys } from '../keys.js';
 
 export function createTestKeys(): RegistryKeys {
-  return {
-    keyId: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
-    publicKeyPem: '',
-    async sign() {
-      throw new RegistryError('NOT_READY', 'sign index: registry keys not wired yet');
-    },
-  };
+  return createRegistryKeys(toSigningKey(generateKeyPair().privateKeyPem));
+}
+
+export interface TestPublisher {
+  pair: KeyPair;
+  signing: SigningKey;
+}
+
+export function createTestPublisher(): TestPublisher {
+  const pair = generateKeyPair();
+  return { pair, signing: toSigningKey(pair.privateKeyPem) };
 }
