@@ -200,6 +200,10 @@ export class RegistryClient {
     return this.#json(`unyank ${ns}/${name}@${version}`, path, { method: 'DELETE', auth: true });
   }
 
+  listNamespaces(): Promise<Array<{ name: string; createdAt: string }>> {
+    return this.#json('list namespaces', '/v1/namespaces');
+  }
+
   createNamespace(name: string): Promise<{ name: string; createdAt: string }> {
     return this.#json(`create namespace ${name}`, '/v1/namespaces', this.#jsonInit('POST', { name }));
   }
