@@ -23,6 +23,17 @@ export type JsonSchema =
   | { anyOf: readonly JsonSchema[]; description?: string }
   | { $ref: string; description?: string };
 
+const compiled = new Map<string, RegExp>();
+
+function regexOf(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(pattern);
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
 /** Checks `value` against `schema`; returns the first problem as `path: reason`, or undefined. */
 export function validate(schema: JsonSchema, value: unknown, path: string): string | undefined {
   if ('$ref' in schema) return undefined;
@@ -68,7 +79,7 @@ export function validate(schema: JsonSchema, value: unknown, path: string): stri
       if (schema.maxLength !== undefined && value.length > schema.maxLength) {
         return `${path}: longer than ${schema.maxLength} characters`;
       }
-      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) {
+      if (schema.pattern !== undefined && !regexOf(schema.pattern).test(value)) {
         return `${path}: must match ${schema.pattern}`;
       }
       if (schema.enum && !schema.enum.includes(value))
