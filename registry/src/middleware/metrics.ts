@@ -53,7 +53,7 @@ export function createRegistryMetrics(options: { processMetrics?: boolean } = {}
 
 export function metricsMiddleware(metrics: RegistryMetrics): MiddlewareHandler<AppEnv> {
   // Label children cached by key: resolving labels on every request shows up in download throughput.
-  const counters = new Map<string, Counter.Internal<'method' | 'route' | 'status'>>();
+  const counters = new Map<string, Counter.Internal>();
   const timers = new Map<string, Histogram.Internal<'method' | 'route'>>();
   return async (c, next) => {
     const start = process.hrtime.bigint();
