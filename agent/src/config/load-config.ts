@@ -1,0 +1,73 @@
+// Reads the agent's configuration from the command line, the config file and the environment.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  type AgentConfig,
+  ConfigKeyError,
+  type ConfigOverrides,
+  overridesFromEnv,
+  toAgentConfig,
+} from './agent-config.js';
+
+const FLAGS = {
+  config: { type: 'string', short: 'c' },
+  'device-id': { type: 'string' },
+  fleet: { type: 'string' },
+  groups: { type: 'string' },
+  'broker-url': { type: 'string' },
+  'registry-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'pin-root': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FLAG_KEYS: Record<string, string> = {
+  'device-id': 'deviceId',
+  fleet: 'fleet',
+  groups: 'groups',
+  'broker-url': 'broker.url',
+  'registry-url': 'registry.url',
+  'data-dir': 'dataDir',
+  'pin-root': 'pinRoot',
+  'metrics-port': 'metrics.port',
+};
+
+export const USAGE = `usage: bpfleet-agent --config <file.json> [--device-id ID] [--fleet NAME] [--groups a,b]
+       [--broker-url mqtt://…] [--registry-url http://…] [--data-dir DIR] [--pin-root DIR] [--metrics-port N] [--debug]
+Environment: ${['BPFLEET_CONFIG', 'BPFLEET_DEVICE_ID', 'BPFLEET_BROKER_URL', 'BPFLEET_BROKER_PASSWORD', '…'].join(', ')}
+Precedence: flags over environment over the config file.`;
+
+export type LoadedConfig = { help: true } | { help: false; config: AgentConfig; debug: boolean };
+
+/** Throws ConfigKeyError (naming the key or flag) for anything wrong; main turns it into exit code 2. */
+export async function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigKeyError('(flags)', (err as Error).message);
+  }
+  if (values.help) return { help: true };
+  const path = (values.config as string | undefined) ?? env.BPFLEET_CONFIG;
+  if (!path) throw new ConfigKeyError('--config', 'a config file is required (or BPFLEET_CONFIG)');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigKeyError('--config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let file: unknown;
+  try {
+    file = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigKeyError('--config', `${path} is not JSON: ${(err as Error).message}`);
+  }
+  const overrides: ConfigOverrides = overridesFromEnv(env);
+  for (const [flag, key] of Object.entries(FLAG_KEYS)) {
+    const v = values[flag];
+    if (typeof v === 'string') overrides[key] = v;
+  }
+  return { config: toAgentConfig(file, overrides), debug: values.debug === true, help: false };
+}

@@ -1,0 +1,219 @@
+// A running device: MQTT session, policy store, reconcile loop, reports, telemetry and state file, wired together.
+import { errorMessage } from '@bpfleet/sdk/errors';
+import { Agent, type AgentPorts } from './agent.js';
+import type { AgentConfig } from './config/agent-config.js';
+import type { Logger } from './logger.js';
+import type { AgentMetrics } from './metrics/agent-metrics.js';
+import { MqttSession } from './mqtt/mqtt-session.js';
+import { deviceTopics } from './mqtt/topics.js';
+import { type AcceptedPolicy, PolicyStore, type PolicyVerifier } from './policy/policy-store.js';
+import type { IndexSource } from './ports.js';
+import type { AgentEvent, EventState, ProgramReport, Reason, ReportedState } from './reporting/report.js';
+import type { StateFile } from './state/state-file.js';
+
+export interface AgentState {
+  version: 1;
+  policies: Record<string, AcceptedPolicy>;
+  failed: Record<string, Reason>;
+  indexSerial: number;
+}
+
+export function initialAgentState(): AgentState {
+  return { version: 1, policies: {}, failed: {}, indexSerial: 0 };
+}
+
+export interface DeviceAgentOptions {
+  config: AgentConfig;
+  ports: Omit<AgentPorts, 'policies' | 'index'>;
+  /** Built once the state is loaded, so the index knows the highest serial seen before. */
+  createIndex: (lastSerial: number, onSerial: (serial: number) => void) => IndexSource;
+  verifyPolicy: PolicyVerifier;
+  state: StateFile<AgentState>;
+  metrics: AgentMetrics;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export class DeviceAgent {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly policyErrors: Record<string, Reason> = {};
+  private saving: Promise<void> = Promise.resolve();
+  private lastReported = '';
+  private programs: ProgramReport[] = [];
+
+  private constructor(
+    private readonly o: DeviceAgentOptions,
+    private readonly state: AgentState,
+    readonly policies: PolicyStore,
+    readonly agent: Agent,
+    readonly session: MqttSession,
+  ) {}
+
+  static async start(o: DeviceAgentOptions): Promise<DeviceAgent> {
+    const { config, logger } = o;
+    const now = o.now ?? (() => new Date());
+    const state = await o.state.load();
+    const topics = deviceTopics(config.fleet, config.deviceId);
+    const policies = new PolicyStore({
+      deviceId: config.deviceId,
+      fleet: config.fleet,
+      groups: config.groups,
+      deviceTopic: topics.device,
+      groupTopic: topics.group,
+      verify: o.verifyPolicy,
+      now,
+      accepted: state.policies,
+    });
+    // The session and agent call back into `self`, which exists once the constructor ran.
+    let self: DeviceAgent | undefined;
+    const index = o.createIndex(state.indexSerial, (serial) => {
+      state.indexSerial = serial;
+      self?.save();
+    });
+    const agent = new Agent({
+      ...o.ports,
+      policies,
+      index,
+      logger,
+      allow: config.allow,
+      failed: state.failed,
+      now,
+      onMarksChanged: async (failed) => {
+        state.failed = failed;
+        await self?.save();
+      },
+      onEvent: (s, fields) => self?.event({ time: now().toISOString(), state: s, ...fields }),
+      onReport: (programs) => self?.report(programs),
+    });
+    const session = new MqttSession({
+      url: config.broker.url,
+      clientId: config.deviceId,
+      ...(config.broker.username !== undefined && { username: config.broker.username }),
+      ...(config.broker.password !== undefined && { password: config.broker.password }),
+      ...(config.broker.ca !== undefined && { ca: config.broker.ca }),
+      ...(config.broker.cert !== undefined && { cert: config.broker.cert }),
+      ...(config.broker.key !== undefined && { key: config.broker.key }),
+      keepaliveSeconds: config.broker.keepaliveSeconds,
+      presenceTopic: topics.presence,
+      subscriptions: policies.topics(),
+      backoff: { initialMs: 500, maxMs: 60_000 },
+      logger,
+      onMessage: (topic, payload) => void self?.onPolicy(topic, payload),
+      onConnect: () => {
+        o.metrics.setConnected(true);
+        if (!self) return;
+        self.lastReported = '';
+        self.kick();
+      },
+    });
+    self = new DeviceAgent(o, state, policies, agent, session);
+    session.start();
+    self.kick();
+    self.timers.push(setInterval(() => self?.kick(), config.reconcileIntervalSeconds * 1000));
+    self.timers.push(setInterval(() => void self?.telemetry(), config.telemetryIntervalSeconds * 1000));
+    return self;
+  }
+
+  /** A reconcile pass; returns when it (or the pass it joined) is done. */
+  reconcile(): Promise<void> {
+    return this.agent.reconcile().then(
+      () => this.o.metrics.reconciled(true),
+      (err: unknown) => {
+        this.o.metrics.reconciled(false);
+        this.o.logger.error('reconcile failed', { error: errorMessage(err) });
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.agent.reconcile().catch(() => {});
+    await this.session.stop();
+    await this.saving;
+  }
+
+  /** Stops without a goodbye, like a crash: no offline message, no last pass. For tests of the last will. */
+  abort(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.session.abort();
+  }
+
+  private kick(): void {
+    void this.reconcile();
+  }
+
+  private async onPolicy(topic: string, payload: Buffer): Promise<void> {
+    const outcome = await this.policies.receive(topic, payload);
+    if (outcome.kind === 'unchanged') return this.kick();
+    if (outcome.kind === 'rejected') {
+      const reason = { code: outcome.error.code, message: outcome.error.message };
+      this.o.logger.warn('policy refused', { topic, ...reason });
+      this.o.metrics.policyRejected(reason.code);
+      this.policyErrors[topic] = reason;
+      this.event({ time: new Date().toISOString(), state: 'REJECTED', policy: topic, reason });
+      this.publishReported(true);
+      return;
+    }
+    this.o.logger.info('policy accepted', { topic, serial: outcome.policy.serial });
+    delete this.policyErrors[topic];
+    this.state.policies = this.policies.snapshot();
+    await this.save();
+    this.kick();
+  }
+
+  private event(event: AgentEvent): void {
+    this.o.metrics.event(event.state as EventState);
+    this.session.publish(
+      deviceTopics(this.o.config.fleet, this.o.config.deviceId).events,
+      JSON.stringify(event),
+    );
+  }
+
+  private report(programs: ProgramReport[]): void {
+    this.programs = programs;
+    this.o.metrics.setDeployments(this.agent.deployments().length);
+    this.publishReported(false);
+  }
+
+  private publishReported(force: boolean): void {
+    const { config } = this.o;
+    const policies = Object.fromEntries(
+      Object.entries(this.policies.snapshot()).map(([topic, p]) => [topic, { serial: p.serial }]),
+    );
+    const body = { policies, policyErrors: this.policyErrors, programs: this.programs };
+    const key = JSON.stringify(body);
+    if (!force && key === this.lastReported) return;
+    this.lastReported = key;
+    const reported: ReportedState = {
+      device: config.deviceId,
+      fleet: config.fleet,
+      time: new Date().toISOString(),
+      ...body,
+    };
+    this.session.publish(
+      deviceTopics(config.fleet, config.deviceId).reported,
+      JSON.stringify(reported),
+      true,
+    );
+  }
+
+  private async telemetry(): Promise<void> {
+    if (!this.session.connected) return;
+    try {
+      const metrics = await this.o.ports.loader.metrics();
+      this.o.metrics.setProgramMetrics(metrics);
+      const topic = deviceTopics(this.o.config.fleet, this.o.config.deviceId).telemetry;
+      this.session.publish(topic, JSON.stringify({ time: new Date().toISOString(), metrics }));
+    } catch (err) {
+      this.o.logger.warn('telemetry failed', { error: errorMessage(err) });
+    }
+  }
+
+  /** Saves are chained so an older snapshot never overwrites a newer one. */
+  private save(): Promise<void> {
+    this.saving = this.saving
+      .then(() => this.o.state.save(this.state))
+      .catch((err: unknown) => this.o.logger.error('saving state failed', { error: errorMessage(err) }));
+    return this.saving;
+  }
+}

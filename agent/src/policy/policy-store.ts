@@ -1,0 +1,130 @@
+// Receives signed policies per topic: verifies, checks target, expiry and serial, keeps the accepted ones.
+import { sha256Digest } from '@bpfleet/sdk/digest';
+import { BpfleetError, errorMessage, PolicyError } from '@bpfleet/sdk/errors';
+import { type MergedProgram, mergePolicies, type Policy } from '@bpfleet/sdk/policy';
+import type { PolicySource } from '../ports.js';
+
+/** Checks a bundle's signature against the operator keys and returns the policy it carries. */
+export type PolicyVerifier = (bundle: unknown, now: Date) => Promise<Policy>;
+
+export interface AcceptedPolicy {
+  serial: number;
+  /** Digest of the payload as received, to tell a retained replay of the same policy from a conflict. */
+  digest: string;
+  policy: Policy;
+}
+
+export type PolicyOutcome =
+  | { kind: 'accepted'; topic: string; policy: Policy }
+  | { kind: 'unchanged'; topic: string }
+  | { kind: 'rejected'; topic: string; error: BpfleetError };
+
+export interface PolicyStoreOptions {
+  deviceId: string;
+  fleet: string;
+  groups: string[];
+  deviceTopic: string;
+  groupTopic: (group: string) => string;
+  verify: PolicyVerifier;
+  now?: () => Date;
+  accepted?: Record<string, AcceptedPolicy>;
+}
+
+export class PolicyStore implements PolicySource {
+  private readonly accepted: Map<string, AcceptedPolicy>;
+
+  constructor(private readonly options: PolicyStoreOptions) {
+    this.accepted = new Map(Object.entries(options.accepted ?? {}));
+  }
+
+  topics(): string[] {
+    return [this.options.deviceTopic, ...this.options.groups.map((g) => this.options.groupTopic(g))];
+  }
+
+  /** Never throws: a refused policy changes nothing and comes back with its reason. */
+  async receive(topic: string, payload: Uint8Array): Promise<PolicyOutcome> {
+    try {
+      return await this.accept(topic, payload);
+    } catch (err) {
+      const error =
+        err instanceof BpfleetError
+          ? err
+          : new PolicyError('POLICY_MALFORMED', `policy ${topic}: ${errorMessage(err)}`, { cause: err });
+      return { kind: 'rejected', topic, error };
+    }
+  }
+
+  ready(): boolean {
+    return this.accepted.size > 0;
+  }
+
+  wanted(): MergedProgram[] {
+    const o = this.options;
+    return mergePolicies(
+      this.accepted.get(o.deviceTopic)?.policy,
+      o.groups.map((g) => this.accepted.get(o.groupTopic(g))?.policy),
+    );
+  }
+
+  snapshot(): Record<string, AcceptedPolicy> {
+    return Object.fromEntries(this.accepted);
+  }
+
+  private async accept(topic: string, payload: Uint8Array): Promise<PolicyOutcome> {
+    const o = this.options;
+    const expectedTarget = this.targetOf(topic);
+    if (payload.length === 0) {
+      // A cleared retained message cannot be authenticated, so it cannot remove anything.
+      return { kind: 'unchanged', topic };
+    }
+    const digest = sha256Digest(payload);
+    const previous = this.accepted.get(topic);
+    if (previous && previous.digest === digest) return { kind: 'unchanged', topic };
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(Buffer.from(payload).toString('utf8'));
+    } catch (err) {
+      throw new PolicyError('POLICY_MALFORMED', `policy ${topic}: payload is not JSON`, { cause: err });
+    }
+    const now = (o.now ?? (() => new Date()))();
+    const policy = await o.verify(bundle, now);
+    const at = `policy ${topic} serial ${policy.serial}`;
+    if (Date.parse(policy.expires) <= now.getTime()) {
+      throw new PolicyError('POLICY_EXPIRED', `${at}: expired at ${policy.expires}`);
+    }
+    if (policy.fleet !== o.fleet) {
+      throw new PolicyError(
+        'POLICY_WRONG_TARGET',
+        `${at}: for fleet "${policy.fleet}", this is "${o.fleet}"`,
+      );
+    }
+    const target =
+      'device' in policy.target ? `device ${policy.target.device}` : `group ${policy.target.group}`;
+    if (target !== expectedTarget) {
+      throw new PolicyError(
+        'POLICY_WRONG_TARGET',
+        `${at}: targets ${target}, the topic is for ${expectedTarget}`,
+      );
+    }
+    if (previous && policy.serial < previous.serial) {
+      throw new PolicyError('POLICY_REPLAYED', `${at}: older than the applied serial ${previous.serial}`);
+    }
+    if (previous && policy.serial === previous.serial) {
+      throw new PolicyError(
+        'POLICY_SERIAL_REUSED',
+        `${at}: differs from the applied policy with the same serial`,
+      );
+    }
+    this.accepted.set(topic, { serial: policy.serial, digest, policy });
+    return { kind: 'accepted', topic, policy };
+  }
+
+  private targetOf(topic: string): string {
+    const o = this.options;
+    if (topic === o.deviceTopic) return `device ${o.deviceId}`;
+    const group = o.groups.find((g) => o.groupTopic(g) === topic);
+    if (group === undefined)
+      throw new PolicyError('POLICY_WRONG_TARGET', `policy ${topic}: not a topic of this device`);
+    return `group ${group}`;
+  }
+}

@@ -1,0 +1,95 @@
+// The ports the reconcile loop depends on; real implementations wire the sdk, tests may pass fakes.
+import type { ConfigInput, MergedProgram, PolicyAttach } from '@bpfleet/sdk/policy';
+
+export type WantedProgram = MergedProgram;
+
+export interface PolicySource {
+  /** False until some policy was accepted: with nothing known, nothing running is removed. */
+  ready(): boolean;
+  /** The merged desired programs, in a stable order. */
+  wanted(): WantedProgram[];
+}
+
+/** A package version chosen through the signed index. */
+export interface PackageRef {
+  package: string;
+  version: string;
+  digest: string;
+  size: number;
+  /** From the signed index when it says it; the signed package statement must name the same one. */
+  manifestDigest?: string;
+}
+
+export interface IndexSource {
+  /** Resolves an exact version, a semver range or a channel; skips yanked versions. */
+  resolve(pkg: string, selector: { version?: string; channel?: string }): Promise<PackageRef>;
+}
+
+/** The bytes of a package and its signature bundle, as fetched (archive digest already checked). */
+export interface Artifact {
+  ref: PackageRef;
+  archive: Uint8Array;
+  bundle: unknown;
+}
+
+export interface Fetcher {
+  fetch(ref: PackageRef, signal?: AbortSignal): Promise<Artifact>;
+}
+
+/** A package whose signature, digests and contents were checked. `manifest` and `contents` go to the loader. */
+export interface VerifiedPackage {
+  ref: PackageRef;
+  manifestDigest: string;
+  manifest: unknown;
+  contents: unknown;
+}
+
+export interface PackageVerifier {
+  verify(artifact: Artifact): Promise<VerifiedPackage>;
+}
+
+export interface HostProbe {
+  /** What the host lacks to run the package, one human line each; empty when it can run it. */
+  missing(pkg: VerifiedPackage): Promise<string[]>;
+}
+
+/** What runs for one deployment id, as the loader knows it (from its pins after a restart). */
+export interface Deployment {
+  id: string;
+  package: string;
+  version: string;
+  digest: string;
+  attach: PolicyAttach;
+  /** Digest of the config values the program was loaded with. */
+  configDigest: string;
+}
+
+export interface DeploySpec {
+  id: string;
+  pkg: VerifiedPackage;
+  attach: PolicyAttach;
+  config: Record<string, ConfigInput>;
+  configDigest: string;
+}
+
+/** One value read from a map the manifest marks as a metric; `key` tells entries of one map apart. */
+export interface ProgramMetric {
+  deployment: string;
+  map: string;
+  name: string;
+  key: string;
+  value: number;
+}
+
+export interface Loader {
+  /** Deployments found pinned from an earlier run, taken over without re-attaching. */
+  adopt(): Promise<Deployment[]>;
+  attach(spec: DeploySpec): Promise<Deployment>;
+  /**
+   * Loads the new version reusing persisted maps and swaps it into the existing link. A failure before the
+   * swap throws and leaves `current` running; a failed health check after it swaps back, then throws.
+   */
+  upgrade(current: Deployment, spec: DeploySpec): Promise<Deployment>;
+  detach(id: string): Promise<void>;
+  metrics(): Promise<ProgramMetric[]>;
+}

@@ -1,0 +1,128 @@
+// The edge's policy service with real keys, real signatures and a real SQLite store.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Policy, signPolicy, verifyPolicy } from '@bpfleet/sdk/policy';
+import { generateKeyPair, type TrustedKey, toSigningKey } from '@bpfleet/sdk/trust';
+import Database from 'better-sqlite3';
+import type { DesiredTarget } from '../fleet-controller.js';
+import { createRollout } from '../rollouts/rollout.js';
+import { createPolicyService } from './policy-service.js';
+import { createSqlitePolicyStore } from './policy-store.js';
+
+const operator = generateKeyPair();
+const edge = generateKeyPair();
+const stranger = generateKeyPair();
+const trusted: TrustedKey[] = [operator, edge].map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
+const clock = new Date('2026-11-27T10:00:00Z');
+
+function setup() {
+  const published: Array<{ target: DesiredTarget; policy: Policy }> = [];
+  const service = createPolicyService({
+    fleet: 'acme',
+    store: createSqlitePolicyStore(new Database(':memory:')),
+    // Every published payload is verified as a device would, with the same keys.
+    publish: async (target, payload) => {
+      published.push({ target, policy: await verifyPolicy(payload, trusted, clock) });
+    },
+    operatorKeys: () => trusted,
+    edgeKey: toSigningKey(edge.privateKeyPem),
+    policyTtlMs: 86_400_000,
+    now: () => clock,
+  });
+  return { service, published };
+}
+
+const groupPolicy = (serial: number, version = '1.0.0'): Policy => ({
+  apiVersion: 'bpfleet/v1',
+  kind: 'Policy',
+  serial,
+  expires: '2026-12-31T00:00:00Z',
+  target: { group: 'gw' },
+  fleet: 'acme',
+  programs: [
+    { id: 'fw', package: 'acme/fw', version, attach: { interface: 'wan0' } },
+    { id: 'acct', package: 'acme/app-traffic', channel: 'stable' },
+  ],
+});
+
+test('operator policies are verified, serial-checked and published', async () => {
+  const { service, published } = setup();
+  const key = toSigningKey(operator.privateKeyPem);
+  await service.apply(await signPolicy(groupPolicy(5), key));
+  assert.equal(published.length, 1);
+  assert.equal(service.nextSerial({ group: 'gw' }), 6);
+  await assert.rejects(service.apply(await signPolicy(groupPolicy(5), key)), {
+    code: 'POLICY_SERIAL_NOT_NEWER',
+  });
+  await assert.rejects(
+    service.apply(await signPolicy(groupPolicy(4), key)),
+    /serial must be above the current 5; use 6/,
+  );
+  await assert.rejects(
+    service.apply(await signPolicy(groupPolicy(9), toSigningKey(stranger.privateKeyPem))),
+    {
+      code: 'KEY_UNKNOWN',
+    },
+  );
+  await assert.rejects(service.apply(await signPolicy({ ...groupPolicy(9), fleet: 'other' }, key)), {
+    code: 'POLICY_WRONG_FLEET',
+  });
+  assert.equal(published.length, 1, 'nothing refused was published');
+});
+
+test('rollout actions move devices with signed overrides, then restore or complete', async () => {
+  const { service, published } = setup();
+  const key = toSigningKey(operator.privateKeyPem);
+  await service.apply(await signPolicy(groupPolicy(1), key));
+  // d2 already has a device policy of its own, which the rollout must keep and give back.
+  await service.signAndApply({ device: 'd2' }, [{ id: 'dbg', package: 'acme/tracer', version: '0.1.0' }]);
+  const rollout = createRollout(
+    'r1',
+    {
+      group: 'gw',
+      package: 'acme/fw',
+      version: '2.0.0',
+      waves: [1, 1],
+      waveTimeoutMs: 1,
+      failureThreshold: 0,
+    },
+    ['d1', 'd2'],
+    clock,
+  );
+  const actions = service.rolloutActions();
+
+  await actions.move(rollout, ['d1', 'd2']);
+  const d2 = service.current({ device: 'd2' })!.policy;
+  assert.deepEqual(
+    d2.programs.map((p) => `${p.id}:${p.version}`),
+    ['dbg:0.1.0', 'fw:2.0.0'],
+  );
+  assert.deepEqual(
+    d2.programs[1]?.attach,
+    { interface: 'wan0' },
+    'the group entry is kept, only the version pinned',
+  );
+
+  await actions.restore(rollout, ['d1', 'd2']);
+  assert.deepEqual(service.current({ device: 'd1' })!.policy.programs, []);
+  assert.deepEqual(
+    service.current({ device: 'd2' })!.policy.programs.map((p) => p.id),
+    ['dbg'],
+  );
+
+  await actions.move(rollout, ['d1']);
+  await actions.complete(rollout);
+  const group = service.current({ group: 'gw' })!.policy;
+  assert.equal(group.programs.find((p) => p.id === 'fw')?.version, '2.0.0');
+  assert.equal(group.serial, 2);
+  assert.deepEqual(service.current({ device: 'd1' })!.policy.programs, []);
+  assert.ok(published.every((p) => p.policy.fleet === 'acme'));
+  const serials = published
+    .filter((p) => 'device' in p.target && p.target.device === 'd1')
+    .map((p) => p.policy.serial);
+  assert.deepEqual(
+    serials,
+    [...serials].sort((a, b) => a - b),
+    'serials only grow per target',
+  );
+});

@@ -1,0 +1,128 @@
+// The runner over real SQLite stores: persistence across a restart, pause/resume/abort, failed actions retried.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { ReportedState } from '@bpfleet/sdk/protocol';
+import Database from 'better-sqlite3';
+import type { FleetStore } from '../fleet-store.js';
+import { createSqliteFleetStore } from '../sqlite-fleet-store.js';
+import type { Rollout, RolloutSpec } from './rollout.js';
+import { createRolloutRunner, type RolloutActions } from './rollout-runner.js';
+import { createSqliteRolloutStore } from './rollout-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bpfleet-rollout-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const spec: RolloutSpec = {
+  group: 'gw',
+  package: 'acme/fw',
+  version: '2.0.0',
+  waves: [1, '50%', '100%'],
+  waveTimeoutMs: 30_000,
+  failureThreshold: 0.2,
+};
+let clock = new Date('2026-11-27T10:00:00Z');
+const silent = { info: () => {}, warn: () => {} };
+
+/** Records what the runner asked for; `failNext` makes the next call fail like a broker outage. */
+function recordingActions() {
+  const calls: string[] = [];
+  let failNext = false;
+  const record = async (entry: string) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error('broker unavailable');
+    }
+    calls.push(entry);
+  };
+  const actions: RolloutActions = {
+    move: (_r: Rollout, devices) => record(`move ${devices.join(',')}`),
+    restore: (_r: Rollout, devices) => record(`restore ${devices.join(',')}`),
+    complete: () => record('complete'),
+  };
+  return { calls, actions, failOnce: () => (failNext = true) };
+}
+
+function report(store: FleetStore, device: string, status: 'ATTACHED' | 'FAILED', version: string) {
+  const reported: ReportedState = {
+    device,
+    fleet: 'acme',
+    time: clock.toISOString(),
+    policies: {},
+    policyErrors: {},
+    programs: [{ id: 'fw', package: 'acme/fw', wanted: '2.0.0', source: 's', status, version }],
+  };
+  store.recordReported(device, reported, clock);
+}
+
+function openEdge(file: string) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  const fleet = createSqliteFleetStore(db);
+  const rec = recordingActions();
+  const runner = createRolloutRunner({
+    fleet,
+    store: createSqliteRolloutStore(db),
+    actions: rec.actions,
+    logger: silent,
+    now: () => clock,
+  });
+  return { db, fleet, runner, rec };
+}
+
+test('a rollout continues after an edge restart and completes', async () => {
+  const file = join(dir, 'restart.db');
+  const first = openEdge(file);
+  for (const d of ['a', 'b', 'c', 'd']) first.fleet.registerDevice(d, ['gw'], 'h', clock);
+  const started = await first.runner.start(spec);
+  assert.deepEqual(first.rec.calls, ['move a']);
+  await assert.rejects(first.runner.start(spec), { code: 'ROLLOUT_ACTIVE' });
+  report(first.fleet, 'a', 'ATTACHED', '2.0.0');
+  await first.runner.tick();
+  assert.deepEqual(first.rec.calls, ['move a', 'move b,c']);
+  first.db.close(); // the edge goes away mid-rollout
+
+  const second = openEdge(file);
+  report(second.fleet, 'b', 'ATTACHED', '2.0.0');
+  report(second.fleet, 'c', 'ATTACHED', '2.0.0');
+  await second.runner.tick();
+  report(second.fleet, 'd', 'ATTACHED', '2.0.0');
+  await second.runner.tick();
+  assert.deepEqual(second.rec.calls, ['move d', 'complete']);
+  assert.equal(second.runner.get(started.id).state, 'COMPLETED');
+  second.db.close();
+});
+
+test('pause holds the wave, resume restarts its timeout, abort restores the moved devices', async () => {
+  const edge = openEdge(join(dir, 'pause.db'));
+  for (const d of ['a', 'b', 'c']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
+  const r = await edge.runner.start(spec);
+  edge.runner.pause(r.id);
+  clock = new Date(clock.getTime() + 60_000);
+  await edge.runner.tick();
+  assert.equal(edge.runner.get(r.id).devices.a?.status, 'IN_PROGRESS', 'no timeout while paused');
+  await edge.runner.resume(r.id);
+  await edge.runner.tick();
+  assert.equal(edge.runner.get(r.id).devices.a?.status, 'IN_PROGRESS', 'the timeout counts from the resume');
+  const aborted = await edge.runner.abort(r.id);
+  assert.equal(aborted.state, 'ABORTED');
+  assert.deepEqual(edge.rec.calls, ['move a', 'restore a']);
+  await assert.rejects(edge.runner.resume(r.id), { code: 'ROLLOUT_NOT_PAUSED' });
+  edge.db.close();
+});
+
+test('a failed action is retried whole on the next tick', async () => {
+  const edge = openEdge(join(dir, 'retry.db'));
+  for (const d of ['a', 'b']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
+  const r = await edge.runner.start(spec);
+  report(edge.fleet, 'a', 'ATTACHED', '2.0.0');
+  edge.rec.failOnce();
+  await edge.runner.tick();
+  assert.equal(edge.runner.get(r.id).currentWave, 0, 'the step was not kept');
+  await edge.runner.tick();
+  assert.deepEqual(edge.rec.calls, ['move a', 'move b']);
+  assert.equal(edge.runner.get(r.id).currentWave, 1);
+  edge.db.close();
+});

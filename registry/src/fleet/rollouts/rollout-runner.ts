@@ -1,0 +1,165 @@
+// Drives rollouts: steps them on a timer and on device reports, performs their actions, persists every change.
+import { randomUUID } from 'node:crypto';
+import { errorMessage, RegistryError } from '@bpfleet/sdk/errors';
+import type { FleetLogger } from '../fleet-controller.js';
+import type { FleetStore } from '../fleet-store.js';
+import { createRollout, type Rollout, type RolloutAction, type RolloutSpec, stepRollout } from './rollout.js';
+import { mustGetRollout, type RolloutStore } from './rollout-store.js';
+
+/** How a rollout's decisions reach devices: signed policies published by the edge. */
+export interface RolloutActions {
+  move(rollout: Rollout, devices: string[]): Promise<void>;
+  restore(rollout: Rollout, devices: string[]): Promise<void>;
+  complete(rollout: Rollout): Promise<void>;
+}
+
+export interface RolloutRunnerOptions {
+  fleet: FleetStore;
+  store: RolloutStore;
+  actions: RolloutActions;
+  logger: FleetLogger;
+  now?: () => Date;
+  tickMs?: number;
+}
+
+export interface RolloutRunner {
+  start(spec: RolloutSpec): Promise<Rollout>;
+  pause(id: string): Rollout;
+  resume(id: string): Promise<Rollout>;
+  abort(id: string, reason?: string): Promise<Rollout>;
+  get(id: string): Rollout;
+  list(): Rollout[];
+  /** Steps every running rollout once (also called by the timer and on device reports). */
+  tick(): Promise<void>;
+  /** Starts the timer; running rollouts from before a restart continue from their stored state. */
+  run(): void;
+  stop(): void;
+}
+
+export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunner {
+  const { fleet, store, actions, logger } = options;
+  const now = options.now ?? (() => new Date());
+  let timer: NodeJS.Timeout | undefined;
+  // Steps are serialized so that two triggers never perform the same wave twice.
+  let chain: Promise<void> = Promise.resolve();
+  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = chain.then(work);
+    chain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  };
+
+  const observe = (rollout: Rollout) => (device: string) =>
+    fleet.getDevice(device)?.reported?.programs.find((p) => p.package === rollout.spec.package);
+
+  async function perform(rollout: Rollout, action: RolloutAction): Promise<void> {
+    if (action.kind === 'move') await actions.move(rollout, action.devices);
+    else if (action.kind === 'restore') await actions.restore(rollout, action.devices);
+    else await actions.complete(rollout);
+  }
+
+  async function stepOne(id: string): Promise<Rollout> {
+    const current = mustGetRollout(store, id);
+    const { rollout, actions: todo } = stepRollout(current, observe(current), now());
+    if (todo.length === 0 && rollout === current) return current;
+    // Persist before acting: after a crash the step is redone from the saved wave, and publishing a
+    // policy twice is harmless (devices apply by serial, the content is the same).
+    store.save(rollout);
+    for (const action of todo) {
+      try {
+        await perform(rollout, action);
+      } catch (err) {
+        // Back to the saved state before the step, so the next tick redoes it whole.
+        store.save(current);
+        logger.warn(`rollout ${id}: ${action.kind} failed: ${errorMessage(err)}; retried on the next tick`);
+        throw err;
+      }
+    }
+    if (rollout.state !== current.state)
+      logger.info(`rollout ${id}: ${rollout.state}${rollout.reason ? ` (${rollout.reason})` : ''}`);
+    return rollout;
+  }
+
+  const runner: RolloutRunner = {
+    async start(spec) {
+      const devices = fleet.listDevices({ group: spec.group }).map((d) => d.id);
+      if (devices.length === 0) {
+        throw new RegistryError(
+          'GROUP_EMPTY',
+          `rollout ${spec.package}@${spec.version}: group ${spec.group} has no devices`,
+        );
+      }
+      const active = store
+        .list()
+        .find((r) => r.spec.group === spec.group && (r.state === 'RUNNING' || r.state === 'PAUSED'));
+      if (active) {
+        throw new RegistryError(
+          'ROLLOUT_ACTIVE',
+          `group ${spec.group}: rollout ${active.id} is still ${active.state.toLowerCase()}`,
+        );
+      }
+      const rollout = createRollout(randomUUID(), spec, devices, now());
+      store.save(rollout);
+      return serialize(() => stepOne(rollout.id));
+    },
+    pause(id) {
+      const rollout = mustGetRollout(store, id);
+      if (rollout.state !== 'RUNNING')
+        throw new RegistryError('ROLLOUT_NOT_RUNNING', `rollout ${id}: is ${rollout.state}`);
+      rollout.state = 'PAUSED';
+      store.save(rollout);
+      return rollout;
+    },
+    async resume(id) {
+      const rollout = mustGetRollout(store, id);
+      if (rollout.state !== 'PAUSED')
+        throw new RegistryError('ROLLOUT_NOT_PAUSED', `rollout ${id}: is ${rollout.state}`);
+      rollout.state = 'RUNNING';
+      // The wave's timeout counts from the resume: a pause must not turn waiting devices into timeouts.
+      const wave = rollout.waves[rollout.currentWave];
+      if (wave) wave.startedAt = now().toISOString();
+      store.save(rollout);
+      return serialize(() => stepOne(id));
+    },
+    async abort(id, reason = 'aborted by the operator') {
+      return serialize(async () => {
+        const rollout = mustGetRollout(store, id);
+        if (rollout.state === 'COMPLETED' || rollout.state === 'ABORTED') {
+          throw new RegistryError('ROLLOUT_FINISHED', `rollout ${id}: already ${rollout.state}`);
+        }
+        const moved = rollout.waves.slice(0, rollout.currentWave + 1).flatMap((w) => w.devices);
+        rollout.state = 'ABORTED';
+        rollout.reason = reason;
+        for (const d of moved) {
+          const entry = rollout.devices[d]!;
+          if (entry.status !== 'FAILED' && entry.status !== 'TIMED_OUT') entry.status = 'RESTORED';
+        }
+        store.save(rollout);
+        if (moved.length > 0) await actions.restore(rollout, moved);
+        return rollout;
+      });
+    },
+    get: (id) => mustGetRollout(store, id),
+    list: () => store.list(),
+    tick() {
+      return serialize(async () => {
+        for (const rollout of store.list()) {
+          if (rollout.state !== 'RUNNING') continue;
+          await stepOne(rollout.id).catch(() => undefined);
+        }
+      });
+    },
+    run() {
+      if (timer) return;
+      timer = setInterval(() => void runner.tick(), options.tickMs ?? 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+  return runner;
+}

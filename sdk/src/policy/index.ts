@@ -1,0 +1,7 @@
+// Public API of @bpfleet/sdk/policy: the policy schema, parsing, and (with trust) signing and verification.
+
+export { type MergedProgram, mergePolicies } from './merge-policies.js';
+export { parsePolicy, toPolicy } from './parse-policy.js';
+export * from './policy.js';
+export { PolicyFieldError } from './policy-error.js';
+export { signPolicy, verifyPolicy } from './sign-policy.js';

@@ -1,0 +1,29 @@
+// Merges a device's own policy with its groups' policies into one list of wanted programs.
+import type { Policy, PolicyProgram } from './policy.js';
+
+export interface MergedProgram extends PolicyProgram {
+  /** Where the entry came from: `device:<id>` or `group:<name>`. */
+  source: string;
+}
+
+/**
+ * Precedence: an entry of the device policy overrides any group entry with the same id; among groups, the
+ * group listed first (the device's configured group order) wins. Entries are whole: fields never mix across
+ * policies, so one operator decision is always applied as written.
+ */
+export function mergePolicies(
+  device: Policy | undefined,
+  groups: Array<Policy | undefined>,
+): MergedProgram[] {
+  const merged = new Map<string, MergedProgram>();
+  const ordered = [device, ...groups];
+  for (const policy of ordered) {
+    if (!policy) continue;
+    const source =
+      'device' in policy.target ? `device:${policy.target.device}` : `group:${policy.target.group}`;
+    for (const program of policy.programs) {
+      if (!merged.has(program.id)) merged.set(program.id, { ...program, source });
+    }
+  }
+  return [...merged.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
