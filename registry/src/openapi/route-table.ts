@@ -33,16 +33,25 @@ export interface RouteSpec {
   handler: (c: Context<AppEnv>) => Response | Promise<Response>;
 }
 
+/** JSON bodies are small requests (a name, a key, a version): 64 KiB is plenty. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
 export function defineRoute(spec: RouteSpec): RouteSpec {
   return spec;
 }
 
 async function readJsonBody(c: Context<AppEnv>, schema: JsonSchema, maxBytes: number): Promise<unknown> {
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > maxBytes) throw httpError('PAYLOAD_TOO_LARGE', `request body: more than ${maxBytes} bytes`);
-  const text = await c.req.text();
-  if (text.length > maxBytes)
-    throw httpError('PAYLOAD_TOO_LARGE', `request body: more than ${maxBytes} bytes`);
+  const tooLarge = () => httpError('PAYLOAD_TOO_LARGE', `request body: more than ${maxBytes} bytes`);
+  if (Number(c.req.header('content-length') ?? '0') > maxBytes) throw tooLarge();
+  // Counted while reading: a chunked body has no length to check up front.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of c.req.raw.body ?? []) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   let value: unknown;
   try {
     value = text === '' ? {} : JSON.parse(text);
@@ -78,7 +87,7 @@ export function mountRoutes(
       }
       if (route.access !== 'public') await authorize(c, route.access);
       if (route.body?.contentType === 'application/json') {
-        c.set('body', await readJsonBody(c, route.body.schema, 1024 * 1024));
+        c.set('body', await readJsonBody(c, route.body.schema, MAX_JSON_BODY_BYTES));
       }
       return route.handler(c);
     });

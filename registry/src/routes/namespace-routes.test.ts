@@ -185,3 +185,30 @@ describe('namespaces, keys and tokens', () => {
     assert.equal(crossNs.status, 404);
   });
 });
+
+it('refuses oversized JSON bodies, chunked or declared, with 413', async () => {
+  const fx = await createRegistryFixture({ keys: createTestKeys() });
+  try {
+    const huge = JSON.stringify({ name: 'x'.repeat(100_000) });
+    const declared = await fx.request('/v1/namespaces', {
+      method: 'POST',
+      token: fx.adminToken,
+      ...jsonBody(JSON.parse(huge)),
+    });
+    assert.equal(declared.status, 413);
+    const chunked = await fx.request('/v1/namespaces', {
+      method: 'POST',
+      token: fx.adminToken,
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(huge));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit & { token: string });
+    assert.equal(chunked.status, 413);
+  } finally {
+    await fx.close();
+  }
+});
