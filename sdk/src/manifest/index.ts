@@ -1,2 +1,18 @@
-// manifest: filled in by its own change.
-export {};
+// manifest: the package manifest schema, its parser, config value codec and package names.
+
+export {
+  decodeConfigValue,
+  type Endianness,
+  encodeConfigValue,
+  integerRange,
+  normalizeConfigValue,
+  typeSize,
+  validateConfigValue,
+} from './config-values.js';
+export { exampleManifest, exampleManifestJson } from './example-manifest.js';
+export { assertGplCompatible, isGplCompatible, KERNEL_GPL_COMPATIBLE_LICENSES } from './license.js';
+export { type LayoutField, layoutFields } from './map-layout.js';
+export { isValidPackageName, manifestDigest, packageId, splitPackageName } from './package-name.js';
+export { type ParseManifestOptions, parseManifest } from './parse-manifest.js';
+export { MAP_TYPES, PROGRAM_TYPES } from './requires.js';
+export * from './types.js';

@@ -1,0 +1,154 @@
+// The `maps` section: persistence across upgrades, layouts, and the metrics a map exports.
+import { ManifestError } from '../errors.js';
+import {
+  DESCRIPTION,
+  expectArray,
+  expectEntries,
+  expectString,
+  FieldReader,
+  IDENTIFIER,
+  joinPath,
+} from './field-reader.js';
+import { isScalarLayout, parseFieldLayout } from './map-layout.js';
+import type { FieldLayout, MapDecl, MapLayout, MetricSpec } from './types.js';
+import { INTEGER_TYPES, MANIFEST_LIMITS, METRIC_TYPES } from './types.js';
+
+const METRIC_NAME = {
+  max: 128,
+  pattern: /^(?!__)[a-z_][a-z0-9_]*$/,
+  expected: 'a Prometheus name [a-z_][a-z0-9_]*',
+};
+const LABEL_VALUE_KEY = { max: 20, pattern: /^-?(0|[1-9][0-9]*)$/, expected: 'a decimal integer' };
+const LABEL_TEXT = { max: 128 };
+
+/** Names of the fields of a layout: the struct's fields, or `scalarName` for a scalar. */
+function fieldNames(layout: FieldLayout, scalarName: string): Map<string, FieldLayout> {
+  if (isScalarLayout(layout)) return new Map([[scalarName, layout]]);
+  return new Map(Object.entries(layout));
+}
+
+function isIntegerField(layout: FieldLayout | undefined): boolean {
+  return typeof layout === 'string' && (INTEGER_TYPES as readonly string[]).includes(layout);
+}
+
+function parseMetric(value: unknown, path: string, layout: MapLayout): MetricSpec {
+  const reader = new FieldReader(value, path, {
+    required: ['name', 'type', 'help'],
+    optional: ['value', 'labels', 'labelValues', 'perCpu'],
+  });
+  const metric: MetricSpec = {
+    name: reader.string('name', METRIC_NAME),
+    type: reader.enumOf('type', METRIC_TYPES),
+    help: reader.string('help', DESCRIPTION),
+  };
+  const values = fieldNames(layout.value, 'value');
+  if (reader.has('value')) {
+    const field = reader.string('value', IDENTIFIER);
+    if (!values.has(field)) {
+      throw new ManifestError(
+        'UNKNOWN_REFERENCE',
+        reader.at('value'),
+        `no value field ${JSON.stringify(field)}`,
+      );
+    }
+    metric.value = field;
+  } else if (!isScalarLayout(layout.value)) {
+    throw new ManifestError(
+      'MISSING_FIELD',
+      reader.at('value'),
+      'required when the value layout is a struct',
+    );
+  }
+  if (!isIntegerField(values.get(metric.value ?? 'value'))) {
+    throw new ManifestError('FIELD_TYPE', reader.at('value'), 'the exported value must be an integer field');
+  }
+  const keys = fieldNames(layout.key, 'key');
+  if (reader.has('labels')) {
+    metric.labels = {};
+    for (const [label, field, labelPath] of expectEntries(
+      reader.get('labels'),
+      reader.at('labels'),
+      MANIFEST_LIMITS.maxLabels,
+      METRIC_NAME,
+    )) {
+      const name = expectString(field, labelPath, IDENTIFIER);
+      if (!keys.has(name))
+        throw new ManifestError('UNKNOWN_REFERENCE', labelPath, `no key field ${JSON.stringify(name)}`);
+      metric.labels[label] = name;
+    }
+  }
+  if (reader.has('labelValues')) {
+    metric.labelValues = {};
+    const entries = expectEntries(
+      reader.get('labelValues'),
+      reader.at('labelValues'),
+      MANIFEST_LIMITS.maxLabels,
+      METRIC_NAME,
+    );
+    for (const [label, names, labelPath] of entries) {
+      if (metric.labels?.[label] === undefined) {
+        throw new ManifestError(
+          'UNKNOWN_REFERENCE',
+          labelPath,
+          `no label ${JSON.stringify(label)} in labels`,
+        );
+      }
+      const mapping: { [value: string]: string } = {};
+      for (const [key, text, keyPath] of expectEntries(
+        names,
+        labelPath,
+        MANIFEST_LIMITS.maxLabelValues,
+        LABEL_VALUE_KEY,
+      )) {
+        mapping[key] = expectString(text, keyPath, LABEL_TEXT);
+      }
+      metric.labelValues[label] = mapping;
+    }
+  }
+  if (reader.has('perCpu')) metric.perCpu = reader.enumOf('perCpu', ['sum'] as const);
+  return metric;
+}
+
+export function parseMapDecl(value: unknown, path: string): MapDecl {
+  const reader = new FieldReader(value, path, {
+    optional: ['persist', 'resetOnUpgrade', 'layout', 'metrics', 'description'],
+  });
+  const decl: MapDecl = {};
+  if (reader.has('persist')) decl.persist = reader.boolean('persist');
+  if (reader.has('resetOnUpgrade')) decl.resetOnUpgrade = reader.boolean('resetOnUpgrade');
+  if (reader.has('layout')) {
+    const layout = new FieldReader(reader.get('layout'), reader.at('layout'), { required: ['key', 'value'] });
+    decl.layout = {
+      key: parseFieldLayout(layout.get('key'), layout.at('key')),
+      value: parseFieldLayout(layout.get('value'), layout.at('value')),
+    };
+  }
+  if (reader.has('metrics')) {
+    const list = expectArray(reader.get('metrics'), reader.at('metrics'), MANIFEST_LIMITS.maxMetricsPerMap);
+    const layout = decl.layout;
+    if (!layout) throw new ManifestError('MISSING_FIELD', reader.at('layout'), 'required to export metrics');
+    decl.metrics = list.map((m, i) => parseMetric(m, joinPath(reader.at('metrics'), i), layout));
+  }
+  if (reader.has('description')) decl.description = reader.string('description', DESCRIPTION);
+  return decl;
+}
+
+export function parseMapsSection(value: unknown, path: string): { [name: string]: MapDecl } {
+  const out: { [name: string]: MapDecl } = {};
+  const seenMetrics = new Set<string>();
+  for (const [name, entry, entryPath] of expectEntries(value, path, MANIFEST_LIMITS.maxMaps, IDENTIFIER)) {
+    const decl = parseMapDecl(entry, entryPath);
+    decl.metrics?.forEach((metric, i) => {
+      if (seenMetrics.has(metric.name)) {
+        throw new ManifestError(
+          'DUPLICATE',
+          `${entryPath}.metrics[${i}].name`,
+          `metric ${metric.name} is declared twice`,
+        );
+      }
+      seenMetrics.add(metric.name);
+    });
+    out[name] = decl;
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+// The manifest's types and the closed vocabularies they use: the one schema of a bpfleet package.
+
+export const ARCHES = ['x86', 'arm64', 'arm', 'riscv', 's390', 'powerpc', 'mips', 'loongarch'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+export const INTEGER_TYPES = ['u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64'] as const;
+export type IntegerType = (typeof INTEGER_TYPES)[number];
+
+/** Types of config variables and of map key/value fields. `bytes` always comes with a size. */
+export const CONFIG_TYPES = [...INTEGER_TYPES, 'bool', 'ipv4', 'ipv6', 'mac', 'bytes'] as const;
+export type ConfigType = (typeof CONFIG_TYPES)[number];
+export type ScalarType = Exclude<ConfigType, 'bytes'>;
+export const SCALAR_TYPES: readonly ScalarType[] = CONFIG_TYPES.filter((t): t is ScalarType => t !== 'bytes');
+
+/**
+ * A config value as JSON carries it: integers as a number (safe range) or a decimal string (any u64/s64),
+ * bool as a boolean, ipv4 dotted, ipv6 text, mac `aa:bb:cc:dd:ee:ff`, bytes as hex.
+ * Parsed manifests hold the canonical form (see `normalizeConfigValue`).
+ */
+export type ConfigValue = number | string | boolean;
+
+/** A program's `const volatile` global, set by the agent before load. */
+export interface ConfigVarDecl {
+  type: ConfigType;
+  /** Byte length; only (and always) for `bytes`. */
+  size?: number;
+  default: ConfigValue;
+  /** Inclusive bounds, integer types only; canonical form like values. */
+  min?: number | string;
+  max?: number | string;
+  description?: string;
+}
+
+export interface AttachDefaults {
+  interface?: string;
+  direction?: 'ingress' | 'egress';
+  /** cgroup v2 path, relative to the cgroup2 mount (`/` is the root cgroup). */
+  cgroup?: string;
+  /** XDP attach mode. */
+  mode?: 'driver' | 'generic';
+  /** `category/name`, when the SEC name leaves it open. */
+  tracepoint?: string;
+}
+
+/** A program in the object. Its `SEC()` name is the only source of its attach type; never stated here. */
+export interface ProgramDecl {
+  /** The C function name. */
+  name: string;
+  attach?: AttachDefaults;
+  description?: string;
+}
+
+export interface BytesLayout {
+  type: 'bytes';
+  size: number;
+}
+export type ScalarLayout = ScalarType | BytesLayout;
+/** A struct: field name → layout, in declaration order. Fields use C natural alignment (see `layoutFields`). */
+export type StructLayout = { [field: string]: ScalarLayout };
+export type FieldLayout = ScalarLayout | StructLayout;
+
+export interface MapLayout {
+  key: FieldLayout;
+  value: FieldLayout;
+}
+
+export const METRIC_TYPES = ['counter', 'gauge'] as const;
+export type MetricType = (typeof METRIC_TYPES)[number];
+
+export interface MetricSpec {
+  /** Prometheus metric name, `[a-z_][a-z0-9_]*`, unique in the manifest. */
+  name: string;
+  type: MetricType;
+  help: string;
+  /** The integer value field to export; omitted when the value layout is a scalar. */
+  value?: string;
+  /** Prometheus label → key field name (`key` when the key layout is a scalar). */
+  labels?: { [label: string]: string };
+  /** Names for numeric label values, e.g. `{ verdict: { "0": "pass", "1": "drop" } }`. */
+  labelValues?: { [label: string]: { [value: string]: string } };
+  /** Per-CPU maps: how to fold the per-CPU values. */
+  perCpu?: 'sum';
+}
+
+/**
+ * A map declared in the object. A map exports any number of metrics through the single `metrics` array
+ * (one shape: no singular `metric` field); metrics need the `layout` to decode keys and values.
+ */
+export interface MapDecl {
+  /** The map's state is kept (pinned, reused) across restarts and upgrades. */
+  persist?: boolean;
+  /** This version's layout differs: the persisted state is dropped on upgrade to it. */
+  resetOnUpgrade?: boolean;
+  layout?: MapLayout;
+  metrics?: MetricSpec[];
+  description?: string;
+}
+
+export const CAPABILITIES = ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON', 'CAP_SYS_ADMIN'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export interface Requires {
+  arches: Arch[];
+  /** Minimum kernel, `major.minor[.patch]`. */
+  kernel?: string;
+  btf?: boolean;
+  /** libbpf program type names (`xdp`, `sched_cls`, …). */
+  programTypes?: string[];
+  /** libbpf map type names (`hash`, `lpm_trie`, …). */
+  mapTypes?: string[];
+  helpers?: string[];
+  capabilities?: Capability[];
+}
+
+export interface Manifest {
+  /** `namespace/name`. */
+  name: string;
+  version: string;
+  description?: string;
+  /** The exact string of the object's `license` section. */
+  license: string;
+  programs: ProgramDecl[];
+  config?: { [name: string]: ConfigVarDecl };
+  maps?: { [name: string]: MapDecl };
+  requires: Requires;
+}
+
+/** Bounds that keep a manifest small enough to parse anywhere, a phone included. */
+export const MANIFEST_LIMITS = {
+  maxBytes: 64 * 1024,
+  maxNamePart: 64,
+  maxIdentifier: 64,
+  maxDescription: 512,
+  maxLicense: 128,
+  maxPrograms: 64,
+  maxMaps: 64,
+  maxConfigVars: 128,
+  maxMetricsPerMap: 16,
+  maxLayoutFields: 32,
+  maxLabels: 8,
+  maxLabelValues: 256,
+  maxBytesSize: 1024,
+  maxListItems: 256,
+  maxCgroupPath: 1024,
+} as const;
