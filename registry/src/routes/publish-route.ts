@@ -91,6 +91,7 @@ export function publishRoute(deps: AppDeps): RouteSpec {
             bundle,
             publisherKeys: await catalog.listPublisherKeys(ns),
             now: clock.now(),
+            archiveLimits: { maxCompressedBytes: limits.maxPackageBytes },
           });
           // Blob first, durably; the row makes it visible. A crash in between leaves an orphan, never a dangling row.
           await staged.commit();

@@ -38,7 +38,10 @@ export async function buildSignedPackage(
 }
 
 /** The request init for PUT …/versions/:version (archive body, bundle header). */
-export function publishInit(pkg: { archive: Uint8Array; bundle: unknown }, token?: string): RequestInit & { token?: string } {
+export function publishInit(
+  pkg: { archive: Uint8Array; bundle: unknown },
+  token?: string,
+): RequestInit & { token?: string } {
   return {
     method: 'PUT',
     token,

@@ -61,7 +61,13 @@ it('survives kill -9 mid-upload and at rest: published versions stay, the half u
   const { token } = await admin.createToken('acme');
   const client = new RegistryClient({ url: first.url, token });
   const v1 = await buildSignedPackage('acme/fw', '1.0.0', publisher.signing);
-  await client.publish({ namespace: 'acme', name: 'fw', version: '1.0.0', archive: v1.archive, bundle: v1.bundle });
+  await client.publish({
+    namespace: 'acme',
+    name: 'fw',
+    version: '1.0.0',
+    archive: v1.archive,
+    bundle: v1.bundle,
+  });
   const index = (await client.getIndex()) as object;
   assert.ok(index);
 
@@ -101,7 +107,13 @@ it('survives kill -9 mid-upload and at rest: published versions stay, the half u
   );
   assert.ok((await reader.download(v1.digest)).equals(v1.archive));
   // The interrupted version can be published whole now.
-  await reader.publish({ namespace: 'acme', name: 'fw', version: '2.0.0', archive: v2.archive, bundle: v2.bundle });
+  await reader.publish({
+    namespace: 'acme',
+    name: 'fw',
+    version: '2.0.0',
+    archive: v2.archive,
+    bundle: v2.bundle,
+  });
   assert.equal((await reader.getVersion('acme', 'fw', '2.0.0')).digest, v2.digest);
   await kill9(second.child);
 

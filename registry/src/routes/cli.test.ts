@@ -59,18 +59,35 @@ describe('bpfleet CLI against the registry', () => {
     const pkg = await buildSignedPackage('acme/xdp-fw', '1.2.0', publisher.signing);
     await writeFile(join(home, 'pkg.tgz'), pkg.archive);
     await writeFile(join(home, 'pkg.bundle.json'), JSON.stringify(pkg.bundle));
-    const published = await bpfleet('publish', join(home, 'pkg.tgz'), '--bundle', join(home, 'pkg.bundle.json'), '--json');
+    const published = await bpfleet(
+      'publish',
+      join(home, 'pkg.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+      '--json',
+    );
     assert.equal(published.code, 0, published.stderr);
     assert.equal((JSON.parse(published.stdout) as { digest: string }).digest, pkg.digest);
     assert.equal(published.stderr, '', 'no progress output when not on a TTY');
 
-    const again = await bpfleet('publish', join(home, 'pkg.tgz'), '--bundle', join(home, 'pkg.bundle.json'), '--json');
+    const again = await bpfleet(
+      'publish',
+      join(home, 'pkg.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+      '--json',
+    );
     assert.equal(again.code, 1);
     assert.equal((JSON.parse(again.stdout) as { error: { code: string } }).error.code, 'VERSION_EXISTS');
 
     const other = await buildSignedPackage('acme/xdp-fw', '1.3.0', publisher.signing);
     await writeFile(join(home, 'other.tgz'), other.archive);
-    const mismatch = await bpfleet('publish', join(home, 'other.tgz'), '--bundle', join(home, 'pkg.bundle.json'));
+    const mismatch = await bpfleet(
+      'publish',
+      join(home, 'other.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+    );
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /digest mismatch/);
 

