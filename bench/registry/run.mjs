@@ -2,7 +2,7 @@
 // the same run, plus publish latency. Prints the figures and writes bench/results/registry.json.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -137,6 +137,9 @@ async function main() {
     await mkdir(join(dir, 'nginx', 'logs'), { recursive: true });
     await mkdir(www, { recursive: true });
     await writeFile(join(www, 'package.tgz'), first.archive);
+    // mkdtemp makes 0700 directories; nginx workers run as an unprivileged user and must read the file.
+    for (const d of [dir, join(dir, 'nginx'), www]) await chmod(d, 0o755);
+    await chmod(join(www, 'package.tgz'), 0o644);
     const nginxPort = await freePort();
     const conf = join(dir, 'nginx', 'nginx.conf');
     await writeFile(

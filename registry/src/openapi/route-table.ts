@@ -73,12 +73,15 @@ export function mountRoutes(
   authorize: (c: Context<AppEnv>, access: Access) => Promise<void>,
 ): void {
   for (const route of routes) {
+    // Computed once per route: this wrapper runs on every download.
+    const params = Object.entries(route.params ?? {});
+    const query = Object.entries(route.query ?? {});
     app.on(route.method.toUpperCase(), route.path, async (c) => {
-      for (const [name, schema] of Object.entries(route.params ?? {})) {
+      for (const [name, schema] of params) {
         const problem = validate(schema, c.req.param(name), name);
         if (problem) throw httpError('INVALID_PARAMETER', problem);
       }
-      for (const [name, schema] of Object.entries(route.query ?? {})) {
+      for (const [name, schema] of query) {
         const raw = c.req.query(name);
         if (raw === undefined) continue;
         const value = schema.type === 'integer' ? Number(raw) : raw;
