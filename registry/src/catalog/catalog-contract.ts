@@ -223,6 +223,27 @@ export function runCatalogContract(label: string, open: () => Promise<CatalogFix
         assert.ok(b > a);
       }));
 
+    it('keeps the signed index with the highest serial per scope', () =>
+      withCatalog(async (c) => {
+        assert.equal(await c.getSignedIndex('*'), undefined);
+        const entry = (serial: number) => ({
+          serial,
+          changes: serial * 10,
+          issuedAt: at.toISOString(),
+          expires: at.toISOString(),
+          body: `{"serial":${serial}}`,
+        });
+        assert.equal((await c.putSignedIndex('*', entry(5))).serial, 5);
+        assert.equal(
+          (await c.putSignedIndex('*', entry(4))).serial,
+          5,
+          'a lower serial never replaces a higher one',
+        );
+        assert.deepEqual(await c.putSignedIndex('*', entry(7)), entry(7));
+        assert.equal((await c.putSignedIndex('acme', entry(6))).serial, 6, 'scopes are independent');
+        assert.deepEqual(await c.getSignedIndex('*'), entry(7));
+      }));
+
     it('stores settings', () =>
       withCatalog(async (c) => {
         assert.equal(await c.getSetting('admin_token_hash'), undefined);

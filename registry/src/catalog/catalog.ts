@@ -71,6 +71,17 @@ export interface IndexPackage {
   channels: Record<string, string>;
 }
 
+/** A signed index as kept in the catalog, so every registry process serves the same (highest) one. */
+export interface StoredIndex {
+  serial: number;
+  /** The catalog change counter the index was built from. */
+  changes: number;
+  issuedAt: string;
+  expires: string;
+  /** The serialized Sigstore bundle. */
+  body: string;
+}
+
 /**
  * Metadata storage. Errors are RegistryError with codes NAMESPACE_EXISTS, NAMESPACE_NOT_FOUND,
  * KEY_EXISTS, VERSION_EXISTS, VERSION_NOT_FOUND.
@@ -114,6 +125,10 @@ export interface Catalog {
   nextIndexSerial(): Promise<number>;
   /** Bumped on every change that shows in the index, so signed indexes know when they are stale. */
   changeCounter(): Promise<number>;
+
+  getSignedIndex(scope: string): Promise<StoredIndex | undefined>;
+  /** Stores the index unless one with a higher or equal serial is stored already; returns the stored one. */
+  putSignedIndex(scope: string, index: StoredIndex): Promise<StoredIndex>;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;

@@ -54,4 +54,12 @@ export const migrations: string[] = [
      value INTEGER NOT NULL
    );
    INSERT INTO counters (name, value) VALUES ('index_serial', 0), ('changes', 0);`,
+  `CREATE TABLE signed_indexes (
+     scope TEXT PRIMARY KEY,
+     serial INTEGER NOT NULL,
+     changes INTEGER NOT NULL,
+     issued_at TEXT NOT NULL,
+     expires TEXT NOT NULL,
+     body TEXT NOT NULL
+   );`,
 ];

@@ -10,6 +10,7 @@ import type {
   PackageQuery,
   PackageSummary,
   PublisherKey,
+  StoredIndex,
   TokenRecord,
   VersionRecord,
 } from './catalog.js';
@@ -188,6 +189,32 @@ export function openSqliteCatalog(path: string): Catalog {
       `INSERT INTO channels (namespace, name, channel, version, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (namespace, name, channel) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
     ).run(ns, name, channel, version, at);
+  });
+
+  function getSignedIndex(scope: string): StoredIndex | undefined {
+    const row = db.prepare('SELECT * FROM signed_indexes WHERE scope = ?').get(scope) as
+      | { serial: number; changes: number; issued_at: string; expires: string; body: string }
+      | undefined;
+    return row
+      ? {
+          serial: row.serial,
+          changes: row.changes,
+          issuedAt: row.issued_at,
+          expires: row.expires,
+          body: row.body,
+        }
+      : undefined;
+  }
+
+  // Compare-and-set on the serial: with several processes signing at once, the highest serial stays stored.
+  const putSignedIndex = db.transaction((scope: string, index: StoredIndex): StoredIndex => {
+    db.prepare(
+      `INSERT INTO signed_indexes (scope, serial, changes, issued_at, expires, body) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (scope) DO UPDATE SET serial = excluded.serial, changes = excluded.changes,
+         issued_at = excluded.issued_at, expires = excluded.expires, body = excluded.body
+       WHERE excluded.serial > signed_indexes.serial`,
+    ).run(scope, index.serial, index.changes, index.issuedAt, index.expires, index.body);
+    return getSignedIndex(scope)!;
   });
 
   return {
@@ -379,6 +406,13 @@ export function openSqliteCatalog(path: string): Catalog {
     },
     async changeCounter() {
       return Number(q.changes.get());
+    },
+
+    async getSignedIndex(scope) {
+      return getSignedIndex(scope);
+    },
+    async putSignedIndex(scope, index) {
+      return putSignedIndex(scope, index);
     },
 
     async getSetting(key) {

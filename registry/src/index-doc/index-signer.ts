@@ -1,5 +1,6 @@
-// Keeps one signed index per scope: re-signed when the catalog changed or half its lifetime has passed.
-import type { Catalog } from '../catalog/catalog.js';
+// One signed index per scope, kept in the catalog: re-signed when the catalog changed or half its lifetime passed.
+// Every registry process serves the stored one, so an agent never sees the serial go back between processes.
+import type { Catalog, StoredIndex } from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import type { RegistryKeys } from '../keys.js';
 import type { Logger } from '../logger.js';
@@ -22,23 +23,30 @@ export interface IndexSignerOptions {
   payloadType: string;
 }
 
-interface CacheEntry {
-  changes: number;
-  refreshAt: number;
-  index: SignedIndex;
-}
-
 export interface IndexSigner {
   /** The current signed index of the whole registry (no namespace) or of one namespace. */
   get(namespace?: string): Promise<SignedIndex>;
 }
 
+function toSigned(stored: StoredIndex, namespace: string | undefined): SignedIndex {
+  return {
+    serial: stored.serial,
+    expires: new Date(stored.expires),
+    body: stored.body,
+    etag: `"index-${namespace ?? '*'}-${stored.serial}"`,
+  };
+}
+
 export function createIndexSigner(options: IndexSignerOptions): IndexSigner {
   const { catalog, keys, clock, ttlMs } = options;
-  const cache = new Map<string, CacheEntry>();
-  const inflight = new Map<string, Promise<SignedIndex>>();
+  const inflight = new Map<string, Promise<StoredIndex>>();
 
-  async function sign(scope: string, namespace: string | undefined, changes: number): Promise<SignedIndex> {
+  const isCurrent = (stored: StoredIndex | undefined, changes: number): stored is StoredIndex =>
+    stored !== undefined &&
+    stored.changes === changes &&
+    clock.now().getTime() < new Date(stored.issuedAt).getTime() + ttlMs / 2;
+
+  async function sign(scope: string, namespace: string | undefined, changes: number): Promise<StoredIndex> {
     const packages = await catalog.indexPackages(namespace);
     const serial = await catalog.nextIndexSerial();
     const now = clock.now();
@@ -51,35 +59,36 @@ export function createIndexSigner(options: IndexSignerOptions): IndexSigner {
       registryKeyId: keys.keyId,
     });
     const bundle = await keys.sign(options.payloadType, document);
-    const index: SignedIndex = {
+    const stored = await catalog.putSignedIndex(scope, {
       serial,
-      expires,
+      changes,
+      issuedAt: now.toISOString(),
+      expires: expires.toISOString(),
       body: JSON.stringify(bundle),
-      etag: `"index-${namespace ?? '*'}-${serial}"`,
-    };
-    cache.set(scope, { changes, refreshAt: now.getTime() + ttlMs / 2, index });
-    options.logger.info('index signed', {
-      namespace: namespace ?? null,
-      serial,
-      expires: index.expires.toISOString(),
     });
-    return index;
+    if (stored.serial === serial) {
+      options.logger.info('index signed', {
+        namespace: namespace ?? null,
+        serial,
+        expires: expires.toISOString(),
+      });
+    }
+    return stored;
   }
 
   return {
     async get(namespace) {
       const scope = namespace ?? '*';
       const changes = await catalog.changeCounter();
-      const cached = cache.get(scope);
-      if (cached && cached.changes === changes && clock.now().getTime() < cached.refreshAt)
-        return cached.index;
+      const stored = await catalog.getSignedIndex(scope);
+      if (isCurrent(stored, changes)) return toSigned(stored, namespace);
       // Concurrent requests share one signing, so a burst does not burn a burst of serials.
       let pending = inflight.get(scope);
       if (!pending) {
         pending = sign(scope, namespace, changes).finally(() => inflight.delete(scope));
         inflight.set(scope, pending);
       }
-      return pending;
+      return toSigned(await pending, namespace);
     },
   };
 }

@@ -127,7 +127,7 @@ describe('signed index', () => {
   });
 });
 
-it('the serial keeps growing across a restart on the same data directory', async () => {
+it('across a restart the stored index is served again, and the next change takes a higher serial', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bpfleet-index-'));
   try {
     const open = () =>
@@ -137,12 +137,46 @@ it('the serial keeps growing across a restart on the same data directory', async
         blobDir: join(dir, 'blobs'),
       });
     const a = await open();
+    await seedNamespace(a, 'acme');
+    await seedVersion(a, 'acme', 'fw', '1.0.0', randomBytes(10));
     const first = await fetchIndex(a);
     await a.close();
+    // A new process (and a new registry key: tests make their own) serves the stored document.
     const b = await open();
+    const res = await b.request('/v1/index');
+    assert.equal(res.headers.get('bpfleet-index-serial'), String(first.doc.serial));
+    await seedVersion(b, 'acme', 'fw', '1.1.0', randomBytes(10));
     const second = await fetchIndex(b);
     await b.close();
     assert.ok(second.doc.serial > first.doc.serial);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('two registry processes on one catalog never serve a lower serial after a higher one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bpfleet-index-'));
+  try {
+    const keys = createTestKeys();
+    const open = () =>
+      createRegistryFixture({ keys, catalogPath: join(dir, 'catalog.db'), blobDir: join(dir, 'blobs') });
+    const a = await open();
+    const b = await open();
+    // Each fixture sets its own admin token; the last one opened holds the valid one.
+    await seedNamespace(b, 'acme');
+    let highest = 0;
+    for (let i = 0; i < 6; i++) {
+      await seedVersion(i % 2 ? a : b, 'acme', 'fw', `1.0.${i}`, randomBytes(10));
+      // Both processes race to re-sign; then every response that follows must be at least as high.
+      await Promise.all([a, b].map((fx) => fx.request('/v1/index')));
+      for (const fx of [a, b, a, b]) {
+        const serial = Number((await fx.request('/v1/index')).headers.get('bpfleet-index-serial'));
+        assert.ok(serial >= highest, `serial ${serial} after ${highest}`);
+        highest = Math.max(highest, serial);
+      }
+    }
+    await a.close();
+    await b.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
