@@ -99,7 +99,15 @@ async function main() {
     const adminToken = `bpfa_${randomBytes(24).toString('base64url')}`;
     const edge = start(
       process.execPath,
-      [join(root, 'registry/dist/main.js'), '--data-dir', join(dir, 'edge'), '--port', '0'],
+      [
+        join(root, 'registry/dist/main.js'),
+        '--data-dir',
+        join(dir, 'edge'),
+        '--port',
+        '0',
+        '--workers',
+        'auto',
+      ],
       {
         env: { ...process.env, BPFLEET_EDGE_ADMIN_TOKEN: adminToken },
       },
@@ -220,7 +228,7 @@ http {
     const round1 = (x) => Math.round(x * 10) / 10;
     const figures = [
       {
-        name: `package downloads/s, ${CONNECTIONS} keep-alive connections, ${first.archive.length} B archive`,
+        name: `package downloads/s, ${CONNECTIONS} keep-alive connections, ${first.archive.length} B archive (bpfleet-edge --workers auto vs nginx worker_processes auto)`,
         value: Math.round(registryRps),
         unit: 'req/s',
         baseline: { name: 'nginx (same file, same run)', value: Math.round(nginxRps) },

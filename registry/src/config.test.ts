@@ -31,6 +31,10 @@ test('flags beat env beat the config file beat defaults', async () => {
     });
     assert.equal(fromFlags.port, 0);
     assert.equal(fromFlags.dataDir, '/x');
+    assert.equal(fromFlags.workers, 1);
+    assert.ok((await loadEdgeConfig(['--workers', 'auto'], {})).workers >= 1);
+    assert.equal((await loadEdgeConfig([], { BPFLEET_EDGE_WORKERS: '3' })).workers, 3);
+    await assert.rejects(loadEdgeConfig(['--workers', '0'], {}), /not a worker count/);
     await writeFile(file, JSON.stringify({ prot: 1 }));
     await assert.rejects(loadEdgeConfig(['--config', file], {}), /unknown field prot/);
     await assert.rejects(loadEdgeConfig(['--port', 'http'], {}), (e: unknown) => isBpfleetError(e));

@@ -1,5 +1,6 @@
 // bpfleet-edge configuration: defaults < config file (JSON) < environment < flags.
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@bpfleet/sdk/errors';
 import { DEFAULT_INDEX_TTL_MS, defaultLimits } from './app-deps.js';
@@ -10,6 +11,8 @@ export interface EdgeConfig {
   port: number;
   indexTtlMs: number;
   maxPackageBytes: number;
+  /** HTTP worker processes sharing the port (node:cluster); 1 serves from the main process. */
+  workers: number;
   /** When set, this is the admin token (its hash replaces the stored one); else one is generated once. */
   adminToken?: string;
 }
@@ -22,6 +25,7 @@ const DEFAULTS: EdgeConfig = {
   port: 8080,
   indexTtlMs: DEFAULT_INDEX_TTL_MS,
   maxPackageBytes: defaultLimits.maxPackageBytes,
+  workers: 1,
 };
 
 /** `90s`, `15m`, `24h`, `7d` or plain milliseconds. */
@@ -46,6 +50,19 @@ function parsePort(text: string, context: string): number {
   return port;
 }
 
+/** A count of processes, or `auto` for one per CPU. */
+function parseWorkers(text: string, context: string): number {
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${context}: ${JSON.stringify(text)} is not a worker count or auto`,
+    );
+  }
+  return n;
+}
+
 function parseBytes(text: string, context: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0)
@@ -59,10 +76,19 @@ interface FileConfig {
   port?: number;
   indexTtl?: string;
   maxPackageBytes?: number;
+  workers?: number | 'auto';
   adminToken?: string;
 }
 
-const FILE_KEYS = new Set(['dataDir', 'host', 'port', 'indexTtl', 'maxPackageBytes', 'adminToken']);
+const FILE_KEYS = new Set([
+  'dataDir',
+  'host',
+  'port',
+  'indexTtl',
+  'maxPackageBytes',
+  'workers',
+  'adminToken',
+]);
 
 async function readConfigFile(path: string): Promise<FileConfig> {
   let value: unknown;
@@ -89,6 +115,7 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
       port: { type: 'string', short: 'p' },
       'index-ttl': { type: 'string' },
       'max-package-bytes': { type: 'string' },
+      workers: { type: 'string' },
     },
     strict: true,
   });
@@ -102,6 +129,7 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
   if (file.maxPackageBytes !== undefined) {
     config.maxPackageBytes = parseBytes(String(file.maxPackageBytes), 'config maxPackageBytes');
   }
+  if (file.workers !== undefined) config.workers = parseWorkers(String(file.workers), 'config workers');
   if (file.adminToken) config.adminToken = file.adminToken;
 
   const dataDir = values['data-dir'] ?? env.BPFLEET_EDGE_DATA_DIR;
@@ -114,6 +142,8 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
   if (ttl) config.indexTtlMs = parseDuration(ttl, 'index ttl');
   const maxBytes = values['max-package-bytes'] ?? env.BPFLEET_EDGE_MAX_PACKAGE_BYTES;
   if (maxBytes) config.maxPackageBytes = parseBytes(maxBytes, 'max package bytes');
+  const workers = values.workers ?? env.BPFLEET_EDGE_WORKERS;
+  if (workers) config.workers = parseWorkers(workers, 'workers');
   if (env.BPFLEET_EDGE_ADMIN_TOKEN) config.adminToken = env.BPFLEET_EDGE_ADMIN_TOKEN;
   return config;
 }
