@@ -12,6 +12,7 @@ import { toOpenApi } from './openapi/openapi.js';
 import { mountRoutes, type RouteSpec } from './openapi/route-table.js';
 import { createBlobResponder } from './routes/blob-responder.js';
 import { channelRoutes } from './routes/channel-routes.js';
+import { fleetRoutes } from './routes/fleet-routes.js';
 import { indexRoutes } from './routes/index-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
 import { packageRoutes } from './routes/package-routes.js';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     ...packageRoutes(deps, createBlobResponder(deps)),
     ...channelRoutes(deps),
     ...indexRoutes(deps, signer, INDEX_PAYLOAD_TYPE),
+    ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
     ...systemRoutes(deps, openApi),
   ];
   mountRoutes(app, routes, createAuthorizer(deps.catalog));
