@@ -8,6 +8,7 @@ import {
   parseAgentEvent,
   parsePresence,
   parseReportedState,
+  parseTelemetry,
   parseTopic,
 } from '@bpfleet/sdk/protocol';
 import type { MqttClient } from 'mqtt';
@@ -49,7 +50,9 @@ export function desiredTopicOf(fleet: string, target: DesiredTarget): string {
 export function createFleetController(options: FleetControllerOptions): FleetController {
   const { fleet, mqtt, store, logger } = options;
   const now = options.now ?? (() => new Date());
-  const filters = (['reported', 'presence', 'events'] as const).map((kind) => fleetDeviceFilter(fleet, kind));
+  const filters = (['reported', 'presence', 'events', 'telemetry'] as const).map((kind) =>
+    fleetDeviceFilter(fleet, kind),
+  );
 
   const onMessage = (topic: string, payload: Buffer) => {
     const parsed = parseTopic(topic);
@@ -70,6 +73,8 @@ export function createFleetController(options: FleetControllerOptions): FleetCon
         store.recordPresence(device, parsePresence(payload), now());
       } else if (parsed.kind === 'events') {
         store.recordEvent(device, parseAgentEvent(payload), now());
+      } else if (parsed.kind === 'telemetry') {
+        store.recordTelemetry(device, parseTelemetry(payload), now());
       } else {
         return;
       }

@@ -44,6 +44,7 @@ for (const [name, create] of Object.entries(implementations)) {
         presence: 'unknown',
         lastSeen: null,
         reported: null,
+        telemetry: null,
       });
       assert.throws(() => store.registerDevice('d1', [], 'h', t0), { code: 'DEVICE_EXISTS' });
       assert.deepEqual(store.updateDevice('d1', { groups: ['gw', 'eu'] }).groups, ['gw', 'eu']);
@@ -68,6 +69,9 @@ for (const [name, create] of Object.entries(implementations)) {
       assert.deepEqual(ids({ status: 'online' }), ['d1']);
       assert.deepEqual(ids({ package: 'acme/fw@1.2.0' }), ['d1']);
       assert.deepEqual(ids({ package: 'acme/fw' }), ['d1', 'd2']);
+      const telemetry = { time: 't', metrics: [{ deployment: 'fw', map: 'm', name: 'n', key: 'k', value: 3 }] };
+      store.recordTelemetry('d1', telemetry, t0);
+      assert.deepEqual(store.getDevice('d1')?.telemetry, telemetry);
     });
 
     test('keeps a bounded, newest-first event history', () => {

@@ -1,5 +1,5 @@
 // What the edge knows about its devices: registration (groups, broker credential), presence, reported state, events.
-import type { AgentEvent, Presence, ReportedState } from '@bpfleet/sdk/protocol';
+import type { AgentEvent, Presence, ReportedState, Telemetry } from '@bpfleet/sdk/protocol';
 
 export interface DeviceRecord {
   id: string;
@@ -10,6 +10,8 @@ export interface DeviceRecord {
   presence: Presence | 'unknown';
   lastSeen: string | null;
   reported: ReportedState | null;
+  /** The latest telemetry the device sent (program metrics). */
+  telemetry: Telemetry | null;
 }
 
 export interface DeviceEventRecord {
@@ -36,6 +38,7 @@ export interface FleetStore {
   recordPresence(id: string, presence: Presence, now: Date): void;
   recordReported(id: string, reported: ReportedState, now: Date): void;
   recordEvent(id: string, event: AgentEvent, now: Date): void;
+  recordTelemetry(id: string, telemetry: Telemetry, now: Date): void;
   /** Newest first. */
   events(id: string, limit: number): DeviceEventRecord[];
 }

@@ -1,7 +1,7 @@
 // FleetStore on SQLite (better-sqlite3): the embedded default, sharing the edge's database file.
 
 import { RegistryError } from '@bpfleet/sdk/errors';
-import type { AgentEvent, Presence, ReportedState } from '@bpfleet/sdk/protocol';
+import type { AgentEvent, Presence, ReportedState, Telemetry } from '@bpfleet/sdk/protocol';
 import type { Database } from 'better-sqlite3';
 import {
   type DeviceEventRecord,
@@ -28,6 +28,7 @@ const MIGRATIONS = [
      event TEXT NOT NULL
    );
    CREATE INDEX fleet_events_device ON fleet_events (device, seq)`,
+  'ALTER TABLE fleet_devices ADD COLUMN telemetry TEXT',
 ];
 
 /** Events kept per device; older ones are pruned as new ones arrive. */
@@ -41,6 +42,7 @@ interface DeviceRow {
   presence: string;
   last_seen: string | null;
   reported: string | null;
+  telemetry: string | null;
 }
 
 function toRecord(row: DeviceRow): DeviceRecord {
@@ -52,6 +54,7 @@ function toRecord(row: DeviceRow): DeviceRecord {
     presence: row.presence as DeviceRecord['presence'],
     lastSeen: row.last_seen,
     reported: row.reported ? (JSON.parse(row.reported) as ReportedState) : null,
+    telemetry: row.telemetry ? (JSON.parse(row.telemetry) as Telemetry) : null,
   };
 }
 
@@ -137,6 +140,13 @@ export function createSqliteFleetStore(db: Database): FleetStore {
         insertEvent.run(id, now.toISOString(), JSON.stringify(event));
         prune.run(id, id, EVENTS_PER_DEVICE);
       })();
+    },
+    recordTelemetry(id: string, telemetry: Telemetry, now: Date) {
+      db.prepare('UPDATE fleet_devices SET telemetry = ?, last_seen = ? WHERE id = ?').run(
+        JSON.stringify(telemetry),
+        now.toISOString(),
+        id,
+      );
     },
     events(id: string, limit: number): DeviceEventRecord[] {
       const rows = db

@@ -35,6 +35,7 @@ function deviceView(d: DeviceRecord) {
       lastError: p.lastError ?? null,
     })),
     policyErrors: d.reported?.policyErrors ?? {},
+    telemetry: d.telemetry,
   };
 }
 

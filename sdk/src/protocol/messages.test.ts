@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ProtocolError, parseAgentEvent, parsePresence, parseReportedState } from './messages.js';
+import {
+  ProtocolError,
+  parseAgentEvent,
+  parsePresence,
+  parseReportedState,
+  parseTelemetry,
+} from './messages.js';
 
 const reported = {
   device: 'cpe-1',
@@ -33,6 +39,17 @@ test('parses the reported state, events and presence devices publish', () => {
   };
   assert.deepEqual(parseAgentEvent(Buffer.from(JSON.stringify(event))), event);
   assert.equal(parsePresence('offline'), 'offline');
+  const telemetry = {
+    time: 't',
+    metrics: [
+      { deployment: 'fw', map: 'verdicts', name: 'fw_packets_total', key: 'verdict=drop', value: 12 },
+    ],
+  };
+  assert.deepEqual(parseTelemetry(JSON.stringify(telemetry)), telemetry);
+  assert.throws(
+    () => parseTelemetry(JSON.stringify({ time: 't', metrics: [{ ...telemetry.metrics[0], value: 'x' }] })),
+    /metrics\[0\]\.value/,
+  );
 });
 
 test('bad payloads are refused with a precise reason', () => {
@@ -49,7 +66,7 @@ test('bad payloads are refused with a precise reason', () => {
 });
 
 test('fuzzed payloads raise only ProtocolError', () => {
-  const parsers = [parseReportedState, parseAgentEvent, parsePresence];
+  const parsers = [parseReportedState, parseAgentEvent, parsePresence, parseTelemetry];
   fc.assert(
     fc.property(
       fc.oneof(
@@ -57,7 +74,7 @@ test('fuzzed payloads raise only ProtocolError', () => {
         fc.json(),
         fc.jsonValue().map((v) => JSON.stringify({ ...reported, programs: [v] })),
       ),
-      fc.nat(2),
+      fc.nat(3),
       (payload, which) => {
         try {
           parsers[which]!(payload);

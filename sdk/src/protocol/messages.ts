@@ -218,3 +218,41 @@ export function parsePresence(payload: Uint8Array | string): Presence {
   }
   return text;
 }
+
+/** One value read from a map the manifest marks as a metric (per-CPU values already summed). */
+export interface TelemetryMetric {
+  deployment: string;
+  map: string;
+  name: string;
+  key: string;
+  value: number;
+}
+
+export interface Telemetry {
+  time: string;
+  metrics: TelemetryMetric[];
+}
+
+const MAX_TELEMETRY_METRICS = 4096;
+
+export function parseTelemetry(payload: Uint8Array | string): Telemetry {
+  const what = 'telemetry';
+  const obj = parseJsonObject(what, payload);
+  if (!Array.isArray(obj.metrics) || obj.metrics.length > MAX_TELEMETRY_METRICS) {
+    fail(what, 'metrics', `an array (at most ${MAX_TELEMETRY_METRICS})`);
+  }
+  const metrics = obj.metrics.map((m, i): TelemetryMetric => {
+    const path = `metrics[${i}].`;
+    if (!isObject(m)) fail(what, `metrics[${i}]`, 'an object');
+    if (typeof m.value !== 'number' || !Number.isFinite(m.value))
+      fail(what, `${path}value`, 'a finite number');
+    return {
+      deployment: str(what, m, 'deployment', path)!,
+      map: str(what, m, 'map', path)!,
+      name: str(what, m, 'name', path)!,
+      key: str(what, m, 'key', path)!,
+      value: m.value,
+    };
+  });
+  return { time: str(what, obj, 'time', '')!, metrics };
+}
