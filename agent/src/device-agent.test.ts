@@ -24,9 +24,9 @@ import { RegistryIndex } from './index/registry-index.js';
 import { silentLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { deviceTopics } from './mqtt/topics.js';
+import { MemoryLoader } from './simulate/memory-loader.js';
 import { StateFile } from './state/state-file.js';
 import { startMosquitto, type TestBroker } from './testing/brokers.js';
-import { MemoryLoader } from './testing/memory-loader.js';
 import { TestRegistry } from './testing/test-registry.js';
 import { until } from './testing/until.js';
 
