@@ -152,7 +152,7 @@ function attachedOnce(): number {
   return id;
 }
 
-test('publish → policy → attached → counted → followed upgrade without loss → rejected, tampered, wrong-key packages and bad policies refused → kill -9 mid-upgrade → restart converges', async () => {
+test('publish → policy → attached → counted → followed upgrade without loss → rejected, tampered, wrong-key packages and bad policies refused → kill -9 mid-upgrade → restart converges', async (t) => {
   const good = compileProgram('xdp_count');
   const bad = compileProgram('xdp_rejected');
   const v1 = await signedPackage(countManifest('1.0.0', 1), good, publisher);
@@ -279,6 +279,7 @@ test('publish → policy → attached → counted → followed upgrade without l
   const killedAt = killDuringUpgrade(agent, join(work, 'data', 'deployments'), '1.5.0');
   await release(v15);
   const phase = await killedAt;
+  t.diagnostic(`kill -9 ${phase}`);
   assert.equal(await agent.exited, 'SIGKILL');
   const beforeRestart = (await counts().catch(() => new Map<string, number>())).get('slot=0');
   assert.equal(beforeRestart, undefined, 'the agent is down');
