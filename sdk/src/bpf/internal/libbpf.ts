@@ -118,6 +118,23 @@ koffi.struct('bpf_tc_opts', {
   handle: 'uint32_t',
   priority: 'uint32_t',
 });
+koffi.struct('bpf_test_run_opts', {
+  sz: 'size_t',
+  data_in: 'void *',
+  data_out: 'void *',
+  data_size_in: 'uint32_t',
+  data_size_out: 'uint32_t',
+  ctx_in: 'void *',
+  ctx_out: 'void *',
+  ctx_size_in: 'uint32_t',
+  ctx_size_out: 'uint32_t',
+  retval: 'uint32_t',
+  repeat: 'int',
+  duration: 'uint32_t',
+  flags: 'uint32_t',
+  cpu: 'uint32_t',
+  batch_size: 'uint32_t',
+});
 const printFn = koffi.proto('int bpf_libbpf_print_fn(int level, const char *fmt, void *ap)');
 const sampleFn = koffi.proto('int bpf_ring_buffer_sample_fn(void *ctx, void *data, size_t size)');
 
@@ -130,6 +147,7 @@ const LAYOUT = {
   bpf_map_batch_opts: 24,
   bpf_tc_hook: 24,
   bpf_tc_opts: 32,
+  bpf_test_run_opts: 80,
 } as const;
 for (const [name, size] of Object.entries(LAYOUT)) {
   if (koffi.sizeof(name) !== size)
@@ -278,6 +296,11 @@ function bind() {
       values: Uint8Array,
       count: number[],
       opts: object,
+    ) => number,
+
+    progTestRun: lib.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)') as (
+      fd: number,
+      opts: Record<string, unknown>,
     ) => number,
 
     objPin: lib.func('int bpf_obj_pin(int fd, const char *path)') as (fd: number, path: string) => number,
@@ -449,6 +472,59 @@ export function allocNative(size: number): NativeMemory {
       ptr = null;
     },
   };
+}
+
+export interface TestRunOutput {
+  rc: number;
+  errno: number;
+  retval: number;
+  /** Average ns per repetition, as the kernel measured it. */
+  duration: number;
+  dataOut: Uint8Array;
+}
+
+/** BPF_PROG_TEST_RUN: runs the program on `dataIn` `repeat` times in the kernel. */
+export function progTestRun(
+  fd: number,
+  dataIn: Uint8Array,
+  dataOutSize: number,
+  repeat: number,
+): TestRunOutput {
+  const input = allocNative(Math.max(dataIn.length, 1));
+  const output = allocNative(Math.max(dataOutSize, 1));
+  try {
+    input.bytes().set(dataIn);
+    const opts: Record<string, unknown> = {
+      sz: LAYOUT.bpf_test_run_opts,
+      data_in: input.ptr,
+      data_out: output.ptr,
+      data_size_in: dataIn.length,
+      data_size_out: dataOutSize,
+      ctx_in: null,
+      ctx_out: null,
+      ctx_size_in: 0,
+      ctx_size_out: 0,
+      retval: 0,
+      repeat,
+      duration: 0,
+      flags: 0,
+      cpu: 0,
+      batch_size: 0,
+    };
+    const rc = fns().progTestRun(fd, opts);
+    const err = rc < 0 ? koffi.errno() : 0;
+    const outSize = Math.min(Number(opts.data_size_out), dataOutSize);
+    return {
+      rc,
+      errno: err,
+      retval: Number(opts.retval),
+      duration: Number(opts.duration),
+      dataOut: output.bytes().slice(0, outSize),
+    };
+  } finally {
+    input.free();
+    output.free();
+  }
 }
 
 /** Copies `size` bytes out of memory libbpf owns. */

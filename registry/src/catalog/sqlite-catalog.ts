@@ -1,0 +1,431 @@
+// The embedded Catalog: better-sqlite3 in WAL mode with synchronous=FULL, so a kill -9 loses no commit.
+import { RegistryError } from '@bpfleet/sdk/errors';
+import Database from 'better-sqlite3';
+import semver from 'semver';
+import type {
+  Catalog,
+  Channel,
+  IndexPackage,
+  Namespace,
+  PackageQuery,
+  PackageSummary,
+  PublisherKey,
+  StoredIndex,
+  TokenRecord,
+  VersionRecord,
+} from './catalog.js';
+import { migrations } from './migrations.js';
+
+interface VersionRow {
+  namespace: string;
+  name: string;
+  version: string;
+  digest: string;
+  size: number;
+  manifest_digest: string;
+  manifest: string;
+  bundle: string;
+  description: string;
+  license: string;
+  published_at: string;
+  yanked: number;
+  yank_reason: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  namespace: string;
+  label: string;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+function toVersion(row: VersionRow): VersionRecord {
+  return {
+    namespace: row.namespace,
+    name: row.name,
+    version: row.version,
+    digest: row.digest,
+    size: row.size,
+    manifestDigest: row.manifest_digest,
+    manifest: row.manifest,
+    bundle: row.bundle,
+    description: row.description,
+    license: row.license,
+    publishedAt: row.published_at,
+    yanked: row.yanked === 1,
+    yankReason: row.yank_reason,
+  };
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    label: row.label,
+    hash: row.hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function bySemverDesc(a: { version: string }, b: { version: string }): number {
+  return semver.rcompare(a.version, b.version);
+}
+
+function isConstraint(err: unknown, code: string): boolean {
+  return err instanceof Database.SqliteError && err.code.startsWith(code);
+}
+
+/** Opens (and migrates) the catalog at `path`; `:memory:` for tests. */
+export function openSqliteCatalog(path: string): Catalog {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const current = Number(db.pragma('user_version', { simple: true }));
+  for (let i = current; i < migrations.length; i++) {
+    db.transaction(() => {
+      db.exec(migrations[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+
+  const q = {
+    bumpChanges: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'changes'"),
+    changes: db.prepare("SELECT value FROM counters WHERE name = 'changes'").pluck(),
+    nextSerial: db
+      .prepare("UPDATE counters SET value = value + 1 WHERE name = 'index_serial' RETURNING value")
+      .pluck(),
+    hasDigest: db.prepare('SELECT 1 FROM versions WHERE digest = ? LIMIT 1').pluck(),
+    versionsOf: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ?'),
+    version: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?'),
+    tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
+  };
+  const mutate = <A extends unknown[], R>(fn: (...args: A) => R) =>
+    db.transaction((...args: A) => {
+      const result = fn(...args);
+      q.bumpChanges.run();
+      return result;
+    });
+
+  const namespaceExists = (name: string) => db.prepare('SELECT 1 FROM namespaces WHERE name = ?').get(name);
+  const requireNamespace = (name: string) => {
+    if (!namespaceExists(name))
+      throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${name}: not found`);
+  };
+
+  function summarize(namespace: string, name: string): PackageSummary | undefined {
+    const rows = (q.versionsOf.all(namespace, name) as VersionRow[]).map(toVersion);
+    if (rows.length === 0) return undefined;
+    rows.sort(bySemverDesc);
+    const latest =
+      rows.find((v) => !v.yanked && semver.prerelease(v.version) === null) ?? rows.find((v) => !v.yanked);
+    const newest = rows.reduce((a, b) => (a.publishedAt > b.publishedAt ? a : b));
+    return {
+      namespace,
+      name,
+      description: (latest ?? rows[0]!).description,
+      latest: latest?.version ?? null,
+      versions: rows.length,
+      updatedAt: newest.publishedAt,
+    };
+  }
+
+  const insertVersion = mutate((r: VersionRecord) => {
+    requireNamespace(r.namespace);
+    try {
+      db.prepare(
+        `INSERT INTO versions (namespace, name, version, digest, size, manifest_digest, manifest, bundle,
+           description, license, published_at, yanked, yank_reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        r.namespace,
+        r.name,
+        r.version,
+        r.digest,
+        r.size,
+        r.manifestDigest,
+        r.manifest,
+        r.bundle,
+        r.description,
+        r.license,
+        r.publishedAt,
+        r.yanked ? 1 : 0,
+        r.yankReason,
+      );
+    } catch (err) {
+      if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+        throw new RegistryError(
+          'VERSION_EXISTS',
+          `publish ${r.namespace}/${r.name}@${r.version}: version already exists (versions are immutable)`,
+        );
+      }
+      throw err;
+    }
+  });
+
+  const setYanked = mutate(
+    (ns: string, name: string, version: string, reason: string | null, yanked: boolean) => {
+      const info = db
+        .prepare(
+          'UPDATE versions SET yanked = ?, yank_reason = ? WHERE namespace = ? AND name = ? AND version = ?',
+        )
+        .run(yanked ? 1 : 0, reason, ns, name, version);
+      return info.changes > 0;
+    },
+  );
+
+  const setChannel = mutate((ns: string, name: string, channel: string, version: string, at: string) => {
+    if (!q.version.get(ns, name, version)) {
+      throw new RegistryError(
+        'VERSION_NOT_FOUND',
+        `channel ${ns}/${name}#${channel}: version ${version} not found`,
+      );
+    }
+    db.prepare(
+      `INSERT INTO channels (namespace, name, channel, version, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (namespace, name, channel) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+    ).run(ns, name, channel, version, at);
+  });
+
+  function getSignedIndex(scope: string): StoredIndex | undefined {
+    const row = db.prepare('SELECT * FROM signed_indexes WHERE scope = ?').get(scope) as
+      | { serial: number; changes: number; issued_at: string; expires: string; body: string }
+      | undefined;
+    return row
+      ? {
+          serial: row.serial,
+          changes: row.changes,
+          issuedAt: row.issued_at,
+          expires: row.expires,
+          body: row.body,
+        }
+      : undefined;
+  }
+
+  // Compare-and-set on the serial: with several processes signing at once, the highest serial stays stored.
+  const putSignedIndex = db.transaction((scope: string, index: StoredIndex): StoredIndex => {
+    db.prepare(
+      `INSERT INTO signed_indexes (scope, serial, changes, issued_at, expires, body) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (scope) DO UPDATE SET serial = excluded.serial, changes = excluded.changes,
+         issued_at = excluded.issued_at, expires = excluded.expires, body = excluded.body
+       WHERE excluded.serial > signed_indexes.serial`,
+    ).run(scope, index.serial, index.changes, index.issuedAt, index.expires, index.body);
+    return getSignedIndex(scope)!;
+  });
+
+  return {
+    async createNamespace(name, at) {
+      const ns: Namespace = { name, createdAt: at.toISOString() };
+      try {
+        db.prepare('INSERT INTO namespaces (name, created_at) VALUES (?, ?)').run(ns.name, ns.createdAt);
+      } catch (err) {
+        if (isConstraint(err, 'SQLITE_CONSTRAINT')) {
+          throw new RegistryError('NAMESPACE_EXISTS', `namespace ${name}: already exists`);
+        }
+        throw err;
+      }
+      return ns;
+    },
+    async getNamespace(name) {
+      const row = db.prepare('SELECT name, created_at FROM namespaces WHERE name = ?').get(name) as
+        | { name: string; created_at: string }
+        | undefined;
+      return row ? { name: row.name, createdAt: row.created_at } : undefined;
+    },
+    async listNamespaces() {
+      const rows = db.prepare('SELECT name, created_at FROM namespaces ORDER BY name').all() as Array<{
+        name: string;
+        created_at: string;
+      }>;
+      return rows.map((r) => ({ name: r.name, createdAt: r.created_at }));
+    },
+
+    async addPublisherKey(key: PublisherKey) {
+      requireNamespace(key.namespace);
+      try {
+        db.prepare(
+          'INSERT INTO publisher_keys (namespace, key_id, public_key_pem, added_at) VALUES (?, ?, ?, ?)',
+        ).run(key.namespace, key.keyId, key.publicKeyPem, key.addedAt);
+      } catch (err) {
+        if (isConstraint(err, 'SQLITE_CONSTRAINT')) {
+          throw new RegistryError(
+            'KEY_EXISTS',
+            `namespace ${key.namespace}: key ${key.keyId} already registered`,
+          );
+        }
+        throw err;
+      }
+    },
+    async listPublisherKeys(namespace) {
+      const rows = db
+        .prepare('SELECT * FROM publisher_keys WHERE namespace = ? ORDER BY added_at, key_id')
+        .all(namespace) as Array<{
+        namespace: string;
+        key_id: string;
+        public_key_pem: string;
+        added_at: string;
+      }>;
+      return rows.map((r) => ({
+        namespace: r.namespace,
+        keyId: r.key_id,
+        publicKeyPem: r.public_key_pem,
+        addedAt: r.added_at,
+      }));
+    },
+    async removePublisherKey(namespace, keyId) {
+      return (
+        db.prepare('DELETE FROM publisher_keys WHERE namespace = ? AND key_id = ?').run(namespace, keyId)
+          .changes > 0
+      );
+    },
+
+    async createToken(t: TokenRecord) {
+      requireNamespace(t.namespace);
+      db.prepare(
+        'INSERT INTO tokens (id, namespace, label, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(t.id, t.namespace, t.label, t.hash, t.createdAt, t.revokedAt);
+    },
+    async findTokenByHash(hash) {
+      const row = q.tokenByHash.get(hash) as TokenRow | undefined;
+      return row ? toToken(row) : undefined;
+    },
+    async listTokens(namespace) {
+      const rows = db
+        .prepare('SELECT * FROM tokens WHERE namespace = ? ORDER BY created_at, id')
+        .all(namespace);
+      return (rows as TokenRow[]).map(toToken);
+    },
+    async revokeToken(id, at) {
+      const info = db
+        .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(at.toISOString(), id);
+      return info.changes > 0;
+    },
+
+    async insertVersion(record) {
+      insertVersion(record);
+    },
+    async getVersion(namespace, name, version) {
+      const row = q.version.get(namespace, name, version) as VersionRow | undefined;
+      return row ? toVersion(row) : undefined;
+    },
+    async listVersions(namespace, name) {
+      return (q.versionsOf.all(namespace, name) as VersionRow[]).map(toVersion).sort(bySemverDesc);
+    },
+    async setYanked(namespace, name, version, reason, _at) {
+      return setYanked(namespace, name, version, reason, reason !== null);
+    },
+    async getPackage(namespace, name) {
+      return summarize(namespace, name);
+    },
+    async listPackages(query: PackageQuery) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (query.namespace) {
+        where.push('namespace = ?');
+        args.push(query.namespace);
+      }
+      if (query.text) {
+        where.push(
+          "(instr(lower(namespace || '/' || name), lower(?)) > 0 OR instr(lower(description), lower(?)) > 0)",
+        );
+        args.push(query.text, query.text);
+      }
+      const sql = `SELECT DISTINCT namespace, name FROM versions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                   ORDER BY namespace, name LIMIT ? OFFSET ?`;
+      const rows = db.prepare(sql).all(...args, query.limit, query.offset) as Array<{
+        namespace: string;
+        name: string;
+      }>;
+      return rows
+        .map((r) => summarize(r.namespace, r.name))
+        .filter((s): s is PackageSummary => s !== undefined);
+    },
+    async hasDigest(digest) {
+      return q.hasDigest.get(digest) !== undefined;
+    },
+    async referencedDigests() {
+      return new Set(db.prepare('SELECT DISTINCT digest FROM versions').pluck().all() as string[]);
+    },
+
+    async setChannel(namespace, name, channel, version, at) {
+      setChannel(namespace, name, channel, version, at.toISOString());
+    },
+    async listChannels(namespace, name) {
+      const rows = db
+        .prepare(
+          'SELECT channel, version, updated_at FROM channels WHERE namespace = ? AND name = ? ORDER BY channel',
+        )
+        .all(namespace, name) as Array<{ channel: string; version: string; updated_at: string }>;
+      return rows.map((r): Channel => ({ channel: r.channel, version: r.version, updatedAt: r.updated_at }));
+    },
+
+    async indexPackages(namespace) {
+      const rows = (
+        namespace
+          ? db.prepare('SELECT * FROM versions WHERE namespace = ?').all(namespace)
+          : db.prepare('SELECT * FROM versions').all()
+      ) as VersionRow[];
+      const channels = (
+        namespace
+          ? db.prepare('SELECT * FROM channels WHERE namespace = ?').all(namespace)
+          : db.prepare('SELECT * FROM channels').all()
+      ) as Array<{ namespace: string; name: string; channel: string; version: string }>;
+      const packages = new Map<string, IndexPackage>();
+      for (const row of rows) {
+        const key = `${row.namespace}/${row.name}`;
+        let pkg = packages.get(key);
+        if (!pkg) {
+          pkg = { namespace: row.namespace, name: row.name, versions: [], channels: {} };
+          packages.set(key, pkg);
+        }
+        pkg.versions.push({
+          version: row.version,
+          digest: row.digest,
+          size: row.size,
+          manifestDigest: row.manifest_digest,
+          yanked: row.yanked === 1,
+        });
+      }
+      for (const ch of channels) {
+        const pkg = packages.get(`${ch.namespace}/${ch.name}`);
+        if (pkg) pkg.channels[ch.channel] = ch.version;
+      }
+      const out = [...packages.values()].sort((a, b) =>
+        `${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1,
+      );
+      for (const pkg of out) pkg.versions.sort((a, b) => semver.compare(a.version, b.version));
+      return out;
+    },
+    async nextIndexSerial() {
+      return Number(q.nextSerial.get());
+    },
+    async changeCounter() {
+      return Number(q.changes.get());
+    },
+
+    async getSignedIndex(scope) {
+      return getSignedIndex(scope);
+    },
+    async putSignedIndex(scope, index) {
+      return putSignedIndex(scope, index);
+    },
+
+    async getSetting(key) {
+      return db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined;
+    },
+    async setSetting(key, value) {
+      db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ).run(key, value);
+    },
+
+    async close() {
+      db.close();
+    },
+  };
+}

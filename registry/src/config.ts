@@ -1,0 +1,149 @@
+// bpfleet-edge configuration: defaults < config file (JSON) < environment < flags.
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@bpfleet/sdk/errors';
+import { DEFAULT_INDEX_TTL_MS, defaultLimits } from './app-deps.js';
+
+export interface EdgeConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  indexTtlMs: number;
+  maxPackageBytes: number;
+  /** HTTP worker processes sharing the port (node:cluster); 1 serves from the main process. */
+  workers: number;
+  /** When set, this is the admin token (its hash replaces the stored one); else one is generated once. */
+  adminToken?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULTS: EdgeConfig = {
+  dataDir: '/var/lib/bpfleet-edge',
+  host: '127.0.0.1',
+  port: 8080,
+  indexTtlMs: DEFAULT_INDEX_TTL_MS,
+  maxPackageBytes: defaultLimits.maxPackageBytes,
+  workers: 1,
+};
+
+/** `90s`, `15m`, `24h`, `7d` or plain milliseconds. */
+export function parseDuration(text: string, context: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${context}: ${JSON.stringify(text)} is not a duration (e.g. 24h)`,
+    );
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] ?? 1;
+  const ms = Number(match[1]) * unit;
+  if (ms < 60_000) throw new ConfigError('CONFIG_INVALID', `${context}: ${text} is shorter than a minute`);
+  return ms;
+}
+
+function parsePort(text: string, context: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('CONFIG_INVALID', `${context}: ${JSON.stringify(text)} is not a port`);
+  }
+  return port;
+}
+
+/** A count of processes, or `auto` for one per CPU. */
+function parseWorkers(text: string, context: string): number {
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${context}: ${JSON.stringify(text)} is not a worker count or auto`,
+    );
+  }
+  return n;
+}
+
+function parseBytes(text: string, context: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError('CONFIG_INVALID', `${context}: not a positive byte count`);
+  return n;
+}
+
+interface FileConfig {
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  indexTtl?: string;
+  maxPackageBytes?: number;
+  workers?: number | 'auto';
+  adminToken?: string;
+}
+
+const FILE_KEYS = new Set([
+  'dataDir',
+  'host',
+  'port',
+  'indexTtl',
+  'maxPackageBytes',
+  'workers',
+  'adminToken',
+]);
+
+async function readConfigFile(path: string): Promise<FileConfig> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', `config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError('CONFIG_INVALID', `config ${path}: not an object`);
+  for (const key of Object.keys(value)) {
+    if (!FILE_KEYS.has(key)) throw new ConfigError('CONFIG_INVALID', `config ${path}: unknown field ${key}`);
+  }
+  return value as FileConfig;
+}
+
+export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConfig> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      'index-ttl': { type: 'string' },
+      'max-package-bytes': { type: 'string' },
+      workers: { type: 'string' },
+    },
+    strict: true,
+  });
+  const configPath = values.config ?? env.BPFLEET_EDGE_CONFIG;
+  const file = configPath ? await readConfigFile(configPath) : {};
+  const config: EdgeConfig = { ...DEFAULTS };
+  if (file.dataDir) config.dataDir = file.dataDir;
+  if (file.host) config.host = file.host;
+  if (file.port !== undefined) config.port = parsePort(String(file.port), 'config port');
+  if (file.indexTtl) config.indexTtlMs = parseDuration(file.indexTtl, 'config indexTtl');
+  if (file.maxPackageBytes !== undefined) {
+    config.maxPackageBytes = parseBytes(String(file.maxPackageBytes), 'config maxPackageBytes');
+  }
+  if (file.workers !== undefined) config.workers = parseWorkers(String(file.workers), 'config workers');
+  if (file.adminToken) config.adminToken = file.adminToken;
+
+  const dataDir = values['data-dir'] ?? env.BPFLEET_EDGE_DATA_DIR;
+  if (dataDir) config.dataDir = dataDir;
+  const host = values.host ?? env.BPFLEET_EDGE_HOST;
+  if (host) config.host = host;
+  const port = values.port ?? env.BPFLEET_EDGE_PORT;
+  if (port !== undefined) config.port = parsePort(port, 'port');
+  const ttl = values['index-ttl'] ?? env.BPFLEET_EDGE_INDEX_TTL;
+  if (ttl) config.indexTtlMs = parseDuration(ttl, 'index ttl');
+  const maxBytes = values['max-package-bytes'] ?? env.BPFLEET_EDGE_MAX_PACKAGE_BYTES;
+  if (maxBytes) config.maxPackageBytes = parseBytes(maxBytes, 'max package bytes');
+  const workers = values.workers ?? env.BPFLEET_EDGE_WORKERS;
+  if (workers) config.workers = parseWorkers(workers, 'workers');
+  if (env.BPFLEET_EDGE_ADMIN_TOKEN) config.adminToken = env.BPFLEET_EDGE_ADMIN_TOKEN;
+  return config;
+}

@@ -1,0 +1,60 @@
+// Maps bpfleet error codes to HTTP statuses and renders the one error body shape: { error: { code, message } }.
+import { ArchiveError, BpfleetError, ManifestError, RegistryError, TrustError } from '@bpfleet/sdk/errors';
+
+const STATUS_BY_CODE: Record<string, number> = {
+  BAD_REQUEST: 400,
+  INVALID_BODY: 400,
+  INVALID_PARAMETER: 400,
+  INVALID_BUNDLE: 400,
+  NAME_MISMATCH: 400,
+  VERSION_MISMATCH: 400,
+  NO_PUBLISHER_KEYS: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  NAMESPACE_NOT_FOUND: 404,
+  PACKAGE_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  BLOB_NOT_FOUND: 404,
+  NAMESPACE_EXISTS: 409,
+  KEY_EXISTS: 409,
+  VERSION_EXISTS: 409,
+  VERSION_YANKED: 409,
+  LENGTH_REQUIRED: 411,
+  BLOB_TOO_LARGE: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  ARCHIVE_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
+  NOT_READY: 503,
+};
+
+/** An error a route throws on purpose; its code decides the status. */
+export function httpError(code: string, message: string, cause?: unknown): RegistryError {
+  return new RegistryError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function statusOf(err: unknown): number {
+  if (!(err instanceof BpfleetError)) return 500;
+  const status = STATUS_BY_CODE[err.code];
+  if (status !== undefined) return status;
+  // Anything wrong with what the client uploaded is the client's to fix.
+  if (err instanceof ArchiveError || err instanceof ManifestError || err instanceof TrustError) return 400;
+  return 500;
+}
+
+export function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+export function errorResponse(err: unknown): Response {
+  const status = statusOf(err);
+  const code = status === 500 ? 'INTERNAL' : (err as BpfleetError).code;
+  const message = status === 500 ? 'internal error' : (err as BpfleetError).message;
+  return new Response(errorBody(code, message), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+}

@@ -1,0 +1,114 @@
+// The bpfleet CLI against a served registry: login, publish, info, channel set/list, yank, with --json.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { createRegistryFixture, type RegistryFixture } from '../testing/registry-fixture.js';
+import { type ServedFixture, serveFixture } from '../testing/serve-fixture.js';
+import { buildSignedPackage } from '../testing/signed-package.js';
+import { createTestKeys, createTestPublisher } from '../testing/test-keys.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.resolve('@bpfleet/sdk/errors'))), 'cli', 'main.js');
+const run = promisify(execFile);
+
+describe('bpfleet CLI against the registry', () => {
+  let fx: RegistryFixture;
+  let served: ServedFixture;
+  let home: string;
+  let token: string;
+  const publisher = createTestPublisher();
+
+  async function bpfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+        env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: home, HOME: home },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'bpfleet-cli-home-'));
+    fx = await createRegistryFixture({ keys: createTestKeys() });
+    served = await serveFixture(fx);
+    const admin = new RegistryClient({ url: served.url, token: fx.adminToken });
+    await admin.createNamespace('acme');
+    await admin.addPublisherKey('acme', publisher.pair.publicKeyPem);
+    token = (await admin.createToken('acme', 'cli')).token;
+  });
+  after(async () => {
+    await served.close();
+    await fx.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('login stores the token 0600; publish, info, channel, yank work with --json', async () => {
+    const login = await bpfleet('login', '--registry', served.url, '--token', token, '--json');
+    assert.equal(login.code, 0, login.stderr);
+    const credentials = join(home, 'bpfleet', 'credentials.json');
+    assert.equal((await stat(credentials)).mode & 0o777, 0o600);
+
+    const pkg = await buildSignedPackage('acme/xdp-fw', '1.2.0', publisher.signing);
+    await writeFile(join(home, 'pkg.tgz'), pkg.archive);
+    await writeFile(join(home, 'pkg.bundle.json'), JSON.stringify(pkg.bundle));
+    const published = await bpfleet(
+      'publish',
+      join(home, 'pkg.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+      '--json',
+    );
+    assert.equal(published.code, 0, published.stderr);
+    assert.equal((JSON.parse(published.stdout) as { digest: string }).digest, pkg.digest);
+    assert.equal(published.stderr, '', 'no progress output when not on a TTY');
+
+    const again = await bpfleet(
+      'publish',
+      join(home, 'pkg.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+      '--json',
+    );
+    assert.equal(again.code, 1);
+    assert.equal((JSON.parse(again.stdout) as { error: { code: string } }).error.code, 'VERSION_EXISTS');
+
+    const other = await buildSignedPackage('acme/xdp-fw', '1.3.0', publisher.signing);
+    await writeFile(join(home, 'other.tgz'), other.archive);
+    const mismatch = await bpfleet(
+      'publish',
+      join(home, 'other.tgz'),
+      '--bundle',
+      join(home, 'pkg.bundle.json'),
+    );
+    assert.equal(mismatch.code, 1);
+    assert.match(mismatch.stderr, /digest mismatch/);
+
+    assert.equal((await bpfleet('channel', 'set', 'acme/xdp-fw', 'stable', '1.2.0', '--json')).code, 0);
+    const info = await bpfleet('info', 'acme/xdp-fw', '--json');
+    const body = JSON.parse(info.stdout) as { latest: string; channels: Record<string, string> };
+    assert.equal(body.latest, '1.2.0');
+    assert.deepEqual(body.channels, { stable: '1.2.0' });
+    const human = await bpfleet('info', 'acme/xdp-fw');
+    assert.match(human.stdout, /stable=1\.2\.0/);
+
+    const yank = await bpfleet('yank', 'acme/xdp-fw@1.2.0', '--reason', 'bad', '--json');
+    assert.equal((JSON.parse(yank.stdout) as { yanked: boolean }).yanked, true);
+    const version = await bpfleet('info', 'acme/xdp-fw@1.2.0');
+    assert.match(version.stdout, /yanked\s+yes: bad/);
+
+    const usage = await bpfleet('yank', 'acme/xdp-fw');
+    assert.equal(usage.code, 1);
+    const envOverride = await run(process.execPath, [CLI, 'info', 'acme/xdp-fw', '--json'], {
+      env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: home, BPFLEET_REGISTRY: 'http://127.0.0.1:1' },
+    }).catch((e: { stdout: string }) => e);
+    assert.match(envOverride.stdout, /REGISTRY_UNREACHABLE/);
+  });
+});

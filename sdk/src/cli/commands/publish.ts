@@ -1,0 +1,69 @@
+// `bpfleet publish <pkg.tgz> --bundle <file>`: uploads a signed package; the bundle says which package it is.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { sha256Digest } from '../../digest.js';
+import { RegistryError } from '../../errors.js';
+import { connectRegistry } from '../../registry-client/connect.js';
+import { signedSubject } from '../../registry-client/signed-subject.js';
+import { createProgress, endProgress, printResult } from '../output.js';
+
+interface PublishOptions {
+  bundle: string;
+  registry?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('publish')
+    .description('Publish a signed package archive to the registry')
+    .argument('<package>', 'the package archive (.tgz)')
+    .requiredOption('--bundle <file>', 'the Sigstore bundle signing the archive (bpfleet sign)')
+    .option('--registry <url>', 'registry URL (default: BPFLEET_REGISTRY or the credentials file)')
+    .option('--token <token>', 'publish token (default: BPFLEET_TOKEN or the credentials file)')
+    .option('--json', 'print the result as JSON')
+    .action(async (archivePath: string, options: PublishOptions) => {
+      const [archive, bundleText] = await Promise.all([
+        readFile(archivePath),
+        readFile(options.bundle, 'utf8'),
+      ]);
+      const context = `publish ${archivePath}`;
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(bundleText);
+      } catch (err) {
+        throw new RegistryError('INVALID_BUNDLE', `${context}: ${options.bundle} is not JSON`, {
+          cause: err,
+        });
+      }
+      const subject = signedSubject(bundle, context);
+      const digest = sha256Digest(archive);
+      if (digest !== subject.digest) {
+        // Caught here rather than after a long upload: the bundle signs other bytes.
+        throw new RegistryError(
+          'DIGEST_MISMATCH',
+          `${context}: digest mismatch: the bundle signs ${subject.digest}, the archive is ${digest}`,
+        );
+      }
+      const client = await connectRegistry(options, 'publish');
+      const progress = createProgress(options);
+      const id = `${subject.namespace}/${subject.name}@${subject.version}`;
+      const published = await client
+        .publish({
+          namespace: subject.namespace,
+          name: subject.name,
+          version: subject.version,
+          archive,
+          bundle,
+          onProgress: (sent, total) =>
+            progress(`uploading ${id}: ${Math.floor((sent * 100) / total)}% of ${total} bytes`),
+        })
+        .finally(() => endProgress(options));
+      printResult(
+        options,
+        published,
+        () => `published ${id} (${published.digest}, ${published.size} bytes) to ${client.url}`,
+      );
+    });
+}
