@@ -3,7 +3,7 @@
 // to its wan interface while a peer namespace pings it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { watch } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,10 +273,10 @@ test('publish → policy → attached → counted → followed upgrade without l
   assert.equal(reported()?.policies[desiredTopic]?.serial, 2);
   assert.equal(attachedOnce(), p11, 'the expired policy (no programs) removed nothing');
 
-  // kill -9 while the agent is upgrading to v1.5 (caught by its deployment record entering `upgrading`,
-  // or failing that by its VERIFYING event), then a restart: converges on v1.5, one link, no pin leaked.
+  // kill -9 while the agent is upgrading to v1.5 (at its VERIFYING event: fetch, verify or load in progress),
+  // then a restart: converges on v1.5, one link, no pin leaked.
   const v15 = await signedPackage(countManifest('1.5.0', 6), good, publisher);
-  const killedAt = killDuringUpgrade(agent, join(work, 'data', 'deployments'), '1.5.0');
+  const killedAt = killDuringUpgrade(agent, join(work, 'data', 'deployments'), '1.5.0', true);
   await release(v15);
   const phase = await killedAt;
   t.diagnostic(`kill -9 ${phase}`);
@@ -296,15 +296,34 @@ test('publish → policy → attached → counted → followed upgrade without l
   await until(async () => (await counts()).get('slot=1') === 6, 'build 6 counts', 10_000);
   assert.ok(((await counts()).get('slot=0') ?? 0) >= 420, 'the persisted map survived the crash and upgrade');
 
+  // Again, now killed inside the swap window (its deployment record says `upgrading` to v1.6).
+  const v16 = await signedPackage(countManifest('1.6.0', 7), good, publisher);
+  const inSwap = killDuringUpgrade(restarted, join(work, 'data', 'deployments'), '1.6.0', false);
+  await release(v16);
+  t.diagnostic(`second kill -9 ${await inSwap}`);
+  assert.equal(await restarted.exited, 'SIGKILL');
+  const third = startAgent();
+  await until(
+    () => program()?.version === '1.6.0' && program()?.status === 'ATTACHED',
+    'converged on v1.6 after the second kill -9',
+    30_000,
+    () => [program(), third.logs().slice(-5)],
+  );
+  const p16 = attachedOnce();
+  assert.notEqual(p16, p15);
+  assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
+  await net.ping(5);
+  await until(async () => (await counts()).get('slot=1') === 7, 'build 7 counts', 10_000);
+
   // SIGTERM: the agent stops cleanly and leaves the program attached; a restart adopts it, attaching nothing.
-  assert.equal(await stopAgent(restarted, 'SIGTERM'), 0);
-  assert.equal(attachedOnce(), p15, 'still attached with no agent running');
+  assert.equal(await stopAgent(third, 'SIGTERM'), 0);
+  assert.equal(attachedOnce(), p16, 'still attached with no agent running');
   const eventsBefore = events().length;
   const again = startAgent();
-  await until(async () => (await counts()).get('slot=1') === 6, 'restarted agent serves metrics', 30_000);
+  await until(async () => (await counts()).get('slot=1') === 7, 'restarted agent serves metrics', 30_000);
   await until(() => again.logs().some((l) => l.includes('adopted pinned deployments')), 'adopted');
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(attachedOnce(), p15, 'adopted, not attached again');
+  assert.equal(attachedOnce(), p16, 'adopted, not attached again');
   assert.ok(
     !events()
       .slice(eventsBefore)
@@ -314,8 +333,13 @@ test('publish → policy → attached → counted → followed upgrade without l
   assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
 });
 
-/** SIGKILLs the agent once its deployment record says `upgrading` to `version`, or at its VERIFYING event. */
-function killDuringUpgrade(agent: AgentProcess, metaDir: string, version: string): Promise<string> {
+/** SIGKILLs the agent at its VERIFYING event for `version` (`early`), else once its record says `upgrading`. */
+function killDuringUpgrade(
+  agent: AgentProcess,
+  metaDir: string,
+  version: string,
+  early: boolean,
+): Promise<string> {
   return new Promise((resolve) => {
     let done = false;
     const kill = (phase: string) => {
@@ -326,20 +350,24 @@ function killDuringUpgrade(agent: AgentProcess, metaDir: string, version: string
       clearInterval(timer);
       resolve(phase);
     };
+    // Read synchronously in the callback: the swap window is a few milliseconds.
     const watcher = watch(metaDir, () => {
-      readFile(join(metaDir, 'count.json'), 'utf8').then(
-        (text) => {
-          const meta = JSON.parse(text) as { phase: string; current: { deployment: { version: string } } };
-          if (meta.phase === 'upgrading' && meta.current.deployment.version === version) kill('upgrading');
-        },
-        () => {},
-      );
+      try {
+        const meta = JSON.parse(readFileSync(join(metaDir, 'count.json'), 'utf8')) as {
+          phase: string;
+          current: { deployment: { version: string } };
+        };
+        if (meta.phase === 'upgrading' && meta.current.deployment.version === version)
+          kill('in the upgrading phase');
+      } catch {
+        // Mid-rename or gone: the next change event reads it again.
+      }
     });
     const timer = setInterval(() => {
       const verifying = events().some((e) => e.state === 'VERIFYING' && e.version === version);
       const loaded = events().some((e) => e.state === 'ATTACHED' && e.version === version);
       if (loaded) kill('after ATTACHED (the upgrade finished before it could be caught)');
-      else if (verifying) setTimeout(() => kill('after VERIFYING'), 20);
+      else if (early && verifying) kill('after VERIFYING');
     }, 5);
   });
 }
