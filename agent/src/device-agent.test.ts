@@ -1,11 +1,10 @@
 // The device runtime over real MQTT (mosquitto), real signed policies, a real HTTP index/blob server and the real
-// signature checks; the kernel side is an in-memory loader here (the kernel end-to-end test is e2e/).
+// signature checks and real packages; the kernel side is an in-memory loader here (the kernel end-to-end test is e2e/).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sha256Digest } from '@bpfleet/sdk/digest';
 import { type Policy, signPolicy, verifyPolicy } from '@bpfleet/sdk/policy';
 import {
   type AgentEvent,
@@ -18,15 +17,17 @@ import mqtt from 'mqtt';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
 import { SignedPackageVerifier } from './artifacts/package-verifier.js';
 import { RegistryFetcher } from './artifacts/registry-fetcher.js';
+import { unpackPackage } from './artifacts/unpack-package.js';
 import { toAgentConfig } from './config/agent-config.js';
 import { type AgentState, DeviceAgent, initialAgentState } from './device-agent.js';
 import { RegistryIndex } from './index/registry-index.js';
 import { silentLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { deviceTopics } from './mqtt/topics.js';
+import { MemoryLoader } from './simulate/memory-loader.js';
 import { StateFile } from './state/state-file.js';
 import { startMosquitto, type TestBroker } from './testing/brokers.js';
-import { MemoryLoader } from './testing/memory-loader.js';
+import { buildPackage, counterManifest } from './testing/kernel-fixtures.js';
 import { TestRegistry } from './testing/test-registry.js';
 import { until } from './testing/until.js';
 
@@ -37,24 +38,14 @@ const intruder = generateKeyPair();
 const key = (k: typeof operator) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
 const topics = deviceTopics('home', 'dev-1');
 
-// Archives here are JSON (the archive format has its own tests); everything around them is real.
-function archiveOf(name: string, version: string): { archive: Buffer; manifestDigest: string } {
-  const manifest = JSON.stringify({ name, version });
-  return {
-    archive: Buffer.from(JSON.stringify({ manifest, object: `${name}@${version}` })),
-    manifestDigest: sha256Digest(manifest),
-  };
-}
-async function unpackJson(bytes: Uint8Array) {
-  const { manifest } = JSON.parse(Buffer.from(bytes).toString()) as { manifest: string };
-  const m = JSON.parse(manifest) as { name: string; version: string };
-  return {
-    manifest: m,
-    manifestDigest: sha256Digest(manifest),
-    name: m.name,
-    version: m.version,
-    contents: {},
-  };
+// Real packages (packed and unpacked by the sdk archive code); the object is never loaded by the memory loader.
+async function archiveOf(
+  name: string,
+  version: string,
+): Promise<{ archive: Buffer; manifestDigest: string }> {
+  const manifest = { ...counterManifest(version), name };
+  const { archive, contents } = await buildPackage(manifest, Buffer.from(`object of ${name}@${version}`));
+  return { archive, manifestDigest: contents.manifestDigest };
 }
 
 let broker: TestBroker;
@@ -135,7 +126,7 @@ async function startAgent(loader: MemoryLoader): Promise<DeviceAgent> {
         stallTimeoutMs: 2000,
         logger: silentLogger,
       }),
-      verifier: new SignedPackageVerifier({ publishers: config.trust.publishers }, unpackJson),
+      verifier: new SignedPackageVerifier({ publishers: config.trust.publishers }, unpackPackage),
       probe: { missing: async () => [] },
       loader,
     },
@@ -159,7 +150,7 @@ const last = () => reported.at(-1);
 const program = (id: string) => last()?.programs.find((p) => p.id === id);
 
 test('policy → attached → channel followed → bad versions and policies refused → broker outage → restart', async () => {
-  const v1 = archiveOf('acme/count', '1.0.0');
+  const v1 = await archiveOf('acme/count', '1.0.0');
   await registry.publish('acme/count', '1.0.0', v1.archive, v1.manifestDigest, publisher, 'stable');
   const loader = new MemoryLoader();
   const agent = await startAgent(loader);
@@ -172,13 +163,13 @@ test('policy → attached → channel followed → bad versions and policies ref
   );
 
   // A new version on the channel is followed (the timer pass picks it up).
-  const v2 = archiveOf('acme/count', '1.1.0');
+  const v2 = await archiveOf('acme/count', '1.1.0');
   await registry.publish('acme/count', '1.1.0', v2.archive, v2.manifestDigest, publisher, 'stable');
   await until(() => program('count')?.version === '1.1.0', 'upgrade to 1.1.0');
   assert.deepEqual(loader.calls, ['attach count 1.0.0', 'upgrade count 1.0.0->1.1.0']);
 
   // A tampered mirror and a package signed by an unknown key: refused, the old version keeps running.
-  const v3 = archiveOf('acme/count', '1.2.0');
+  const v3 = await archiveOf('acme/count', '1.2.0');
   const tampered = await registry.publish(
     'acme/count',
     '1.2.0',
@@ -187,10 +178,12 @@ test('policy → attached → channel followed → bad versions and policies ref
     publisher,
     'stable',
   );
-  tampered.served = Buffer.from(v3.archive.toString().replace('1.2.0', '6.6.6'));
+  const flipped = Buffer.from(v3.archive);
+  flipped[flipped.length - 9] = (flipped[flipped.length - 9] ?? 0) ^ 0xff;
+  tampered.served = flipped;
   await until(() => program('count')?.lastError?.code === 'DIGEST_MISMATCH', 'tampered package refused');
   assert.equal(program('count')?.version, '1.1.0');
-  const v4 = archiveOf('acme/count', '1.3.0');
+  const v4 = await archiveOf('acme/count', '1.3.0');
   await registry.publish('acme/count', '1.3.0', v4.archive, v4.manifestDigest, intruder, 'stable');
   await until(() => program('count')?.lastError?.code === 'KEY_UNKNOWN', 'wrong-key package refused');
   assert.equal(program('count')?.status, 'ROLLED_BACK');

@@ -99,6 +99,7 @@ export class DeviceAgent {
       backoff: { initialMs: 500, maxMs: 60_000 },
       logger,
       onMessage: (topic, payload) => void self?.onPolicy(topic, payload),
+      onDisconnect: () => o.metrics.setConnected(false),
       onConnect: () => {
         o.metrics.setConnected(true);
         if (!self) return;

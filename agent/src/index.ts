@@ -1,2 +1,9 @@
-// Public API of @bpfleet/agent (bpfleet-agent).
-export {};
+// Public API of @bpfleet/agent (bpfleet-agent): the simulated-device pieces, for load tests and e2e.
+export { MemoryLoader } from './simulate/memory-loader.js';
+export {
+  deviceConfig,
+  type Simulation,
+  type SimulationOptions,
+  simulationOptions,
+  startSimulation,
+} from './simulate/run-simulation.js';

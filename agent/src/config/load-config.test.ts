@@ -31,10 +31,47 @@ test('flags win over the environment, which wins over the file', async () => {
     BPFLEET_DEVICE_ID: 'from-env',
     BPFLEET_FLEET: 'env-fleet',
   });
-  assert.equal(loaded.help, false);
-  if (loaded.help) return;
+  assert.equal(loaded.kind, 'run');
+  if (loaded.kind !== 'run') return;
   assert.equal(loaded.config.deviceId, 'from-flag');
   assert.equal(loaded.config.fleet, 'env-fleet');
+});
+
+test('a YAML config file reads like the JSON one; --help and --version need no config', async () => {
+  const yaml = [
+    'deviceId: cpe-2',
+    'fleet: home',
+    'groups: [lab, eu]',
+    'broker: { url: "mqtt://127.0.0.1:1883" }',
+    'registry:',
+    '  url: http://127.0.0.1:8080',
+    'trust:',
+    '  operatorKeys: &keys',
+    `    - keyId: "${key.keyId}"`,
+    '      publicKeyPem: |',
+    ...key.publicKeyPem
+      .trim()
+      .split('\n')
+      .map((l) => `        ${l}`),
+    '  registryKeys: *keys',
+    '',
+  ].join('\n');
+  const loaded = await loadAgentConfig(['--config', await write('ok.yaml', yaml)], {});
+  assert.equal(loaded.kind, 'run');
+  if (loaded.kind !== 'run') return;
+  assert.equal(loaded.config.deviceId, 'cpe-2');
+  assert.deepEqual(loaded.config.groups, ['lab', 'eu']);
+  assert.equal(loaded.config.trust.registryKeys[0]?.keyId, key.keyId);
+  assert.deepEqual(await loadAgentConfig(['--help'], {}), { kind: 'help' });
+  assert.deepEqual(await loadAgentConfig(['--version'], {}), { kind: 'version' });
+  await assert.rejects(
+    loadAgentConfig(['--config', await write('bad.yaml', 'deviceId: [')], {}),
+    (err: unknown) => err instanceof ConfigKeyError && err.key === '--config' && /not YAML/.test(err.message),
+  );
+  await assert.rejects(
+    loadAgentConfig(['--config', await write('wrong.yml', yaml.replace('cpe-2', '"bad id!"'))], {}),
+    (err: unknown) => err instanceof ConfigKeyError && err.key === 'deviceId',
+  );
 });
 
 test('a missing, unreadable or invalid config names what is wrong', async () => {

@@ -19,6 +19,8 @@ export interface MqttSessionOptions {
   logger: Logger;
   onMessage: (topic: string, payload: Buffer) => void;
   onConnect: () => void;
+  /** The connection went away (it is retried with backoff). */
+  onDisconnect?: () => void;
 }
 
 export class MqttSession {
@@ -67,7 +69,10 @@ export class MqttSession {
     });
     client.on('message', (topic, payload) => o.onMessage(topic, payload));
     client.on('error', (err) => o.logger.warn('mqtt error', { error: err.message }));
-    client.on('close', () => this.scheduleReconnect());
+    client.on('close', () => {
+      o.onDisconnect?.();
+      this.scheduleReconnect();
+    });
   }
 
   /** QoS 1 publish; while disconnected mqtt.js keeps it in the outgoing store and sends it on reconnect. */

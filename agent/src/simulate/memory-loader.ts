@@ -1,4 +1,4 @@
-// An in-memory Loader for tests of the loop: records calls, keeps "pins" across a simulated restart.
+// An in-memory Loader: simulated devices and tests of the loop; records calls, keeps "pins" across a restart.
 import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
 
 export class MemoryLoader implements Loader {

@@ -1,0 +1,49 @@
+// The bpfleet-agent binary: --help, --version, and a bad config exits 2 naming the key.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'bpfleet-agent-main-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+
+test('--help and --version print and exit 0', () => {
+  const help = run(['--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /usage: bpfleet-agent --config/);
+  assert.match(help.stdout, /bpfleet-agent simulate --devices N/);
+  const version = run(['--version']);
+  assert.equal(version.status, 0);
+  assert.match(version.stdout, /^bpfleet-agent \d+\.\d+\.\d+\n$/);
+});
+
+test('bad configuration exits 2 with the key named', () => {
+  const yaml = join(dir, 'agent.yaml');
+  writeFileSync(
+    yaml,
+    'deviceId: cpe-1\nfleet: home\nbroker: { url: "http://not-mqtt" }\nregistry: { url: "http://127.0.0.1:1" }\ntrust: {}\n',
+  );
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [[], {}, /config --config: a config file is required/],
+    [['--nope'], {}, /Unknown option '--nope'/],
+    [['--config', yaml], {}, /config broker\.url: expected a mqtt: \/ mqtts: .* URL, got http:/],
+    [
+      ['--config', yaml],
+      { BPFLEET_BROKER_URL: 'mqtt://127.0.0.1:1' },
+      /config trust\.operatorKeys: needs at least one key/,
+    ],
+    [['simulate', '--devices', '0'], {}, /config --devices: expected a number of devices/],
+  ];
+  for (const [args, env, message] of cases) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});

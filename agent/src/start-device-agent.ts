@@ -1,0 +1,52 @@
+// Builds a DeviceAgent from its config: cache, registry fetcher, signed index, package and policy verification.
+import { join } from 'node:path';
+import { verifyPolicy } from '@bpfleet/sdk/policy';
+import { ArtifactCache } from './artifacts/artifact-cache.js';
+import { SignedPackageVerifier } from './artifacts/package-verifier.js';
+import { RegistryFetcher } from './artifacts/registry-fetcher.js';
+import { unpackPackage } from './artifacts/unpack-package.js';
+import type { AgentConfig } from './config/agent-config.js';
+import { type AgentState, DeviceAgent, initialAgentState } from './device-agent.js';
+import { RegistryIndex } from './index/registry-index.js';
+import type { Logger } from './logger.js';
+import type { AgentMetrics } from './metrics/agent-metrics.js';
+import type { HostProbe, Loader } from './ports.js';
+import { StateFile } from './state/state-file.js';
+
+/** What differs between a real device and a simulated one: the kernel side. */
+export interface DeviceParts {
+  loader: Loader;
+  probe: HostProbe;
+  logger: Logger;
+  metrics: AgentMetrics;
+}
+
+export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts): Promise<DeviceAgent> {
+  const cache = new ArtifactCache(join(config.dataDir, 'cache'));
+  await cache.init();
+  return DeviceAgent.start({
+    config,
+    ports: {
+      fetcher: new RegistryFetcher(config.registry.url, cache, {
+        attempts: 4,
+        backoff: { initialMs: 500, maxMs: 10_000 },
+        stallTimeoutMs: 30_000,
+        logger: parts.logger,
+      }),
+      verifier: new SignedPackageVerifier({ publishers: config.trust.publishers }, unpackPackage),
+      probe: parts.probe,
+      loader: parts.loader,
+    },
+    createIndex: (lastSerial, onSerial) =>
+      new RegistryIndex({
+        registryUrl: config.registry.url,
+        registryKeys: config.trust.registryKeys,
+        lastSerial,
+        onSerial,
+      }),
+    verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
+    state: new StateFile<AgentState>(join(config.dataDir, 'state.json'), initialAgentState),
+    metrics: parts.metrics,
+    logger: parts.logger,
+  });
+}

@@ -1,0 +1,373 @@
+// End to end on the real kernel: bpfleet-edge (registry over HTTP), the embedded broker with the fleet's access
+// control, the fleet controller, and the bpfleet-agent process inside a device network namespace attaching XDP
+// to its wan interface while a peer namespace pings it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, watch } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
+import { deviceTopic, type ProgramReport } from '@bpfleet/sdk/protocol';
+import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
+import { generateKeyPair, type KeyPair, toSigningKey } from '@bpfleet/sdk/trust';
+import { type AgentProcess, spawnAgent, writeAgentConfig } from './fixtures/agent-process.js';
+import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-network.js';
+import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
+import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
+import { linksRunning, pinsUnder, programMetrics, xdpPrograms } from './fixtures/kernel-state.js';
+import {
+  compileProgram,
+  countManifest,
+  type SignedPackage,
+  signedPackage,
+} from './fixtures/test-packages.js';
+import { until } from './fixtures/until.js';
+
+const FLEET = 'home';
+const DEVICE = 'cpe-1';
+const operator = generateKeyPair();
+const publisher = generateKeyPair();
+const rogue = generateKeyPair();
+const key = (k: KeyPair) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
+const pinRoot = `/sys/fs/bpf/bpfleet-e2e-${randomBytes(6).toString('hex')}`;
+const desiredTopic = deviceTopic(FLEET, DEVICE, 'desired');
+
+let net: DeviceNetwork;
+let registry: EdgeRegistry;
+let edge: FleetEdge;
+let publish: RegistryClient;
+let work: string;
+let configPath: string;
+let metricsUrl: string;
+const agents: AgentProcess[] = [];
+
+before(async () => {
+  net = createDeviceNetwork();
+  work = await mkdtemp(join(tmpdir(), 'bpfleet-e2e-device-'));
+  registry = await startEdgeRegistry(net.edgeAddr);
+  edge = await startFleetEdge('embedded', FLEET, net.edgeAddr, [{ id: DEVICE, groups: ['gateways'] }]);
+  await registry.admin.createNamespace('acme');
+  await registry.admin.addPublisherKey('acme', publisher.publicKeyPem);
+  // The registry accepts this key for acme; the device's trust policy does not.
+  await registry.admin.addPublisherKey('acme', rogue.publicKeyPem);
+  const { token } = await registry.admin.createToken('acme', 'e2e');
+  publish = createRegistryClient({ url: registry.url, token });
+  metricsUrl = `http://${net.deviceAddr}:9465/metrics`;
+  configPath = await writeAgentConfig(work, {
+    deviceId: DEVICE,
+    fleet: FLEET,
+    groups: ['gateways'],
+    broker: {
+      url: edge.brokerUrl,
+      username: DEVICE,
+      password: edge.logins[DEVICE]?.secret,
+      keepaliveSeconds: 5,
+    },
+    registry: { url: registry.url },
+    trust: {
+      operatorKeys: [key(operator)],
+      registryKeys: [registry.registryKey],
+      publishers: { acme: [key(publisher)] },
+    },
+    dataDir: join(work, 'data'),
+    pinRoot,
+    allow: { interfaces: [net.wan] },
+    metrics: { host: net.deviceAddr, port: 9465 },
+    reconcileIntervalSeconds: 1,
+    telemetryIntervalSeconds: 1,
+  });
+});
+
+after(async () => {
+  for (const a of agents) {
+    a.signal('SIGKILL');
+    await a.exited;
+  }
+  // Removing the pins drops the last reference to the links: the XDP program detaches.
+  await rm(pinRoot, { recursive: true, force: true });
+  await edge?.close().catch(() => {});
+  await registry?.stop().catch(() => {});
+  net?.remove();
+  await rm(work, { recursive: true, force: true });
+});
+
+function startAgent(): AgentProcess {
+  const a = spawnAgent(net.deviceNs, configPath);
+  agents.push(a);
+  return a;
+}
+
+async function stopAgent(a: AgentProcess, sig: 'SIGTERM' | 'SIGKILL'): Promise<number | string> {
+  a.signal(sig);
+  return a.exited;
+}
+
+let serial = 0;
+const sent: string[] = [];
+async function applyPolicy(programs: Policy['programs'], expires = '2099-01-01T00:00:00Z'): Promise<string> {
+  const policy: Policy = {
+    apiVersion: 'bpfleet/v1',
+    kind: 'Policy',
+    serial: ++serial,
+    expires,
+    target: { device: DEVICE },
+    fleet: FLEET,
+    programs,
+  };
+  const bundle = JSON.stringify(await signPolicy(policy, toSigningKey(operator.privateKeyPem)));
+  sent.push(bundle);
+  // Published retained on the device's desired topic, as the fleet controller does for every policy.
+  await edge.publishDesired({ device: DEVICE }, bundle);
+  return bundle;
+}
+
+async function release(pkg: SignedPackage, channel = true, signer?: RegistryClient): Promise<void> {
+  await (signer ?? publish).publish({
+    namespace: 'acme',
+    name: 'count',
+    version: pkg.version,
+    archive: pkg.archive,
+    bundle: pkg.bundle,
+  });
+  if (channel) await publish.setChannel('acme', 'count', 'stable', pkg.version);
+}
+
+const reported = () => edge.store.getDevice(DEVICE)?.reported ?? undefined;
+const program = (): ProgramReport | undefined => reported()?.programs.find((p) => p.id === 'count');
+const events = () =>
+  edge.store
+    .events(DEVICE, 500)
+    .map((e) => e.event)
+    .reverse();
+const counts = () => programMetrics(metricsUrl, 'count');
+
+/** Exactly one XDP program on wan0, run by exactly one link; returns its id. */
+function attachedOnce(): number {
+  const progs = xdpPrograms(net.deviceNs, net.wan);
+  assert.equal(progs.length, 1, `XDP programs on ${net.wan}: ${progs}`);
+  const id = progs[0]!;
+  assert.equal(linksRunning(id), 1, `links running program ${id}`);
+  return id;
+}
+
+test('publish → policy → attached → counted → followed upgrade without loss → rejected, tampered, wrong-key packages and bad policies refused → kill -9 mid-upgrade → restart converges', async (t) => {
+  const good = compileProgram('xdp_count');
+  const bad = compileProgram('xdp_rejected');
+  const v1 = await signedPackage(countManifest('1.0.0', 1), good, publisher);
+  await release(v1);
+
+  // Policy → ATTACHED, with the AWS-jobs-like event sequence.
+  const agent = startAgent();
+  await applyPolicy([
+    { id: 'count', package: 'acme/count', channel: 'stable', attach: { interface: net.wan } },
+  ]);
+  await until(
+    () => program()?.status === 'ATTACHED',
+    'v1 attached',
+    30_000,
+    () => [program(), agent.logs().slice(-5)],
+  );
+  assert.equal(program()?.version, '1.0.0');
+  assert.equal(program()?.digest, v1.digest);
+  assert.deepEqual(
+    events()
+      .filter((e) => e.deployment === 'count')
+      .map((e) => e.state),
+    ['QUEUED', 'DOWNLOADING', 'VERIFYING', 'ATTACHED'],
+  );
+  const p1 = attachedOnce();
+
+  // Traffic counted: the agent's metrics endpoint reads the pinned map.
+  const first = await net.ping(10);
+  assert.equal(first.received, 10);
+  await until(async () => (await counts()).get('slot=0') === 10, '10 packets counted', 10_000);
+  assert.equal((await counts()).get('slot=1'), 1, 'build 1 counted');
+
+  // v1.1 on the channel: followed, swapped into the link while pings flow, none lost, none uncounted.
+  const v11 = await signedPackage(countManifest('1.1.0', 2), good, publisher);
+  const pinging = net.ping(400, 0.005);
+  await new Promise((r) => setTimeout(r, 300));
+  await release(v11);
+  await until(() => program()?.version === '1.1.0' && program()?.status === 'ATTACHED', 'v1.1 attached');
+  const during = await pinging;
+  assert.equal(during.sent, 400);
+  assert.equal(during.received, 400, 'no packet lost across the upgrade');
+  await until(
+    async () => (await counts()).get('slot=0') === 410,
+    'every packet counted across the swap',
+    10_000,
+    () => counts,
+  );
+  assert.equal((await counts()).get('slot=1'), 2, 'build 2 counts now');
+  const p11 = attachedOnce();
+  assert.notEqual(p11, p1);
+
+  // A version the verifier rejects: rolled back before the swap, the old one still attached and counting.
+  await release(await signedPackage(countManifest('1.2.0', 3), bad, publisher));
+  await until(
+    () => program()?.status === 'ROLLED_BACK' && program()?.lastError?.code === 'VERIFIER_REJECTED',
+    'verifier rejection rolled back',
+    30_000,
+    program,
+  );
+  assert.equal(program()?.version, '1.1.0');
+  assert.ok(events().some((e) => e.state === 'ROLLED_BACK' && e.version === '1.2.0'));
+  assert.equal(attachedOnce(), p11);
+  await net.ping(5);
+  await until(async () => (await counts()).get('slot=0') === 415, 'old version still counts', 10_000);
+  assert.equal((await counts()).get('slot=1'), 2);
+
+  // A tampered package (the blob changed on the registry's disk after publishing): refused, nothing attached.
+  const tampered = await signedPackage(countManifest('1.3.0', 4), good, publisher);
+  await release(tampered, false);
+  const blob = await readFile(registry.blobPath(tampered.digest));
+  blob[blob.length - 9] = (blob[blob.length - 9] ?? 0) ^ 0xff;
+  await writeFile(registry.blobPath(tampered.digest), blob);
+  await publish.setChannel('acme', 'count', 'stable', '1.3.0');
+  await until(
+    () => program()?.lastError?.code === 'DIGEST_MISMATCH',
+    'tampered package refused',
+    30_000,
+    program,
+  );
+  assert.equal(program()?.version, '1.1.0');
+  assert.equal(attachedOnce(), p11);
+
+  // A package signed by a key the registry accepts but the device does not trust: refused, nothing attached.
+  await release(await signedPackage(countManifest('1.4.0', 5), good, rogue));
+  await until(
+    () => program()?.lastError?.code === 'KEY_UNKNOWN',
+    'wrong-key package refused',
+    30_000,
+    program,
+  );
+  assert.equal(program()?.status, 'ROLLED_BACK');
+  assert.equal(program()?.version, '1.1.0');
+  assert.ok(
+    events().some(
+      (e) => e.state === 'ROLLED_BACK' && e.version === '1.4.0' && e.reason?.code === 'KEY_UNKNOWN',
+    ),
+  );
+  assert.equal(attachedOnce(), p11);
+
+  // Policies: a replay of the first (older serial) and an expired one are refused, the reason reported.
+  const programs: Policy['programs'] = [
+    { id: 'count', package: 'acme/count', channel: 'stable', attach: { interface: net.wan } },
+  ];
+  await applyPolicy(programs);
+  await until(() => reported()?.policies[desiredTopic]?.serial === 2, 'serial 2 applied');
+  await edge.publishDesired({ device: DEVICE }, sent[0]!);
+  await until(
+    () => reported()?.policyErrors[desiredTopic]?.code === 'POLICY_REPLAYED',
+    'replayed policy refused',
+  );
+  await applyPolicy([], '2020-01-01T00:00:00Z');
+  await until(
+    () => reported()?.policyErrors[desiredTopic]?.code === 'POLICY_EXPIRED',
+    'expired policy refused',
+  );
+  assert.ok(events().some((e) => e.state === 'REJECTED' && e.reason?.code === 'POLICY_EXPIRED'));
+  assert.ok(events().some((e) => e.state === 'REJECTED' && e.reason?.code === 'POLICY_REPLAYED'));
+  assert.equal(reported()?.policies[desiredTopic]?.serial, 2);
+  assert.equal(attachedOnce(), p11, 'the expired policy (no programs) removed nothing');
+
+  // kill -9 while the agent is upgrading to v1.5 (at its VERIFYING event: fetch, verify or load in progress),
+  // then a restart: converges on v1.5, one link, no pin leaked.
+  const v15 = await signedPackage(countManifest('1.5.0', 6), good, publisher);
+  const killedAt = killDuringUpgrade(agent, join(work, 'data', 'deployments'), '1.5.0', true);
+  await release(v15);
+  const phase = await killedAt;
+  t.diagnostic(`kill -9 ${phase}`);
+  assert.equal(await agent.exited, 'SIGKILL');
+  const beforeRestart = (await counts().catch(() => new Map<string, number>())).get('slot=0');
+  assert.equal(beforeRestart, undefined, 'the agent is down');
+  const restarted = startAgent();
+  await until(
+    () => program()?.version === '1.5.0' && program()?.status === 'ATTACHED',
+    `converged on v1.5 after kill -9 (${phase})`,
+    30_000,
+    () => [program(), restarted.logs().slice(-5)],
+  );
+  const p15 = attachedOnce();
+  assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
+  await net.ping(5);
+  await until(async () => (await counts()).get('slot=1') === 6, 'build 6 counts', 10_000);
+  assert.ok(((await counts()).get('slot=0') ?? 0) >= 420, 'the persisted map survived the crash and upgrade');
+
+  // Again, now killed inside the swap window (its deployment record says `upgrading` to v1.6).
+  const v16 = await signedPackage(countManifest('1.6.0', 7), good, publisher);
+  const inSwap = killDuringUpgrade(restarted, join(work, 'data', 'deployments'), '1.6.0', false);
+  await release(v16);
+  t.diagnostic(`second kill -9 ${await inSwap}`);
+  assert.equal(await restarted.exited, 'SIGKILL');
+  const third = startAgent();
+  await until(
+    () => program()?.version === '1.6.0' && program()?.status === 'ATTACHED',
+    'converged on v1.6 after the second kill -9',
+    30_000,
+    () => [program(), third.logs().slice(-5)],
+  );
+  const p16 = attachedOnce();
+  assert.notEqual(p16, p15);
+  assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
+  await net.ping(5);
+  await until(async () => (await counts()).get('slot=1') === 7, 'build 7 counts', 10_000);
+
+  // SIGTERM: the agent stops cleanly and leaves the program attached; a restart adopts it, attaching nothing.
+  assert.equal(await stopAgent(third, 'SIGTERM'), 0);
+  assert.equal(attachedOnce(), p16, 'still attached with no agent running');
+  const eventsBefore = events().length;
+  const again = startAgent();
+  await until(async () => (await counts()).get('slot=1') === 7, 'restarted agent serves metrics', 30_000);
+  await until(() => again.logs().some((l) => l.includes('adopted pinned deployments')), 'adopted');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(attachedOnce(), p16, 'adopted, not attached again');
+  assert.ok(
+    !events()
+      .slice(eventsBefore)
+      .some((e) => e.state === 'ATTACHED'),
+    'no new attach after restart',
+  );
+  assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
+});
+
+/** SIGKILLs the agent at its VERIFYING event for `version` (`early`), else once its record says `upgrading`. */
+function killDuringUpgrade(
+  agent: AgentProcess,
+  metaDir: string,
+  version: string,
+  early: boolean,
+): Promise<string> {
+  return new Promise((resolve) => {
+    let done = false;
+    const kill = (phase: string) => {
+      if (done) return;
+      done = true;
+      agent.signal('SIGKILL');
+      watcher.close();
+      clearInterval(timer);
+      resolve(phase);
+    };
+    // Read synchronously in the callback: the swap window is a few milliseconds.
+    const watcher = watch(metaDir, () => {
+      try {
+        const meta = JSON.parse(readFileSync(join(metaDir, 'count.json'), 'utf8')) as {
+          phase: string;
+          current: { deployment: { version: string } };
+        };
+        if (meta.phase === 'upgrading' && meta.current.deployment.version === version)
+          kill('in the upgrading phase');
+      } catch {
+        // Mid-rename or gone: the next change event reads it again.
+      }
+    });
+    const timer = setInterval(() => {
+      const verifying = events().some((e) => e.state === 'VERIFYING' && e.version === version);
+      const loaded = events().some((e) => e.state === 'ATTACHED' && e.version === version);
+      if (loaded) kill('after ATTACHED (the upgrade finished before it could be caught)');
+      else if (early && verifying) kill('after VERIFYING');
+    }, 5);
+  });
+}
