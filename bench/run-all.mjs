@@ -51,7 +51,13 @@ for (const name of benches) {
 }
 const widths = rows[0].map((_, i) => Math.min(70, Math.max(...rows.map((r) => String(r[i]).length))));
 console.log('');
-for (const r of rows) console.log(r.map((c, i) => String(c).slice(0, widths[i]).padEnd(widths[i])).join('  ').trimEnd());
+for (const r of rows)
+  console.log(
+    r
+      .map((c, i) => String(c).slice(0, widths[i]).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 if (failed.length > 0) {
   console.error(`\nfailed: ${failed.join(', ')}`);
   process.exit(1);

@@ -69,7 +69,10 @@ for (const [name, create] of Object.entries(implementations)) {
       assert.deepEqual(ids({ status: 'online' }), ['d1']);
       assert.deepEqual(ids({ package: 'acme/fw@1.2.0' }), ['d1']);
       assert.deepEqual(ids({ package: 'acme/fw' }), ['d1', 'd2']);
-      const telemetry = { time: 't', metrics: [{ deployment: 'fw', map: 'm', name: 'n', key: 'k', value: 3 }] };
+      const telemetry = {
+        time: 't',
+        metrics: [{ deployment: 'fw', map: 'm', name: 'n', key: 'k', value: 3 }],
+      };
       store.recordTelemetry('d1', telemetry, t0);
       assert.deepEqual(store.getDevice('d1')?.telemetry, telemetry);
     });
