@@ -91,15 +91,22 @@ describe('console in headless Chromium', () => {
     const publisher = createTestPublisher();
     await client.createNamespace('acme');
     await client.addPublisherKey('acme', publisher.pair.publicKeyPem);
-    const pkg = await buildSignedPackage('acme/xdp-firewall', '1.2.0', publisher.signing);
     const token = (await client.createToken('acme', 'ci')).token;
-    await new RegistryClient({ url: served.url, token }).publish({
-      namespace: 'acme',
-      name: 'xdp-firewall',
-      version: '1.2.0',
-      archive: pkg.archive,
-      bundle: pkg.bundle,
-    });
+    const publish = async (version: string) => {
+      const pkg = await buildSignedPackage('acme/xdp-firewall', version, publisher.signing);
+      await new RegistryClient({ url: served.url, token }).publish({
+        namespace: 'acme',
+        name: 'xdp-firewall',
+        version,
+        archive: pkg.archive,
+        bundle: pkg.bundle,
+      });
+      return pkg;
+    };
+    await publish('1.1.0');
+    await client.yank('acme', 'xdp-firewall', '1.1.0', 'drops ARP');
+    const pkg = await publish('1.2.0');
+    await client.setChannel('acme', 'xdp-firewall', 'stable', '1.2.0');
     digest = pkg.digest;
     signer = publisher.signing.keyId;
 
@@ -195,17 +202,19 @@ describe('console in headless Chromium', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('asks for the token once, keeps it out of the URL, then shows packages with digest and signer', async () => {
+  it('asks for the token once, keeps it out of the URL, then shows versions with digest, signer, channel, yank', async () => {
     await page.goto(`${served.url}/console`);
     await page.getByLabel('Admin token').fill(fx.adminToken);
     await page.getByRole('button', { name: 'Open console' }).click();
-    const row = page
-      .getByRole('table', { name: 'Packages' })
-      .getByRole('row', { name: /acme\/xdp-firewall/ });
+    const packages = page.getByRole('table', { name: 'Packages' });
+    const row = packages.getByRole('row', { name: /acme\/xdp-firewall 1\.2\.0 stable/ });
     await row.waitFor();
     const digestCell = row.locator(`code[title="${digest}"]`);
     assert.equal(await digestCell.textContent(), `${digest.slice(0, 'sha256:'.length + 12)}…`);
     assert.equal(await row.locator(`code[title="${signer}"]`).count(), 1, 'signer key id shown');
+    const yanked = packages.getByRole('row', { name: /acme\/xdp-firewall 1\.1\.0/ }).locator('.badge');
+    assert.equal(await yanked.textContent(), 'yanked');
+    assert.equal(await yanked.getAttribute('title'), 'drops ARP');
     assert.equal(new URL(page.url()).search, '');
     assert.equal(await page.evaluate("sessionStorage.getItem('bpfleet.console.token')"), fx.adminToken);
   });
@@ -230,7 +239,7 @@ describe('console in headless Chromium', () => {
     const wave = page.locator('#rollouts table').getByRole('row', { name: /^1/ });
     await wave.waitFor();
     assert.match(
-      await page.locator('#rollouts h3').first().innerText(),
+      (await page.locator('#rollouts h3').first().textContent()) ?? '',
       /gateways ← acme\/xdp-firewall@1\.2\.0/,
     );
     assert.match((await wave.textContent()) ?? '', /cpe-1 (PENDING|IN_PROGRESS|SUCCEEDED)/);

@@ -166,7 +166,7 @@ function renderPackages(rows) {
         { class: v.yanked ? 'yanked' : null },
         h('th', { scope: 'row', title: v.description }, v.package),
         h('td', { class: 'version' }, v.version, ' ', v.yanked && h('span', { class: 'badge bad', title: v.yankReason ?? 'yanked' }, 'yanked')),
-        h('td', {}, v.channels.join(', ')),
+        h('td', {}, v.channels.join(', ') || h('span', { class: 'muted' }, '—')),
         h('td', {}, digest(v.digest)),
         h('td', { class: 'num' }, bytes(v.size)),
         h('td', {}, v.signer ? digest(v.signer) : h('span', { class: 'muted' }, 'unknown')),
