@@ -271,4 +271,21 @@ describe('console in headless Chromium', () => {
     assert.equal(await page.getByLabel('Admin token').isVisible(), true);
     assert.deepEqual(pageErrors, []);
   });
+
+  it('says plainly when an edge has no packages and runs without its fleet', async () => {
+    const empty = await createRegistryFixture({ keys: createTestKeys() });
+    const bare = await serveFixture(empty);
+    try {
+      await page.goto(`${bare.url}/console`);
+      await page.getByLabel('Admin token').fill(empty.adminToken);
+      await page.getByRole('button', { name: 'Open console' }).click();
+      await page.getByText('No packages yet — publish one with bpfleet publish.').waitFor();
+      await page.locator('#devices-empty', { hasText: 'runs without its fleet' }).waitFor();
+      assert.equal(await page.getByRole('table', { name: 'Packages' }).isHidden(), true);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await bare.close();
+      await empty.close();
+    }
+  });
 });

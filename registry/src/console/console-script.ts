@@ -165,7 +165,7 @@ function renderPackages(rows) {
         'tr',
         { class: v.yanked ? 'yanked' : null },
         h('th', { scope: 'row', title: v.description }, v.package),
-        h('td', { class: 'version' }, v.version, ' ', v.yanked && h('span', { class: 'badge bad', title: v.yankReason ?? 'yanked' }, 'yanked')),
+        h('td', {}, h('span', { class: 'version' }, v.version), ' ', v.yanked && h('span', { class: 'badge bad', title: v.yankReason ?? 'yanked' }, 'yanked')),
         h('td', {}, v.channels.join(', ') || h('span', { class: 'muted' }, '—')),
         h('td', {}, digest(v.digest)),
         h('td', { class: 'num' }, bytes(v.size)),

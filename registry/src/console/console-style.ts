@@ -28,7 +28,7 @@ code[title] { cursor: help; border-bottom: 1px dotted var(--muted); }
 .warn { color: var(--warn); }
 .bad, .error-text { color: var(--bad); }
 .error-text { font-weight: 500; }
-tr.yanked td.version { text-decoration: line-through; }
+tr.yanked .version { text-decoration: line-through; }
 .alert { background: #fdecea; color: var(--bad); border: 1px solid #f1b6b0; border-radius: 6px; padding: .6rem .9rem; }
 form { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.5rem 1.5rem; max-width: 28rem; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
