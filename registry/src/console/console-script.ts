@@ -157,6 +157,14 @@ function counters(devices) {
 
 // --- rendering ---
 
+function yankedMark(v) {
+  return h('span', { class: 'badge bad', title: v.yankReason ?? 'yanked' }, 'yanked');
+}
+
+function errorText(text) {
+  return h('span', { class: 'error-text' }, text);
+}
+
 function renderPackages(rows) {
   fillTable(
     'packages',
@@ -165,7 +173,7 @@ function renderPackages(rows) {
         'tr',
         { class: v.yanked ? 'yanked' : null },
         h('th', { scope: 'row', title: v.description }, v.package),
-        h('td', {}, h('span', { class: 'version' }, v.version), ' ', v.yanked && h('span', { class: 'badge bad', title: v.yankReason ?? 'yanked' }, 'yanked')),
+        h('td', {}, h('span', { class: 'version' }, v.version), ' ', v.yanked && yankedMark(v)),
         h('td', {}, v.channels.join(', ') || h('span', { class: 'muted' }, '—')),
         h('td', {}, digest(v.digest)),
         h('td', { class: 'num' }, bytes(v.size)),
@@ -181,7 +189,7 @@ function health(d) {
   const attached = d.programs.filter((p) => p.status === 'ATTACHED').length;
   const summary = attached + ' of ' + d.programs.length + ' attached';
   if (errors === 0) return h('span', { class: d.programs.length ? 'ok' : 'muted' }, summary);
-  return h('span', { class: 'error-text' }, summary + ', ' + errors + ' error' + (errors > 1 ? 's' : ''));
+  return errorText(summary + ', ' + errors + ' error' + (errors > 1 ? 's' : ''));
 }
 
 function renderDevices(devices) {
@@ -209,11 +217,16 @@ function renderDevices(devices) {
         h('td', {}, p.package + (p.version ? '@' + p.version : '')),
         h('td', {}, badge(p.status)),
         h('td', {}, attachPoint(p.attach)),
-        h('td', {}, p.lastError ? h('span', { class: 'error-text' }, p.lastError.code + ': ' + p.lastError.message) : ''),
+        h('td', {}, p.lastError ? errorText(p.lastError.code + ': ' + p.lastError.message) : ''),
       ),
     ),
     ...Object.entries(d.policyErrors).map(([topic, r]) =>
-      h('tr', {}, h('th', { scope: 'row' }, d.id), h('td', { colspan: 5 }, h('span', { class: 'error-text' }, 'policy ' + topic + ': ' + r.code + ': ' + r.message))),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, d.id),
+        h('td', { colspan: 5 }, errorText('policy ' + topic + ': ' + r.code + ': ' + r.message)),
+      ),
     ),
   ]);
   fillTable('programs', programs);
@@ -237,13 +250,15 @@ function renderCounters(rows) {
   );
 }
 
+const WAVE_COLUMNS = ['Wave', 'Started', 'Finished', 'Devices'];
+
 function renderRollout(r) {
   const head = [r.spec.group, '←', r.spec.package + '@' + r.spec.version].join(' ');
   const waves = r.waves.map((w, i) =>
     h(
       'tr',
       {},
-      h('th', { scope: 'row' }, String(i + 1), i === r.currentWave && r.state === 'RUNNING' ? ' (current)' : ''),
+      h('th', { scope: 'row' }, String(i + 1), i === r.currentWave && r.state === 'RUNNING' && ' (current)'),
       h('td', {}, time(w.startedAt)),
       h('td', {}, time(w.finishedAt)),
       h(
@@ -265,7 +280,7 @@ function renderRollout(r) {
     h(
       'table',
       { 'aria-labelledby': id },
-      h('thead', {}, h('tr', {}, ['Wave', 'Started', 'Finished', 'Devices'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, WAVE_COLUMNS.map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, waves),
     ),
   );
