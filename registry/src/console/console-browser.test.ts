@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
 import { RegistryClient } from '@bpfleet/sdk/registry-client';
@@ -31,6 +31,16 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 const HOSTILE = '<img src=x onerror="window.pwned=1">';
+
+const assertChromium = () =>
+  access(CHROMIUM).catch(() => {
+    throw new Error(
+      `console browser test: ${CHROMIUM} not found: run scripts/setup.sh (it installs chromium)`,
+    );
+  });
+
+// Counted as a failure of its own, so a machine without the browser never looks like a pass.
+test('Debian chromium is installed for the console test', assertChromium);
 
 interface Registered {
   fleet: string;
