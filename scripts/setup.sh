@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# 1. System packages: the eBPF toolchain, network tools, the real MQTT broker and the benchmark peers.
+# 1. System packages: the eBPF toolchain, network tools, the real MQTT broker, the benchmark peers and
+#    the browser the console test drives (from apt: no tool ever downloads a browser).
 packages=(clang llvm libbpf-dev libbpf1 bpftool mosquitto iproute2 iputils-ping util-linux
-  make gcc libc6-dev pkg-config nginx-light)
+  make gcc libc6-dev pkg-config nginx-light chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

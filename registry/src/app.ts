@@ -3,6 +3,7 @@
 import { INDEX_PAYLOAD_TYPE } from '@bpfleet/sdk/trust';
 import { Hono } from 'hono';
 import type { AppDeps } from './app-deps.js';
+import { mountConsole } from './console/console-routes.js';
 import { errorBody, errorResponse, statusOf } from './http-errors.js';
 import { createIndexSigner } from './index-doc/index-signer.js';
 import type { AppEnv } from './middleware/app-env.js';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     ...systemRoutes(deps, openApi),
   ];
   mountRoutes(app, routes, createAuthorizer(deps.catalog));
+  mountConsole(app);
 
   app.notFound((c) =>
     c.body(errorBody('NOT_FOUND', `${c.req.method} ${c.req.path}: no such route`), 404, {
