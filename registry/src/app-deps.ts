@@ -2,6 +2,7 @@
 import type { BlobStore } from './blobs/blob-store.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './clock.js';
+import type { FleetDeps } from './fleet/fleet-deps.js';
 import type { RegistryKeys } from './keys.js';
 import type { Logger } from './logger.js';
 import type { RegistryMetrics } from './middleware/metrics.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   limits: RegistryLimits;
   /** How long a signed index stays valid; it is re-signed when half of that has passed. */
   indexTtlMs: number;
+  /** The fleet API (devices, policies, rollouts); absent in a registry-only edge. */
+  fleet?: FleetDeps;
 }
 
 export const defaultLimits: RegistryLimits = {

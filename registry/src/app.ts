@@ -12,6 +12,7 @@ import { toOpenApi } from './openapi/openapi.js';
 import { mountRoutes, type RouteSpec } from './openapi/route-table.js';
 import { type BlobResponder, createBlobResponder } from './routes/blob-responder.js';
 import { channelRoutes } from './routes/channel-routes.js';
+import { fleetRoutes } from './routes/fleet-routes.js';
 import { indexRoutes } from './routes/index-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
 import { packageRoutes } from './routes/package-routes.js';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     ...packageRoutes(deps, downloads),
     ...channelRoutes(deps),
     ...indexRoutes(deps, signer, INDEX_PAYLOAD_TYPE),
+    ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
     ...systemRoutes(deps, openApi),
   ];
   mountRoutes(app, routes, createAuthorizer(deps.catalog));

@@ -15,6 +15,14 @@ export interface EdgeConfig {
   workers: number;
   /** When set, this is the admin token (its hash replaces the stored one); else one is generated once. */
   adminToken?: string;
+  /** The fleet this edge controls (a topic level: letters, digits, '.', '_', '-'). */
+  fleet: string;
+  /** Embedded MQTT broker port (aedes); ignored with `broker`. */
+  brokerPort: number;
+  /** An external broker (mosquitto, EMQX, …) instead of the embedded one, with the controller's login. */
+  broker?: { url: string; username: string; password: string };
+  /** Public key files of the operators whose signed policies this edge accepts. */
+  operatorKeys: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -26,6 +34,9 @@ const DEFAULTS: EdgeConfig = {
   indexTtlMs: DEFAULT_INDEX_TTL_MS,
   maxPackageBytes: defaultLimits.maxPackageBytes,
   workers: 1,
+  fleet: 'default',
+  brokerPort: 1883,
+  operatorKeys: [],
 };
 
 /** `90s`, `15m`, `24h`, `7d` or plain milliseconds. */
@@ -78,9 +89,17 @@ interface FileConfig {
   maxPackageBytes?: number;
   workers?: number | 'auto';
   adminToken?: string;
+  fleet?: string;
+  brokerPort?: number;
+  broker?: { url: string; username: string; password: string };
+  operatorKeys?: string[];
 }
 
 const FILE_KEYS = new Set([
+  'fleet',
+  'brokerPort',
+  'broker',
+  'operatorKeys',
   'dataDir',
   'host',
   'port',
@@ -116,6 +135,12 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
       'index-ttl': { type: 'string' },
       'max-package-bytes': { type: 'string' },
       workers: { type: 'string' },
+      fleet: { type: 'string' },
+      'broker-port': { type: 'string' },
+      broker: { type: 'string' },
+      'broker-username': { type: 'string' },
+      'broker-password': { type: 'string' },
+      'operator-key': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -145,5 +170,43 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
   const workers = values.workers ?? env.BPFLEET_EDGE_WORKERS;
   if (workers) config.workers = parseWorkers(workers, 'workers');
   if (env.BPFLEET_EDGE_ADMIN_TOKEN) config.adminToken = env.BPFLEET_EDGE_ADMIN_TOKEN;
+  applyFleetConfig(config, file, values, env);
   return config;
+}
+
+interface FleetFlags {
+  fleet?: string;
+  'broker-port'?: string;
+  broker?: string;
+  'broker-username'?: string;
+  'broker-password'?: string;
+  'operator-key'?: string[];
+}
+
+function applyFleetConfig(config: EdgeConfig, file: FileConfig, flags: FleetFlags, env: Env): void {
+  const fleet = flags.fleet ?? env.BPFLEET_EDGE_FLEET ?? file.fleet;
+  if (fleet !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(fleet)) {
+      throw new ConfigError('CONFIG_INVALID', `fleet: ${JSON.stringify(fleet)} is not a valid fleet name`);
+    }
+    config.fleet = fleet;
+  }
+  const brokerPort = flags['broker-port'] ?? env.BPFLEET_EDGE_BROKER_PORT ?? file.brokerPort;
+  if (brokerPort !== undefined) config.brokerPort = parsePort(String(brokerPort), 'broker port');
+  const url = flags.broker ?? env.BPFLEET_EDGE_BROKER ?? file.broker?.url;
+  if (url !== undefined) {
+    if (!/^mqtts?:\/\//.test(url))
+      throw new ConfigError('CONFIG_INVALID', `broker: ${url} is not an mqtt:// or mqtts:// URL`);
+    const username = flags['broker-username'] ?? env.BPFLEET_EDGE_BROKER_USERNAME ?? file.broker?.username;
+    const password = flags['broker-password'] ?? env.BPFLEET_EDGE_BROKER_PASSWORD ?? file.broker?.password;
+    if (!username || !password) {
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        "broker: an external broker needs the controller's broker-username and broker-password",
+      );
+    }
+    config.broker = { url, username, password };
+  }
+  const keys = flags['operator-key'] ?? env.BPFLEET_EDGE_OPERATOR_KEYS?.split(',') ?? file.operatorKeys;
+  if (keys !== undefined) config.operatorKeys = keys;
 }

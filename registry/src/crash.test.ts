@@ -19,7 +19,7 @@ const adminToken = `bpfa_${randomBytes(24).toString('base64url')}`;
 const running = new Set<ChildProcess>();
 
 async function startEdge(): Promise<{ child: ChildProcess; url: string; port: number }> {
-  const child = spawn(process.execPath, [MAIN, '--data-dir', dir, '--port', '0'], {
+  const child = spawn(process.execPath, [MAIN, '--data-dir', dir, '--port', '0', '--broker-port', '0'], {
     env: { ...process.env, BPFLEET_EDGE_ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,12 @@
 // Maps bpfleet error codes to HTTP statuses and renders the one error body shape: { error: { code, message } }.
-import { ArchiveError, BpfleetError, ManifestError, RegistryError, TrustError } from '@bpfleet/sdk/errors';
+import {
+  ArchiveError,
+  BpfleetError,
+  ManifestError,
+  PolicyError,
+  RegistryError,
+  TrustError,
+} from '@bpfleet/sdk/errors';
 
 const STATUS_BY_CODE: Record<string, number> = {
   BAD_REQUEST: 400,
@@ -29,6 +36,18 @@ const STATUS_BY_CODE: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   NOT_READY: 503,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_EXISTS: 409,
+  POLICY_INVALID: 400,
+  POLICY_WRONG_FLEET: 400,
+  POLICY_SERIAL_NOT_NEWER: 409,
+  GROUP_EMPTY: 400,
+  ROLLOUT_NOT_FOUND: 404,
+  ROLLOUT_ACTIVE: 409,
+  ROLLOUT_NOT_RUNNING: 409,
+  ROLLOUT_NOT_PAUSED: 409,
+  ROLLOUT_FINISHED: 409,
+  ROLLOUT_NO_GROUP_POLICY: 409,
 };
 
 /** An error a route throws on purpose; its code decides the status. */
@@ -41,7 +60,13 @@ export function statusOf(err: unknown): number {
   const status = STATUS_BY_CODE[err.code];
   if (status !== undefined) return status;
   // Anything wrong with what the client uploaded is the client's to fix.
-  if (err instanceof ArchiveError || err instanceof ManifestError || err instanceof TrustError) return 400;
+  if (
+    err instanceof ArchiveError ||
+    err instanceof ManifestError ||
+    err instanceof TrustError ||
+    err instanceof PolicyError
+  )
+    return 400;
   return 500;
 }
 

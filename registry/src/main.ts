@@ -14,6 +14,7 @@ import type { Catalog } from './catalog/catalog.js';
 import { openSqliteCatalog } from './catalog/sqlite-catalog.js';
 import { systemClock } from './clock.js';
 import { type EdgeConfig, loadEdgeConfig } from './config.js';
+import { startFleetRuntime } from './fleet/fleet-runtime.js';
 import { createRegistryKeys } from './keys.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { ADMIN_TOKEN_SETTING } from './middleware/auth.js';
@@ -66,10 +67,25 @@ async function serveHttp(
   config: EdgeConfig,
   logger: Logger,
   announce: boolean,
+  withFleet: boolean,
 ): Promise<() => Promise<void>> {
   const catalog = openSqliteCatalog(catalogPath(config));
   const blobs = await createFsBlobStore(blobDir(config));
   const { key } = await loadOrCreateRegistryKey(config.dataDir);
+  const fleet = withFleet
+    ? await startFleetRuntime({
+        fleet: config.fleet,
+        dataDir: config.dataDir,
+        catalog,
+        logger,
+        brokerHost: config.host,
+        brokerPort: config.brokerPort,
+        broker: config.broker,
+        operatorKeyFiles: config.operatorKeys,
+      })
+    : undefined;
+  if (fleet && announce)
+    process.stdout.write(`mqtt broker ${fleet.deps.brokerUrl} (fleet ${config.fleet})\n`);
   const metrics = createRegistryMetrics({ processMetrics: true });
   const registry = createApp({
     catalog,
@@ -80,6 +96,7 @@ async function serveHttp(
     metrics,
     limits: { ...defaultLimits, maxPackageBytes: config.maxPackageBytes },
     indexTtlMs: config.indexTtlMs,
+    fleet: fleet?.deps,
   });
   // The bundle travels in a header: allow a little more than Node's 16 KiB default.
   const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(registry, metrics));
@@ -90,7 +107,9 @@ async function serveHttp(
   return () =>
     new Promise((resolve) => {
       server.close(() => {
-        catalog.close().finally(resolve);
+        Promise.resolve(fleet?.stop())
+          .catch((err) => logger.error('fleet stop failed', { error: errorMessage(err) }))
+          .finally(() => catalog.close().finally(resolve));
       });
     });
 }
@@ -108,7 +127,7 @@ async function main(): Promise<void> {
   const logger = createJsonLogger((line) => process.stderr.write(line));
   const config = await loadEdgeConfig(process.argv.slice(2), process.env);
   if (cluster.isWorker) {
-    const stop = await serveHttp(config, logger, false);
+    const stop = await serveHttp(config, logger, false, false);
     process.once('SIGTERM', () => stop().finally(() => process.exit(0)));
     return;
   }
@@ -116,8 +135,10 @@ async function main(): Promise<void> {
   let stopping = false;
   let stopHttp: (() => Promise<void>) | undefined;
   if (config.workers <= 1) {
-    stopHttp = await serveHttp(config, logger, true);
+    stopHttp = await serveHttp(config, logger, true, true);
   } else {
+    // The fleet controller and broker hold per-process state: they run with a single HTTP process only.
+    logger.warn('fleet API, broker and rollouts are off with --workers > 1 (registry only)');
     // Workers share the port (port 0 included: the primary hands all of them the same one).
     let announced = false;
     cluster.on('listening', (_worker, address) => {

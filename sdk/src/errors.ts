@@ -37,6 +37,16 @@ export class ConfigError extends BpfleetError {}
 export class RegistryError extends BpfleetError {}
 export class BpfError extends BpfleetError {}
 
+/** Building a program failed; `output` keeps what the tool (clang) printed, unchanged. */
+export class BuildError extends BpfleetError {
+  readonly output: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions & { output?: string }) {
+    super(code, message, options);
+    this.output = options?.output ?? '';
+  }
+}
+
 /** The kernel or host lacks something a program needs; `reason` says what. */
 export class NotSupportedError extends BpfError {}
 

@@ -1,2 +1,41 @@
-// bpf: filled in by its own change.
-export {};
+// @bpfleet/sdk/bpf: the eBPF loader (libbpf through koffi) in the shape of cilium/ebpf.
+export type { AttachTarget, XdpMode } from './attach/target.js';
+export { ensureTracefs } from './attach/tracing.js';
+export { Collection, type LoadCollectionOptions, loadCollection } from './collection.js';
+export {
+  type CollectionSpec,
+  type ConfigValue,
+  type LoadSpecOptions,
+  loadCollectionSpec,
+  type MapSpec,
+  type ProgramSpec,
+  type VariableSpec,
+} from './collection-spec.js';
+export { abiProblem, onLibbpfWarning } from './internal/libbpf.js';
+export { FdLink, type Link, type LinkInfo, openPinnedLink, type ProgramRef, TcFilterLink } from './link.js';
+export { BpfMap, type MapInfo, openPinnedMap, readU64, splitPerCpu, UpdateFlags, u32, u64 } from './map.js';
+export {
+  type Arch,
+  type Capability,
+  type HostProbe,
+  parseCapabilities,
+  parseMounts,
+  probeHost,
+} from './probe.js';
+export { Program } from './program.js';
+export { type TestRunOptions, type TestRunResult, testRun } from './program-test-run.js';
+export {
+  checkRequires,
+  compareKernel,
+  type HostRequirements,
+  parseKernelVersion,
+  type Unmet,
+  type UnmetKind,
+} from './requirements.js';
+export {
+  type RingBufferOptions,
+  RingBufferReader,
+  readRingBuffer,
+  type SampleHandler,
+} from './ring-buffer.js';
+export type { AttachKind, Direction } from './section.js';

@@ -100,6 +100,12 @@ export class RegistryClient {
     };
   }
 
+  /** A JSON call on the edge's API for clients of other areas (fleet); `body` is sent as JSON. */
+  requestJson<T>(context: string, method: string, path: string, body?: unknown): Promise<T> {
+    if (body === undefined) return this.#json(context, path, { method, auth: true });
+    return this.#json(context, path, this.#jsonInit(method, body));
+  }
+
   listPackages(query: PackageQuery = {}): Promise<{ packages: PackageSummary[] }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));

@@ -1,0 +1,188 @@
+// ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (the SDK loader's testRun), next to bare baselines.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { cpus, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const { compileObject } = await import(join(root, 'sdk/dist/compile/compile-object.js'));
+const { ensureVmlinuxHeader } = await import(join(root, 'sdk/dist/compile/vmlinux-header.js'));
+const { findToolchain } = await import(join(root, 'sdk/dist/compile/toolchain.js'));
+const { runTool } = await import(join(root, 'sdk/dist/compile/run-tool.js'));
+const { loadCollection, testRun } = await import(join(root, 'sdk/dist/bpf/index.js'));
+
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const PREFIXES = 10_000;
+
+/** A 64-byte Ethernet/IPv4/UDP frame from 198.18.0.1 to 198.18.0.2 (checksums do not matter to these programs). */
+function udpFrame() {
+  const f = Buffer.alloc(64);
+  Buffer.from('020000000002020000000001', 'hex').copy(f, 0);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f.writeUInt16BE(50, 16);
+  f[22] = 64;
+  f[23] = 17;
+  Buffer.from([198, 18, 0, 1, 198, 18, 0, 2]).copy(f, 26);
+  f.writeUInt16BE(40000, 34);
+  f.writeUInt16BE(9000, 36);
+  f.writeUInt16BE(30, 38);
+  return f;
+}
+
+/** Deterministic distinct prefixes (LPM keys) spread over the IPv4 space, none covering 198.18.0.0/15 (the source). */
+function blocklistKeys(count) {
+  let state = 0x9e3779b9;
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  const seen = new Set();
+  const keys = [];
+  while (keys.length < count) {
+    const len = [16, 20, 24, 24, 24, 28, 32, 32][next() % 8];
+    const addr = (next() & (len === 32 ? 0xffffffff : ~((1 << (32 - len)) - 1))) >>> 0;
+    if (addr >>> 17 === (198 << 7) + 9 || seen.has(`${addr}/${len}`)) continue;
+    seen.add(`${addr}/${len}`);
+    const key = Buffer.alloc(8);
+    key.writeUInt32LE(len, 0);
+    key.writeUInt32BE(addr, 4);
+    keys.push(key);
+  }
+  return keys;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
+try {
+  const toolchain = await findToolchain(runTool);
+  const vmlinux = await ensureVmlinuxHeader(runTool, toolchain.bpftool, { cacheDir: join(here, 'build') });
+  const build = async (source, includeDir) =>
+    (
+      await compileObject(runTool, toolchain, {
+        source,
+        output: join(work, source.split('/').pop().replace(/\.c$/, '.o')),
+        arch: process.arch === 'arm64' ? 'arm64' : 'x86',
+        includeDirs: [vmlinux.includeDir, includeDir],
+      })
+    ).path;
+  const objects = {
+    xdpPass: await build(join(here, 'xdp-pass.bpf.c'), here),
+    cgroupPass: await build(join(here, 'cgroup-skb-pass.bpf.c'), here),
+    hashCount: await build(join(here, 'hash-count.bpf.c'), here),
+    firewall: await build(
+      join(root, 'bpf-programs/xdp-firewall/xdp-firewall.bpf.c'),
+      join(root, 'bpf-programs/xdp-firewall'),
+    ),
+    appTraffic: await build(
+      join(root, 'bpf-programs/app-traffic/app-traffic.bpf.c'),
+      join(root, 'bpf-programs/app-traffic'),
+    ),
+  };
+
+  const collections = [];
+  const load = async (object) => {
+    const coll = await loadCollection(new Uint8Array(await readFile(object)));
+    collections.push(coll);
+    return coll;
+  };
+  const hashCount = await load(objects.hashCount);
+  const firewall10k = await load(objects.firewall);
+  const appTraffic = await load(objects.appTraffic);
+  const progs = {
+    xdpPass: (await load(objects.xdpPass)).program('xdp_pass'),
+    cgroupPass: (await load(objects.cgroupPass)).program('cgroup_skb_pass'),
+    hashCount: hashCount.program('hash_count'),
+    firewallEmpty: (await load(objects.firewall)).program('xdp_firewall'),
+    firewall10k: firewall10k.program('xdp_firewall'),
+    appIngress: appTraffic.program('count_ingress'),
+  };
+  const counts = hashCount.map('counts');
+  const one = Buffer.alloc(8);
+  one.writeBigUInt64LE(1n);
+  counts.update(one, new Uint8Array(counts.valueBufferSize));
+  const blocklist = firewall10k.map('blocklist_v4');
+  for (const key of blocklistKeys(PREFIXES)) blocklist.update(key, Uint8Array.of(1));
+  const entries = blocklist.keys().length;
+  if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
+  const frame = udpFrame();
+
+  // Rounds interleave the programs so that noise from other load on the machine hits all of them alike.
+  const samples = Object.fromEntries(Object.keys(progs).map((k) => [k, []]));
+  const retvals = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [key, program] of Object.entries(progs)) {
+      const out = testRun(program, frame, { repeat: REPEAT });
+      samples[key].push(out.durationNs);
+      retvals[key] = out.retval;
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+  if (retvals.firewall10k !== 2 || retvals.firewallEmpty !== 2)
+    throw new Error('the firewall did not pass the benchmark packet');
+
+  const figure = (name, value, baselineName, baselineKey, maxDelta) => {
+    const baseline = baselineKey ? { name: baselineName, value: ns[baselineKey] } : null;
+    return {
+      name,
+      value,
+      unit: 'ns/packet',
+      baseline,
+      ratio: baseline ? Number((value / baseline.value).toFixed(2)) : null,
+      goal: maxDelta === undefined ? null : `<= ${baselineName} + ${maxDelta} ns`,
+      met: maxDelta === undefined ? null : value <= baseline.value + maxDelta,
+    };
+  };
+  const figures = [
+    figure('xdp-pass (baseline)', ns.xdpPass),
+    figure('cgroup-skb-pass (baseline)', ns.cgroupPass),
+    figure('xdp-firewall, empty blocklist, rate limit off', ns.firewallEmpty, 'xdp-pass', 'xdpPass', 10),
+    figure(
+      `xdp-firewall, ${PREFIXES} IPv4 prefixes, rate limit off`,
+      ns.firewall10k,
+      'xdp-pass',
+      'xdpPass',
+      40,
+    ),
+    figure('app-traffic count_ingress (known cgroup)', ns.appIngress, 'cgroup-skb-pass', 'cgroupPass', 10),
+    figure(
+      'one per-CPU hash lookup + count (floor for per-key counters)',
+      ns.hashCount,
+      'cgroup-skb-pass',
+      'cgroupPass',
+    ),
+    figure('app-traffic count_ingress vs xdp-pass', ns.appIngress, 'xdp-pass', 'xdpPass'),
+  ];
+  const result = {
+    benchmark: 'programs',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, kernel: release(), node: process.version },
+    settings: {
+      repeat: REPEAT,
+      rounds: ROUNDS,
+      statistic: 'median of rounds',
+      frame: '64-byte IPv4/UDP',
+      blocklistEntries: entries,
+    },
+    figures,
+  };
+  const pad = (s, n) => String(s).padEnd(n);
+  console.log(`${pad('program', 64)}${pad('ns/pkt', 8)}${pad('baseline', 30)}${pad('goal', 28)}met`);
+  for (const f of figures) {
+    const base = f.baseline ? `${f.baseline.name} ${f.baseline.value} (x${f.ratio})` : '-';
+    console.log(
+      `${pad(f.name, 64)}${pad(f.value, 8)}${pad(base, 30)}${pad(f.goal ?? '-', 28)}${f.met ?? '-'}`,
+    );
+  }
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results/programs.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log('wrote bench/results/programs.json');
+  for (const coll of collections) coll.close();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

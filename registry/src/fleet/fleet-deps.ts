@@ -1,0 +1,15 @@
+// What the fleet API is built from: the device store, policies, rollouts and the edge's broker identity.
+import type { FleetStore } from './fleet-store.js';
+import type { PolicyService } from './policies/policy-service.js';
+import type { RolloutRunner } from './rollouts/rollout-runner.js';
+
+export interface FleetDeps {
+  fleet: string;
+  store: FleetStore;
+  policies: PolicyService;
+  rollouts: RolloutRunner;
+  /** The edge's policy key: devices list it among their operator keys. */
+  edgeKey: { keyId: string; publicKeyPem: string };
+  /** The broker URL devices are told to use. */
+  brokerUrl: string;
+}

@@ -1,0 +1,163 @@
+// Starts the edge's fleet side: device store, broker (embedded or external), controller, policies, rollouts.
+import { chmod, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '@bpfleet/sdk/errors';
+import {
+  readPrivateKey,
+  readPublicKey,
+  type SigningKey,
+  type TrustedKey,
+  writeKeyPair,
+} from '@bpfleet/sdk/trust';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { issueSecret } from '../broker/credentials.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../logger.js';
+import { createFleetAuthenticator } from './fleet-authenticator.js';
+import { createFleetController } from './fleet-controller.js';
+import type { FleetDeps } from './fleet-deps.js';
+import { createCatalogPolicyValidator } from './policies/catalog-policy-validator.js';
+import { createPolicyService } from './policies/policy-service.js';
+import { createSqlitePolicyStore } from './policies/policy-store.js';
+import { createRolloutRunner } from './rollouts/rollout-runner.js';
+import { createSqliteRolloutStore } from './rollouts/rollout-store.js';
+import { createSqliteFleetStore } from './sqlite-fleet-store.js';
+
+export interface FleetRuntimeOptions {
+  fleet: string;
+  dataDir: string;
+  catalog: Catalog;
+  logger: Logger;
+  /** Embedded broker address; ignored when `broker` is set. */
+  brokerHost: string;
+  brokerPort: number;
+  broker?: { url: string; username: string; password: string };
+  operatorKeyFiles: string[];
+  policyTtlMs?: number;
+}
+
+export interface FleetRuntime {
+  deps: FleetDeps;
+  stop(): Promise<void>;
+}
+
+const CONTROLLER = 'bpfleet-controller';
+const EDGE_KEY_NAME = 'edge-policy';
+
+/** The edge's own policy key, made once in its data directory (private part mode 0600). */
+async function loadOrCreateEdgeKey(dataDir: string): Promise<SigningKey> {
+  const path = join(dataDir, `${EDGE_KEY_NAME}.key`);
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await writeKeyPair(dataDir, EDGE_KEY_NAME);
+  await chmod(path, 0o600);
+  return readPrivateKey(path);
+}
+
+export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRuntime> {
+  const log = {
+    info: (message: string) => o.logger.info(message),
+    warn: (message: string) => o.logger.warn(message),
+  };
+  const db = new Database(join(o.dataDir, 'fleet.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const store = createSqliteFleetStore(db);
+  const edgeKey = await loadOrCreateEdgeKey(o.dataDir);
+  const operatorKeys: TrustedKey[] = [
+    { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
+    ...(await Promise.all(o.operatorKeyFiles.map((f) => readPublicKey(f)))).map((k) => ({
+      keyId: k.keyId,
+      publicKeyPem: k.publicKeyPem,
+    })),
+  ];
+
+  let broker: EmbeddedBroker | undefined;
+  let url: string;
+  let login: { username: string; password: string };
+  if (o.broker) {
+    url = o.broker.url;
+    login = { username: o.broker.username, password: o.broker.password };
+  } else {
+    // The controller's secret lives only in this process: it is made anew at every start.
+    const controller = issueSecret();
+    broker = await startEmbeddedBroker({
+      authenticator: createFleetAuthenticator(o.fleet, store, {
+        name: CONTROLLER,
+        secretHash: controller.secretHash,
+      }),
+      host: o.brokerHost,
+      port: o.brokerPort,
+      logger: log,
+    });
+    url = broker.url;
+    login = { username: CONTROLLER, password: controller.secret };
+  }
+  const client = await mqtt.connectAsync(url, {
+    clientId: login.username,
+    username: login.username,
+    password: login.password,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 2000,
+  });
+  client.on('error', (err) => o.logger.warn(`fleet: mqtt: ${errorMessage(err)}`));
+
+  const policyStore = createSqlitePolicyStore(db);
+  const controller = createFleetController({
+    fleet: o.fleet,
+    mqtt: client,
+    store,
+    logger: log,
+    onDeviceChanged: () => scheduleTick(),
+  });
+  const policies = createPolicyService({
+    fleet: o.fleet,
+    store: policyStore,
+    publish: (target, payload) => controller.publishDesired(target, payload),
+    operatorKeys: () => operatorKeys,
+    edgeKey,
+    validator: createCatalogPolicyValidator(o.catalog),
+    policyTtlMs: o.policyTtlMs ?? 7 * 86_400_000,
+  });
+  const rollouts = createRolloutRunner({
+    fleet: store,
+    store: createSqliteRolloutStore(db),
+    actions: policies.rolloutActions(),
+    logger: log,
+  });
+  // Reports arrive in bursts (a wave of devices): one rollout step per burst is enough.
+  let tickPending = false;
+  const scheduleTick = () => {
+    if (tickPending) return;
+    tickPending = true;
+    setTimeout(() => {
+      tickPending = false;
+      void rollouts.tick();
+    }, 200).unref();
+  };
+  await controller.start();
+  rollouts.run();
+
+  return {
+    deps: {
+      fleet: o.fleet,
+      store,
+      policies,
+      rollouts,
+      edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
+      brokerUrl: url,
+    },
+    async stop() {
+      rollouts.stop();
+      await controller.stop();
+      await client.endAsync();
+      await broker?.close();
+      db.close();
+    },
+  };
+}

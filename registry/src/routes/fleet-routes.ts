@@ -1,0 +1,297 @@
+// The fleet API: devices (registration, status, history), signed policies, staged rollouts. Admin only.
+import type { PolicyTarget } from '@bpfleet/sdk/policy';
+import { isValidTopicName } from '@bpfleet/sdk/protocol';
+import type { Context } from 'hono';
+import { issueSecret } from '../broker/credentials.js';
+import type { FleetDeps } from '../fleet/fleet-deps.js';
+import type { DeviceRecord } from '../fleet/fleet-store.js';
+import { httpError } from '../http-errors.js';
+import type { AppEnv } from '../middleware/app-env.js';
+import type { JsonSchema } from '../openapi/json-schema.js';
+import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
+import { json } from './schemas.js';
+
+const topicName = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$',
+} as const satisfies JsonSchema;
+const object: JsonSchema = { type: 'object', properties: {}, additionalProperties: true };
+const list: JsonSchema = { type: 'array', items: object };
+const ok = (description: string, schema: JsonSchema = object) => ({ description, content: json(schema) });
+
+function deviceView(d: DeviceRecord) {
+  const programs = d.reported?.programs ?? [];
+  return {
+    id: d.id,
+    groups: d.groups,
+    presence: d.presence,
+    lastSeen: d.lastSeen,
+    programs: programs.map((p) => ({
+      id: p.id,
+      package: p.package,
+      version: p.version ?? null,
+      status: p.status,
+      attach: p.attach ?? null,
+      lastError: p.lastError ?? null,
+    })),
+    policyErrors: d.reported?.policyErrors ?? {},
+  };
+}
+
+function targetFromQuery(device: string | undefined, group: string | undefined): PolicyTarget {
+  if ((device === undefined) === (group === undefined)) {
+    throw httpError('INVALID_PARAMETER', 'target: give exactly one of ?device= and ?group=');
+  }
+  return device !== undefined ? { device } : { group: group! };
+}
+
+const idParam = (c: Context<AppEnv>) => (c.req.param() as { id: string }).id;
+
+export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
+  const { store, policies, rollouts } = deps;
+  const base = { tag: 'fleet', access: 'admin' as const };
+  return [
+    defineRoute({
+      ...base,
+      method: 'post',
+      path: '/v1/fleet/devices',
+      operationId: 'registerDevice',
+      summary: 'Register a device and issue its broker credentials (the secret is shown once)',
+      body: {
+        contentType: 'application/json',
+        schema: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: topicName, groups: { type: 'array', items: topicName } },
+          additionalProperties: false,
+        },
+      },
+      responses: { 201: ok('Registered, with credentials'), 409: { description: 'Already registered' } },
+      handler: async (c) => {
+        const { id, groups = [] } = c.get('body') as { id: string; groups?: string[] };
+        const { secret, secretHash } = issueSecret();
+        const device = store.registerDevice(id, groups, secretHash, new Date());
+        return c.json(
+          {
+            ...deviceView(device),
+            fleet: deps.fleet,
+            broker: { url: deps.brokerUrl, username: id, password: secret },
+          },
+          201,
+        );
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/devices',
+      operationId: 'listDevices',
+      summary: 'Devices with what runs on them; filter by group, status (or presence) and package[@version]',
+      query: { group: { type: 'string' }, status: { type: 'string' }, package: { type: 'string' } },
+      responses: { 200: ok('Devices', list) },
+      handler: (c) => {
+        const { group, status, package: pkg } = c.req.query();
+        return c.json(store.listDevices({ group, status, package: pkg }).map(deviceView));
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/devices/:id',
+      operationId: 'getDevice',
+      summary: "One device's detail: registration, presence, reported state",
+      params: { id: topicName },
+      responses: { 200: ok('Device'), 404: { description: 'Not registered' } },
+      handler: (c) => {
+        const device = store.getDevice(idParam(c));
+        if (!device) throw httpError('DEVICE_NOT_FOUND', `device ${idParam(c)}: not registered`);
+        return c.json({
+          ...deviceView(device),
+          registeredAt: device.registeredAt,
+          reported: device.reported,
+        });
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/devices/:id/events',
+      operationId: 'deviceEvents',
+      summary: "A device's event history, newest first",
+      params: { id: topicName },
+      query: { limit: { type: 'integer', minimum: 1, maximum: 500 } },
+      responses: { 200: ok('Events', list) },
+      handler: (c) => {
+        const id = idParam(c);
+        if (!store.getDevice(id)) throw httpError('DEVICE_NOT_FOUND', `device ${id}: not registered`);
+        return c.json(store.events(id, Number(c.req.query('limit') ?? 100)));
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'delete',
+      path: '/v1/fleet/devices/:id',
+      operationId: 'removeDevice',
+      summary: 'Forget a device; its broker credentials stop working',
+      params: { id: topicName },
+      responses: { 204: { description: 'Removed' } },
+      handler: (c) => {
+        if (!store.removeDevice(idParam(c))) {
+          throw httpError('DEVICE_NOT_FOUND', `device ${idParam(c)}: not registered`);
+        }
+        return c.body(null, 204);
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'put',
+      path: '/v1/fleet/policies',
+      operationId: 'applyPolicy',
+      summary:
+        'Apply an operator-signed policy bundle: verified, checked against the registry, published retained',
+      body: { contentType: 'application/json', schema: object, description: 'Sigstore bundle of the policy' },
+      responses: { 200: ok('Published'), 409: { description: 'Serial not above the current one' } },
+      handler: async (c) => {
+        const stored = await policies.apply(c.get('body'));
+        return c.json({ target: stored.target, serial: stored.serial, policy: stored.policy });
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/policies',
+      operationId: 'listPolicies',
+      summary: 'The policy currently published for each target',
+      responses: { 200: ok('Policies', list) },
+      handler: (c) =>
+        c.json(
+          policies
+            .list()
+            .map((p) => ({ target: p.target, serial: p.serial, updatedAt: p.updatedAt, policy: p.policy })),
+        ),
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/policies/current',
+      operationId: 'currentPolicy',
+      summary: "One target's current policy (or null) and the next serial to sign",
+      query: { device: { type: 'string' }, group: { type: 'string' } },
+      responses: { 200: ok('Current policy and next serial') },
+      handler: (c) => {
+        const target = targetFromQuery(c.req.query('device'), c.req.query('group'));
+        const name = 'device' in target ? target.device : target.group;
+        if (!isValidTopicName(name))
+          throw httpError('INVALID_PARAMETER', `target: ${JSON.stringify(name)} is not a valid name`);
+        const current = policies.current(target);
+        return c.json({
+          policy: current?.policy ?? null,
+          serial: current?.serial ?? 0,
+          nextSerial: policies.nextSerial(target),
+        });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/fleet/edge-key',
+      operationId: 'edgeKey',
+      summary: "The edge's policy key, which devices list among their operator keys (it signs rollout waves)",
+      tag: 'fleet',
+      access: 'public',
+      responses: { 200: ok('Public key') },
+      handler: (c) => c.json({ ...deps.edgeKey, fleet: deps.fleet }),
+    }),
+    defineRoute({
+      ...base,
+      method: 'post',
+      path: '/v1/fleet/rollouts',
+      operationId: 'startRollout',
+      summary: 'Start a staged rollout of package@version to a group, in waves',
+      body: {
+        contentType: 'application/json',
+        schema: {
+          type: 'object',
+          required: ['group', 'package', 'version'],
+          properties: {
+            group: topicName,
+            package: { type: 'string' },
+            version: { type: 'string' },
+            waves: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 1 }] } },
+            waveTimeoutMs: { type: 'integer', minimum: 1000 },
+            failureThreshold: { type: 'number', minimum: 0, maximum: 1 },
+          },
+          additionalProperties: false,
+        },
+      },
+      responses: { 201: ok('Started') },
+      handler: async (c) => {
+        const body = c.get('body') as {
+          group: string;
+          package: string;
+          version: string;
+          waves?: Array<string | number>;
+          waveTimeoutMs?: number;
+          failureThreshold?: number;
+        };
+        const waves = body.waves ?? ['10%', '50%', '100%'];
+        for (const w of waves) {
+          const valid = typeof w === 'number' ? Number.isInteger(w) && w > 0 : /^(100|[1-9]\d?)%$/.test(w);
+          if (!valid)
+            throw httpError(
+              'INVALID_BODY',
+              `body.waves: ${JSON.stringify(w)} is not a count or a percentage`,
+            );
+        }
+        const rollout = await rollouts.start({
+          group: body.group,
+          package: body.package,
+          version: body.version,
+          waves,
+          waveTimeoutMs: body.waveTimeoutMs ?? 300_000,
+          failureThreshold: body.failureThreshold ?? 0.1,
+        });
+        return c.json(rollout, 201);
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/rollouts',
+      operationId: 'listRollouts',
+      summary: 'Rollouts, oldest first',
+      responses: { 200: ok('Rollouts', list) },
+      handler: (c) => c.json(rollouts.list()),
+    }),
+    defineRoute({
+      ...base,
+      method: 'get',
+      path: '/v1/fleet/rollouts/:id',
+      operationId: 'getRollout',
+      summary: 'A rollout with its waves and per-device status',
+      params: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
+      responses: { 200: ok('Rollout') },
+      handler: (c) => c.json(rollouts.get(idParam(c))),
+    }),
+    ...(['pause', 'resume', 'abort'] as const).map((action) =>
+      defineRoute({
+        ...base,
+        method: 'post',
+        path: `/v1/fleet/rollouts/:id/${action}`,
+        operationId: `${action}Rollout`,
+        summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rollout`,
+        params: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } },
+        responses: { 200: ok('Rollout') },
+        handler: async (c) => {
+          const id = idParam(c);
+          const rollout =
+            action === 'pause'
+              ? rollouts.pause(id)
+              : action === 'resume'
+                ? await rollouts.resume(id)
+                : await rollouts.abort(id);
+          return c.json(rollout);
+        },
+      }),
+    ),
+  ];
+}

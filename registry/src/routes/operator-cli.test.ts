@@ -1,0 +1,141 @@
+// The operator's CLI against a served edge with the fleet on: register, policy apply/show/diff, fleet status, rollouts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { createApp } from '../app.js';
+import { type FleetRuntime, startFleetRuntime } from '../fleet/fleet-runtime.js';
+import { silentLogger } from '../logger.js';
+import { createRegistryFixture, type RegistryFixture } from '../testing/registry-fixture.js';
+import { type ServedFixture, serveFixture } from '../testing/serve-fixture.js';
+import { buildSignedPackage } from '../testing/signed-package.js';
+import { createTestKeys, createTestPublisher } from '../testing/test-keys.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.resolve('@bpfleet/sdk/errors'))), 'cli', 'main.js');
+const run = promisify(execFile);
+
+describe('operator CLI against an edge with its fleet', () => {
+  let dir: string;
+  let fx: RegistryFixture;
+  let runtime: FleetRuntime;
+  let served: ServedFixture;
+
+  async function bpfleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [CLI, ...args, '--registry', served.url, '--token', fx.adminToken],
+        {
+          env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: dir, HOME: dir },
+          cwd: dir,
+        },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bpfleet-operator-'));
+    fx = await createRegistryFixture({ keys: createTestKeys() });
+    await run(process.execPath, [CLI, 'keys', 'generate', '--name', 'operator', '--out', dir]);
+    runtime = await startFleetRuntime({
+      fleet: 'acme',
+      dataDir: dir,
+      catalog: fx.catalog,
+      logger: silentLogger,
+      brokerHost: '127.0.0.1',
+      brokerPort: 0,
+      operatorKeyFiles: [join(dir, 'operator.pub')],
+    });
+    served = await serveFixture({ ...fx, app: createApp({ ...fx.deps, fleet: runtime.deps }).app });
+    const admin = new RegistryClient({ url: served.url, token: fx.adminToken });
+    const publisher = createTestPublisher();
+    await admin.createNamespace('acme');
+    await admin.addPublisherKey('acme', publisher.pair.publicKeyPem);
+    const pkg = await buildSignedPackage('acme/xdp-firewall', '1.2.0', publisher.signing);
+    const token = (await admin.createToken('acme', 'ci')).token;
+    await new RegistryClient({ url: served.url, token }).publish({
+      namespace: 'acme',
+      name: 'xdp-firewall',
+      version: '1.2.0',
+      archive: pkg.archive,
+      bundle: pkg.bundle,
+    });
+  });
+  after(async () => {
+    await served.close();
+    await runtime.stop();
+    await fx.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('registers devices, applies a signed policy with serial filled in, shows and diffs it', async () => {
+    const reg = await bpfleet('fleet', 'register', 'cpe-1', '--group', 'gateways', '--json');
+    assert.equal(reg.code, 0, reg.stderr);
+    assert.ok((JSON.parse(reg.stdout) as { broker: { password: string } }).broker.password.length > 20);
+    await writeFile(
+      join(dir, 'policy.yaml'),
+      'target: { group: gateways }\nfleet: acme\nprograms:\n  - id: fw\n    package: acme/xdp-firewall\n    version: "^1.2"\n    attach: { interface: wan0 }\n    config: { max_pps: 5000 }\n',
+    );
+    const diff = await bpfleet('policy', 'diff', '-f', 'policy.yaml');
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(
+      diff.stdout,
+      /group gateways: 1 change\(s\) on 1 device\(s\): cpe-1\n {2}\+ fw: acme\/xdp-firewall@\^1\.2/,
+    );
+    const applied = await bpfleet('policy', 'apply', '-f', 'policy.yaml', '--key', 'operator.key', '--json');
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal((JSON.parse(applied.stdout) as { serial: number }).serial, 1);
+    const show = await bpfleet('policy', 'show', '--group', 'gateways');
+    assert.match(show.stdout, /group gateways: serial 1/);
+    assert.match((await bpfleet('policy', 'diff', '-f', 'policy.yaml')).stdout, /no change/);
+  });
+
+  it('refuses a bad policy before anything is sent, with the reason and exit 1', async () => {
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'target: { group: gateways }\nfleet: acme\nprograms:\n  - { id: fw, package: acme/xdp-firewall, version: "1.2.0", config: { max_pps: 0 } }\n',
+    );
+    const bad = await bpfleet('policy', 'apply', '-f', 'bad.yaml', '--key', 'operator.key', '--json');
+    assert.equal(bad.code, 1);
+    assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'POLICY_INVALID');
+    await writeFile(join(dir, 'typo.yaml'), 'target: { group: gateways }\nfleet: acme\nprogramz: []\n');
+    const typo = await bpfleet('policy', 'apply', '-f', 'typo.yaml', '--key', 'operator.key');
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /programz/);
+    assert.equal(
+      runtime.deps.policies.current({ group: 'gateways' })?.serial,
+      1,
+      'nothing new was published',
+    );
+  });
+
+  it('shows the fleet as a table and as JSON, and runs a rollout to abort', async () => {
+    const table = await bpfleet('fleet', 'status');
+    assert.match(table.stdout, /^DEVICE\s+PRESENCE\s+GROUPS/);
+    assert.match(table.stdout, /cpe-1\s+unknown\s+gateways/);
+    const started = await bpfleet(
+      'rollout',
+      'start',
+      'gateways',
+      'acme/xdp-firewall@1.2.0',
+      '--waves',
+      '1',
+      '--json',
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const id = (JSON.parse(started.stdout) as { id: string }).id;
+    const status = await bpfleet('rollout', 'status', id);
+    assert.match(status.stdout, /RUNNING\n {2}wave 1\* +1 device\(s\): IN_PROGRESS 1/);
+    const aborted = await bpfleet('rollout', 'abort', id, '--json');
+    assert.equal((JSON.parse(aborted.stdout) as { state: string }).state, 'ABORTED');
+  });
+});

@@ -1,0 +1,98 @@
+// checkRequires: compares a manifest's `requires` with a host probe and lists every unmet requirement.
+import type { Arch, Capability, HostProbe } from './probe.js';
+
+/** Structurally the manifest's `requires` (the manifest module owns the schema). */
+export interface HostRequirements {
+  arches: Arch[];
+  /** Minimum kernel, e.g. "5.15". */
+  kernel?: string;
+  btf?: boolean;
+  programTypes?: string[];
+  mapTypes?: string[];
+  helpers?: string[];
+  capabilities?: Capability[];
+}
+
+export type UnmetKind = 'arch' | 'kernel' | 'btf' | 'programType' | 'mapType' | 'helper' | 'capability';
+
+export interface Unmet {
+  readonly kind: UnmetKind;
+  /** What was required (`5.15`, `xdp`, `bpf_ktime_get_ns`, `CAP_BPF`). */
+  readonly required: string;
+  /** What the host has, in the same words. */
+  readonly found: string;
+  readonly message: string;
+}
+
+/** `6.18.44-fc-v657` → [6, 18, 44]; missing parts count as 0. */
+export function parseKernelVersion(text: string): [number, number, number] {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text.trim());
+  if (!m) return [0, 0, 0];
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+export function compareKernel(a: string, b: string): number {
+  const [x, y] = [parseKernelVersion(a), parseKernelVersion(b)];
+  for (let i = 0; i < 3; i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+function unmet(kind: UnmetKind, required: string, found: string, message: string): Unmet {
+  return { kind, required, found, message };
+}
+
+export function checkRequires(requires: HostRequirements, probe: HostProbe): Unmet[] {
+  const out: Unmet[] = [];
+  if (requires.arches.length > 0 && !requires.arches.includes(probe.arch as Arch)) {
+    out.push(
+      unmet(
+        'arch',
+        requires.arches.join('|'),
+        probe.arch,
+        `arch ${probe.arch} is not one of ${requires.arches.join(', ')}`,
+      ),
+    );
+  }
+  if (requires.kernel && compareKernel(probe.kernelRelease, requires.kernel) < 0) {
+    out.push(
+      unmet(
+        'kernel',
+        requires.kernel,
+        probe.kernelRelease,
+        `kernel ${probe.kernelRelease} is older than ${requires.kernel}`,
+      ),
+    );
+  }
+  if (requires.btf && !probe.btf) {
+    out.push(unmet('btf', 'true', 'false', 'kernel BTF (/sys/kernel/btf/vmlinux) is missing'));
+  }
+  for (const t of requires.programTypes ?? []) {
+    if (!probe.programTypes.includes(t))
+      out.push(unmet('programType', t, 'absent', `program type ${t} is not supported`));
+  }
+  for (const t of requires.mapTypes ?? []) {
+    if (!probe.mapTypes.includes(t))
+      out.push(unmet('mapType', t, 'absent', `map type ${t} is not supported`));
+  }
+  // A helper must be callable from at least one of the program types the package uses.
+  const types = (requires.programTypes ?? []).filter((t) => probe.programTypes.includes(t));
+  const probeTypes = types.length > 0 ? types : ['socket_filter'];
+  for (const h of requires.helpers ?? []) {
+    const answers = probeTypes.map((t) => probe.supportsHelper(h, t));
+    if (answers.every((a) => a === undefined)) {
+      out.push(unmet('helper', h, 'unknown', `helper ${h} is unknown to this loader`));
+    } else if (!answers.some((a) => a === true)) {
+      out.push(
+        unmet('helper', h, 'absent', `helper ${h} is not available to ${probeTypes.join(', ')} programs`),
+      );
+    }
+  }
+  for (const c of requires.capabilities ?? []) {
+    if (!probe.capabilities.includes(c))
+      out.push(unmet('capability', c, 'absent', `capability ${c} is not effective`));
+  }
+  return out;
+}

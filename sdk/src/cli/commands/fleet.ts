@@ -1,0 +1,116 @@
+// `bpfleet fleet status|device|register`: what runs where, one device's detail and history, device credentials.
+import type { Command } from 'commander';
+import { connectRegistry } from '../../registry-client/connect.js';
+import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-client.js';
+import { printResult } from '../output.js';
+
+interface Options {
+  registry?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const fleetClient = async (o: Options) => new FleetClient(await connectRegistry(o, 'admin'));
+
+/** One row per device and program (a device without programs gets one row). */
+export function statusTable(devices: DeviceSummary[]): string {
+  if (devices.length === 0) return '(no devices)';
+  const rows = [['DEVICE', 'PRESENCE', 'GROUPS', 'PROGRAM', 'PACKAGE', 'VERSION', 'STATUS', 'LAST ERROR']];
+  for (const d of devices) {
+    const programs = d.programs.length > 0 ? d.programs : [null];
+    for (const p of programs) {
+      rows.push([
+        d.id,
+        d.presence,
+        d.groups.join(',') || '-',
+        p?.id ?? '-',
+        p?.package ?? '-',
+        p?.version ?? '-',
+        p?.status ?? '-',
+        p?.lastError ? `${p.lastError.code}: ${p.lastError.message}`.slice(0, 60) : '',
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function register(program: Command): void {
+  const fleet = program.command('fleet').description('Devices of the fleet: status, detail, registration');
+  const common = (c: Command) =>
+    c
+      .option('--registry <url>', 'edge URL')
+      .option('--token <token>', 'admin token')
+      .option('--json', 'print the result as JSON');
+
+  common(
+    fleet
+      .command('status')
+      .description('What runs where: one row per device and program')
+      .option('--group <name>', 'only devices of this group')
+      .option(
+        '--status <status>',
+        'only devices with a program in this status (ATTACHED, FAILED, …) or this presence',
+      )
+      .option('--package <pkg[@version]>', 'only devices running this package (version)'),
+  ).action(async (o: Options & { group?: string; status?: string; package?: string }) => {
+    const devices = await (await fleetClient(o)).listDevices({
+      group: o.group,
+      status: o.status,
+      package: o.package,
+    });
+    printResult(o, devices, () => statusTable(devices));
+  });
+
+  common(
+    fleet
+      .command('device')
+      .description("One device's detail and its recent events")
+      .argument('<id>', 'device id')
+      .option('--events <n>', 'how many events to show', '20'),
+  ).action(async (id: string, o: Options & { events: string }) => {
+    const client = await fleetClient(o);
+    const [device, events] = await Promise.all([
+      client.getDevice(id),
+      client.deviceEvents(id, Number(o.events)),
+    ]);
+    printResult(o, { device, events }, () =>
+      [
+        statusTable([device]),
+        '',
+        ...Object.entries(device.policyErrors).map(
+          ([topic, r]) => `refused policy on ${topic}: ${r.code}: ${r.message}`,
+        ),
+        'events (newest first):',
+        ...events.map((e) =>
+          `  ${e.receivedAt}  ${String(e.event.state).padEnd(12)} ${e.event.deployment ?? ''} ${e.event.version ?? ''} ${(e.event.reason as { message?: string } | undefined)?.message ?? ''}`.trimEnd(),
+        ),
+      ].join('\n'),
+    );
+  });
+
+  common(
+    fleet
+      .command('register')
+      .description('Register a device and print its broker credentials (shown once)')
+      .argument('<id>', 'device id (its MQTT client id and username)')
+      .option('--group <name...>', 'groups the device belongs to', []),
+  ).action(async (id: string, o: Options & { group: string[] }) => {
+    const device = await (await fleetClient(o)).registerDevice(id, o.group);
+    printResult(o, device, () =>
+      [
+        `registered ${id} in fleet ${device.fleet}`,
+        `broker    ${device.broker.url}`,
+        `username  ${device.broker.username}`,
+        `password  ${device.broker.password}  (shown once)`,
+      ].join('\n'),
+    );
+  });
+}

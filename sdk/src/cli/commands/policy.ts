@@ -1,0 +1,184 @@
+// `bpfleet policy apply|show|diff`: operator policies, validated and signed here, checked and published by the edge.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { PolicyError } from '../../errors.js';
+import { toPolicy } from '../../policy/parse-policy.js';
+import type { Policy, PolicyProgram, PolicyTarget } from '../../policy/policy.js';
+import { signPolicy } from '../../policy/sign-policy.js';
+import { connectRegistry } from '../../registry-client/connect.js';
+import { FleetClient } from '../../registry-client/fleet-client.js';
+import { readPrivateKey } from '../../trust/key-files.js';
+import { printResult } from '../output.js';
+
+interface ConnectOptions {
+  registry?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+async function fleetClient(options: ConnectOptions): Promise<FleetClient> {
+  return new FleetClient(await connectRegistry(options, 'admin'));
+}
+
+/** Reads a policy file; `serial` and `expires` may be left out and are then filled in from the edge. */
+async function readPolicyFile(file: string, fleet: FleetClient, expiresInDays: number): Promise<Policy> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new PolicyError('POLICY_UNREADABLE', `policy ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new PolicyError('POLICY_UNREADABLE', `policy ${file}: expected a mapping at the top`);
+  }
+  const draft: Record<string, unknown> = {
+    apiVersion: 'bpfleet/v1',
+    kind: 'Policy',
+    ...(doc as Record<string, unknown>),
+  };
+  if (draft.serial === undefined) {
+    const target = toPolicy({ ...draft, serial: 1, expires: new Date().toISOString() }).target;
+    draft.serial = (await fleet.currentPolicy(target)).nextSerial;
+  }
+  if (draft.expires === undefined)
+    draft.expires = new Date(Date.now() + expiresInDays * DAY_MS).toISOString();
+  return toPolicy(draft);
+}
+
+const describe = (t: PolicyTarget) => ('device' in t ? `device ${t.device}` : `group ${t.group}`);
+const selector = (p: PolicyProgram) =>
+  p.channel !== undefined ? `channel:${p.channel}` : (p.version ?? '*');
+
+export interface ProgramChange {
+  id: string;
+  change: 'added' | 'removed' | 'changed';
+  before?: string;
+  after?: string;
+}
+
+/** Program-level differences between the current policy and a new one. */
+export function diffPolicies(current: Policy | null, next: Policy): ProgramChange[] {
+  const before = new Map((current?.programs ?? []).map((p) => [p.id, p]));
+  const after = new Map(next.programs.map((p) => [p.id, p]));
+  const changes: ProgramChange[] = [];
+  for (const [id, p] of after) {
+    const old = before.get(id);
+    const summary = (q: PolicyProgram) =>
+      `${q.package}@${selector(q)} ${JSON.stringify(q.attach ?? {})} ${JSON.stringify(q.config ?? {})}`;
+    if (!old) changes.push({ id, change: 'added', after: summary(p) });
+    else if (summary(old) !== summary(p))
+      changes.push({ id, change: 'changed', before: summary(old), after: summary(p) });
+  }
+  for (const [id, p] of before) {
+    if (!after.has(id)) changes.push({ id, change: 'removed', before: `${p.package}@${selector(p)}` });
+  }
+  return changes;
+}
+
+export function register(program: Command): void {
+  const policy = program.command('policy').description('Operator policies: what runs where');
+  const connect = (c: Command) =>
+    c
+      .option('--registry <url>', 'edge URL')
+      .option('--token <token>', 'admin token')
+      .option('--json', 'print the result as JSON');
+
+  connect(
+    policy
+      .command('apply')
+      .description('Validate, sign with an operator key and publish a policy (retained) through the edge')
+      .requiredOption(
+        '-f, --file <policy.yaml>',
+        'the policy (YAML or JSON); serial and expires are filled in when absent',
+      )
+      .requiredOption('--key <file>', 'the operator private key')
+      .option('--expires-in <days>', 'validity when the file gives no expires', '7')
+      .option('--dry-run', 'validate and sign, but do not publish'),
+  ).action(
+    async (options: ConnectOptions & { file: string; key: string; expiresIn: string; dryRun?: boolean }) => {
+      const fleet = await fleetClient(options);
+      const doc = await readPolicyFile(options.file, fleet, Number(options.expiresIn));
+      const bundle = await signPolicy(doc, await readPrivateKey(options.key));
+      const result = options.dryRun
+        ? { target: describe(doc.target), serial: doc.serial, published: false }
+        : {
+            ...(await fleet.applyPolicy(bundle)),
+            published: true,
+          };
+      printResult(
+        options,
+        result,
+        () =>
+          `${result.published ? 'published' : 'checked (dry run)'} policy serial ${doc.serial} for ${describe(doc.target)}: ${doc.programs.length} program(s), expires ${doc.expires}`,
+      );
+    },
+  );
+
+  connect(
+    policy
+      .command('show')
+      .description('Show the policy the edge publishes for a device or a group (all targets without one)')
+      .option('--device <id>', 'a device')
+      .option('--group <name>', 'a group'),
+  ).action(async (options: ConnectOptions & { device?: string; group?: string }) => {
+    const fleet = await fleetClient(options);
+    if (!options.device && !options.group) {
+      const all = await fleet.listPolicies();
+      printResult(
+        options,
+        all,
+        () =>
+          all
+            .map(
+              (p) =>
+                `${p.target.padEnd(28)} serial ${String(p.serial).padEnd(6)} ${p.policy.programs.map((q) => `${q.id}=${q.package}@${selector(q)}`).join(', ')}`,
+            )
+            .join('\n') || '(no policies)',
+      );
+      return;
+    }
+    const target: PolicyTarget = options.device ? { device: options.device } : { group: options.group! };
+    const current = await fleet.currentPolicy(target);
+    printResult(options, current, () =>
+      current.policy
+        ? [
+            `${describe(target)}: serial ${current.serial}, expires ${current.policy.expires}`,
+            ...current.policy.programs.map(
+              (p) => `  ${p.id.padEnd(16)} ${p.package}@${selector(p)} ${JSON.stringify(p.attach ?? {})}`,
+            ),
+          ].join('\n')
+        : `${describe(target)}: no policy`,
+    );
+  });
+
+  connect(
+    policy
+      .command('diff')
+      .description('What applying a policy file would change, and on which devices')
+      .requiredOption('-f, --file <policy.yaml>', 'the policy'),
+  ).action(async (options: ConnectOptions & { file: string }) => {
+    const fleet = await fleetClient(options);
+    const next = await readPolicyFile(options.file, fleet, 7);
+    const { policy: current } = await fleet.currentPolicy(next.target);
+    const changes = diffPolicies(current, next);
+    const devices =
+      'device' in next.target
+        ? [next.target.device]
+        : (await fleet.listDevices({ group: next.target.group })).map((d) => d.id);
+    const result = { target: describe(next.target), changes, devices };
+    printResult(options, result, () =>
+      changes.length === 0
+        ? `${result.target}: no change`
+        : [
+            `${result.target}: ${changes.length} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
+            ...changes.map(
+              (c) =>
+                `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
+            ),
+          ].join('\n'),
+    );
+  });
+}

@@ -1,0 +1,139 @@
+// Builds a program folder: vmlinux.h, one object per arch, manifest-versus-code checks, the package's file list.
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { BuildError } from '../errors.js';
+import { type BuildIssue, hasErrors } from './build-issue.js';
+import { checkDeclarations, type ManifestDeclarations } from './check-object.js';
+import { type CompiledObject, compileObject } from './compile-object.js';
+import { readElfSections, readHelperCalls, readLicense } from './elf-sections.js';
+import { checkLicense } from './license-check.js';
+import { readObjectBtf } from './object-btf.js';
+import type { RunTool } from './run-tool.js';
+import type { Toolchain } from './toolchain.js';
+import { ensureVmlinuxHeader, type VmlinuxHeader } from './vmlinux-header.js';
+
+/** What the build needs from a parsed manifest. */
+export interface BuildManifest extends ManifestDeclarations {
+  name: string;
+  version: string;
+  license: string;
+  requires: { arches: readonly string[] };
+}
+
+export interface BuildProgramOptions {
+  dir: string;
+  manifest: BuildManifest;
+  /** Arches to build; the manifest's requires.arches by default. */
+  arches?: string[];
+  /** Where objects and the vmlinux.h cache go; `<dir>/build` by default. */
+  buildDir?: string;
+  /** A pinned vmlinux.h instead of one generated from the running kernel. */
+  vmlinux?: string;
+  isGplCompatible: (spdx: string) => boolean;
+  onProgress?: (message: string) => void;
+}
+
+export interface BuildProgramResult {
+  name: string;
+  version: string;
+  ok: boolean;
+  vmlinux: VmlinuxHeader;
+  objects: CompiledObject[];
+  issues: BuildIssue[];
+  /** Package paths to files on disk: manifest.json, bpf/<arch>/<name>.bpf.o, README.md, LICENSE. */
+  files: Record<string, string>;
+}
+
+/** The program's C sources: every `*.bpf.c` directly in the folder, in name order. */
+export async function findSources(dir: string): Promise<string[]> {
+  const entries = await readdir(dir);
+  return entries
+    .filter((f) => f.endsWith('.bpf.c'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function dedupe(issues: BuildIssue[]): BuildIssue[] {
+  const byMessage = new Map<string, BuildIssue>();
+  for (const issue of issues) if (!byMessage.has(issue.message)) byMessage.set(issue.message, issue);
+  return [...byMessage.values()];
+}
+
+export async function buildProgram(
+  run: RunTool,
+  toolchain: Toolchain,
+  options: BuildProgramOptions,
+): Promise<BuildProgramResult> {
+  const { dir, manifest } = options;
+  const label = `build ${manifest.name}@${manifest.version}`;
+  const progress = options.onProgress ?? (() => {});
+  const buildDir = options.buildDir ?? join(dir, 'build');
+  const arches = options.arches ?? [...manifest.requires.arches];
+  if (arches.length === 0) throw new BuildError('NO_ARCHES', `${label}: no target arches`);
+  const sources = await findSources(dir);
+  if (sources.length === 0) throw new BuildError('NO_SOURCES', `${label}: no *.bpf.c file in ${dir}`);
+
+  progress('vmlinux.h');
+  const vmlinux = await ensureVmlinuxHeader(run, toolchain.bpftool, {
+    cacheDir: buildDir,
+    ...(options.vmlinux ? { pinned: options.vmlinux } : {}),
+  });
+
+  const objects: CompiledObject[] = [];
+  const issues: BuildIssue[] = [];
+  const files: Record<string, string> = { 'manifest.json': join(dir, 'manifest.json') };
+  for (const arch of arches) {
+    const functions: string[] = [];
+    const btfs = [];
+    for (const source of sources) {
+      const objectName = `${basename(source, '.c')}.o`;
+      progress(`${arch}: ${basename(source)}`);
+      const object = await compileObject(run, toolchain, {
+        source,
+        output: join(buildDir, 'bpf', arch, objectName),
+        arch,
+        includeDirs: [vmlinux.includeDir, dir],
+      });
+      objects.push(object);
+      files[`bpf/${arch}/${objectName}`] = object.path;
+
+      const btf = await readObjectBtf(run, toolchain.bpftool, object.path);
+      btfs.push(btf);
+      functions.push(...btf.functions);
+      const elf = readElfSections(await readFile(object.path), object.path);
+      issues.push(
+        ...checkLicense({
+          manifestLicense: manifest.license,
+          objectLicense: readLicense(elf),
+          helperIds: readHelperCalls(elf),
+          isGplCompatible: options.isGplCompatible,
+        }),
+      );
+    }
+    // Several sources make one package: check the manifest against their union.
+    issues.push(
+      ...checkDeclarations(manifest, {
+        config: btfs.flatMap((b) => b.config),
+        maps: btfs.flatMap((b) => b.maps),
+        functions,
+      }),
+    );
+  }
+  for (const extra of ['README.md', 'LICENSE']) {
+    const present = await readFile(join(dir, extra)).then(
+      () => true,
+      () => false,
+    );
+    if (present) files[extra] = join(dir, extra);
+  }
+  const all = dedupe(issues);
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    ok: !hasErrors(all),
+    vmlinux,
+    objects,
+    issues: all,
+    files,
+  };
+}

@@ -1,0 +1,119 @@
+// The edge's fleet API from the operator's side: devices, policies and rollouts (admin token).
+import type { SerializedBundle } from '@sigstore/bundle';
+import type { Policy, PolicyTarget } from '../policy/policy.js';
+import type { RegistryClient } from './registry-client.js';
+
+export interface DeviceSummary {
+  id: string;
+  groups: string[];
+  presence: string;
+  lastSeen: string | null;
+  programs: Array<{
+    id: string;
+    package: string;
+    version: string | null;
+    status: string;
+    attach: Record<string, string> | null;
+    lastError: { code: string; message: string } | null;
+  }>;
+  policyErrors: Record<string, { code: string; message: string }>;
+}
+
+export interface RegisteredDevice extends DeviceSummary {
+  fleet: string;
+  broker: { url: string; username: string; password: string };
+}
+
+export interface RolloutView {
+  id: string;
+  state: string;
+  reason: string | null;
+  createdAt: string;
+  currentWave: number;
+  spec: {
+    group: string;
+    package: string;
+    version: string;
+    waves: Array<string | number>;
+    waveTimeoutMs: number;
+    failureThreshold: number;
+  };
+  waves: Array<{ devices: string[]; startedAt: string | null; finishedAt: string | null }>;
+  devices: Record<string, { status: string; detail?: string }>;
+}
+
+export interface RolloutRequest {
+  group: string;
+  package: string;
+  version: string;
+  waves?: Array<string | number>;
+  waveTimeoutMs?: number;
+  failureThreshold?: number;
+}
+
+const q = (params: Record<string, string | undefined>) => {
+  const s = new URLSearchParams(
+    Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  return s.size > 0 ? `?${s}` : '';
+};
+const targetQuery = (t: PolicyTarget) => q('device' in t ? { device: t.device } : { group: t.group });
+
+export class FleetClient {
+  constructor(private readonly http: RegistryClient) {}
+
+  registerDevice(id: string, groups: string[]): Promise<RegisteredDevice> {
+    return this.http.requestJson(`register device ${id}`, 'POST', '/v1/fleet/devices', { id, groups });
+  }
+  listDevices(filter: { group?: string; status?: string; package?: string } = {}): Promise<DeviceSummary[]> {
+    return this.http.requestJson('fleet status', 'GET', `/v1/fleet/devices${q(filter)}`);
+  }
+  getDevice(id: string): Promise<DeviceSummary & { registeredAt: string }> {
+    return this.http.requestJson(`device ${id}`, 'GET', `/v1/fleet/devices/${encodeURIComponent(id)}`);
+  }
+  deviceEvents(
+    id: string,
+    limit = 50,
+  ): Promise<Array<{ receivedAt: string; event: Record<string, unknown> }>> {
+    return this.http.requestJson(
+      `device ${id} events`,
+      'GET',
+      `/v1/fleet/devices/${encodeURIComponent(id)}/events?limit=${limit}`,
+    );
+  }
+  currentPolicy(
+    target: PolicyTarget,
+  ): Promise<{ policy: Policy | null; serial: number; nextSerial: number }> {
+    return this.http.requestJson('current policy', 'GET', `/v1/fleet/policies/current${targetQuery(target)}`);
+  }
+  listPolicies(): Promise<Array<{ target: string; serial: number; updatedAt: string; policy: Policy }>> {
+    return this.http.requestJson('list policies', 'GET', '/v1/fleet/policies');
+  }
+  applyPolicy(bundle: SerializedBundle): Promise<{ target: string; serial: number; policy: Policy }> {
+    return this.http.requestJson('apply policy', 'PUT', '/v1/fleet/policies', bundle);
+  }
+  edgeKey(): Promise<{ keyId: string; publicKeyPem: string; fleet: string }> {
+    return this.http.requestJson('edge key', 'GET', '/v1/fleet/edge-key');
+  }
+  startRollout(request: RolloutRequest): Promise<RolloutView> {
+    return this.http.requestJson(
+      `rollout ${request.package}@${request.version}`,
+      'POST',
+      '/v1/fleet/rollouts',
+      request,
+    );
+  }
+  listRollouts(): Promise<RolloutView[]> {
+    return this.http.requestJson('list rollouts', 'GET', '/v1/fleet/rollouts');
+  }
+  getRollout(id: string): Promise<RolloutView> {
+    return this.http.requestJson(`rollout ${id}`, 'GET', `/v1/fleet/rollouts/${encodeURIComponent(id)}`);
+  }
+  controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<RolloutView> {
+    return this.http.requestJson(
+      `rollout ${id} ${action}`,
+      'POST',
+      `/v1/fleet/rollouts/${encodeURIComponent(id)}/${action}`,
+    );
+  }
+}

@@ -1,0 +1,184 @@
+// Runs a program's declarative tests in the kernel through the loader: each test gets a fresh load, its config and maps.
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import {
+  type BpfMap,
+  type Collection,
+  type ConfigValue,
+  type Link,
+  loadCollection,
+  loadCollectionSpec,
+  testRun,
+} from '../bpf/index.js';
+import { BuildError, errorMessage } from '../errors.js';
+import { encodeConfigValue, type FieldLayout, type Manifest } from '../manifest/index.js';
+import { createTestCgroup } from './cgroup-traffic.js';
+import { compareValue, decodeLayout, encodeLayout } from './map-values.js';
+import { buildPacket } from './packet-builder.js';
+import { type Expectation, type MapEntry, type ProgramTest, returnValue } from './test-file.js';
+
+export interface TestOutcome {
+  name: string;
+  ok: boolean;
+  failures: string[];
+  /** ns per run as the kernel measured it (packet tests). */
+  durationNs?: number;
+}
+
+function layoutOf(manifest: Manifest, map: string): { key: FieldLayout; value: FieldLayout } {
+  const layout = manifest.maps?.[map]?.layout;
+  if (!layout)
+    throw new BuildError(
+      'BAD_TEST',
+      `map ${map}: the manifest gives no layout, so tests cannot read or write it`,
+    );
+  return layout;
+}
+
+/** The manifest's encoding of a config value, handed to the loader in the form its variable kind takes. */
+function toLoaderValue(bytes: Uint8Array, kind: string): ConfigValue {
+  if (kind === 'bool') return bytes.some((b) => b !== 0);
+  if (kind !== 'int' && kind !== 'uint') return bytes;
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] ?? 0);
+  if (kind === 'int' && bytes.length > 0 && (bytes[bytes.length - 1] ?? 0) >= 0x80)
+    n -= 1n << BigInt(bytes.length * 8);
+  return n;
+}
+
+async function load(
+  object: Uint8Array,
+  manifest: Manifest,
+  config: Record<string, unknown> = {},
+): Promise<Collection> {
+  const spec = loadCollectionSpec(object);
+  const values: Record<string, ConfigValue> = {};
+  for (const [name, value] of Object.entries(config)) {
+    const decl = manifest.config?.[name];
+    const variable = spec.variables.find((v) => v.name === name);
+    if (!decl || !variable)
+      throw new BuildError('BAD_TEST', `config ${name}: not declared in the manifest and the code`);
+    values[name] = toLoaderValue(encodeConfigValue(decl, value), variable.kind);
+  }
+  return loadCollection(spec, { config: values });
+}
+
+/** One value for every CPU of a per-CPU map, each in its 8-byte aligned slot. */
+function valueFor(map: BpfMap, value: Uint8Array): Uint8Array {
+  if (!map.perCpu) return value;
+  const slot = Math.ceil(map.info.valueSize / 8) * 8;
+  const out = new Uint8Array(map.valueBufferSize);
+  for (let at = 0; at < out.length; at += slot) out.set(value, at);
+  return out;
+}
+
+function writeMaps(coll: Collection, manifest: Manifest, maps: Record<string, MapEntry[]> = {}): void {
+  for (const [name, entries] of Object.entries(maps)) {
+    const layout = layoutOf(manifest, name);
+    const map = coll.map(name);
+    for (const [i, e] of entries.entries()) {
+      const key = encodeLayout(layout.key, e.key, `${name}[${i}].key`);
+      map.update(key, valueFor(map, encodeLayout(layout.value, e.value, `${name}[${i}].value`)));
+    }
+  }
+}
+
+/** `$cgroup` in a key stands for the id of the cgroup the traffic came from. */
+function compareMaps(
+  coll: Collection,
+  manifest: Manifest,
+  maps: Expectation['maps'] = {},
+  cgroupId?: string,
+): string[] {
+  const failures: string[] = [];
+  for (const [name, entries] of Object.entries(maps)) {
+    const layout = layoutOf(manifest, name);
+    const map = coll.map(name);
+    for (const [i, e] of entries.entries()) {
+      const keyValue = e.key === '$cgroup' && cgroupId ? cgroupId : e.key;
+      const key = encodeLayout(layout.key, keyValue, `${name}[${i}].key`);
+      const values = map.perCpu ? map.lookupPerCpu(key) : [map.lookup(key)].filter((v) => v !== undefined);
+      if (!values || values.length === 0)
+        failures.push(`map ${name}: no entry for key ${JSON.stringify(e.key)}`);
+      else {
+        const decoded = decodeLayout(
+          layout.value,
+          values.map((v) => v.subarray(0, map.info.valueSize)),
+        );
+        failures.push(
+          ...compareValue(layout.value, decoded, e.value, `map ${name}[${JSON.stringify(e.key)}]`),
+        );
+      }
+    }
+  }
+  return failures;
+}
+
+async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest): Promise<TestOutcome> {
+  const coll = await load(object, manifest, test.config);
+  try {
+    if (test.kind === 'packet') {
+      writeMaps(coll, manifest, test.maps);
+      const input = buildPacket(test.input.packet);
+      const result = testRun(coll.program(test.program), input, { repeat: test.repeat ?? 1 });
+      const failures: string[] = [];
+      if (test.expect.return !== undefined) {
+        const want = returnValue(test.expect.return, test.name);
+        if (result.retval !== want)
+          failures.push(`return: expected ${test.expect.return} (${want}), got ${result.retval}`);
+      }
+      if (test.expect.packet !== undefined) {
+        const want = Buffer.from(
+          test.expect.packet === 'unchanged' ? input : buildPacket(test.expect.packet),
+        );
+        if (!want.equals(result.dataOut)) {
+          failures.push(
+            `packet: expected ${want.toString('hex')}, got ${Buffer.from(result.dataOut).toString('hex')}`,
+          );
+        }
+      }
+      failures.push(...compareMaps(coll, manifest, test.expect.maps));
+      return { name: test.name, ok: failures.length === 0, failures, durationNs: result.durationNs };
+    }
+    const cg = createTestCgroup('test');
+    const links: Link[] = [];
+    try {
+      for (const program of coll.programs.values()) {
+        const { attach } = program.spec;
+        if (attach === 'cgroup') links.push(await program.attach({ kind: 'cgroup', path: cg.cgroup }));
+        else if (attach === 'tracing') links.push(await program.attach());
+      }
+      if (links.length === 0)
+        throw new BuildError('BAD_TEST', 'traffic tests need a cgroup or tracing program');
+      await cg.run(test.traffic);
+      // A cgroup v2 id is the inode number of the cgroup's directory.
+      const failures = compareMaps(coll, manifest, test.expect.maps, String(statSync(cg.cgroup).ino));
+      return { name: test.name, ok: failures.length === 0, failures };
+    } finally {
+      for (const link of links) link.close();
+      cg.close();
+    }
+  } catch (err) {
+    return { name: test.name, ok: false, failures: [errorMessage(err)] };
+  } finally {
+    coll.close();
+  }
+}
+
+/** Runs every test against the object at `objectPath`; a test that throws counts as failed with its message. */
+export async function runProgramTests(
+  objectPath: string,
+  manifest: Manifest,
+  tests: ProgramTest[],
+): Promise<TestOutcome[]> {
+  const object = new Uint8Array(await readFile(objectPath));
+  const outcomes: TestOutcome[] = [];
+  for (const test of tests) {
+    try {
+      outcomes.push(await runOne(object, manifest, test));
+    } catch (err) {
+      outcomes.push({ name: test.name, ok: false, failures: [errorMessage(err)] });
+    }
+  }
+  return outcomes;
+}
