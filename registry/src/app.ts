@@ -11,7 +11,7 @@ import { createAuthorizer } from './middleware/auth.js';
 import { metricsMiddleware } from './middleware/metrics.js';
 import { toOpenApi } from './openapi/openapi.js';
 import { mountRoutes, type RouteSpec } from './openapi/route-table.js';
-import { createBlobResponder } from './routes/blob-responder.js';
+import { type BlobResponder, createBlobResponder } from './routes/blob-responder.js';
 import { channelRoutes } from './routes/channel-routes.js';
 import { fleetRoutes } from './routes/fleet-routes.js';
 import { indexRoutes } from './routes/index-routes.js';
@@ -24,6 +24,8 @@ export const API_VERSION = '1.0.0';
 
 export interface RegistryApp {
   app: Hono<AppEnv>;
+  /** Serves published blobs; also used by the Node download fast path. */
+  downloads: BlobResponder;
   routes: RouteSpec[];
   openApi(): Record<string, unknown>;
 }
@@ -45,10 +47,11 @@ export function createApp(deps: AppDeps): RegistryApp {
     openApiDoc ??= toOpenApi(routes, { title: 'bpfleet-edge registry', version: API_VERSION });
     return openApiDoc;
   };
+  const downloads = createBlobResponder(deps);
   const routes: RouteSpec[] = [
     ...namespaceRoutes(deps),
     publishRoute(deps),
-    ...packageRoutes(deps, createBlobResponder(deps)),
+    ...packageRoutes(deps, downloads),
     ...channelRoutes(deps),
     ...indexRoutes(deps, signer, INDEX_PAYLOAD_TYPE),
     ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
@@ -73,5 +76,5 @@ export function createApp(deps: AppDeps): RegistryApp {
     }
     return errorResponse(err);
   });
-  return { app, routes, openApi };
+  return { app, downloads, routes, openApi };
 }

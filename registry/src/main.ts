@@ -2,9 +2,10 @@
 // bpfleet-edge: wires config, data directory, storage, keys and the HTTP server (one process or a cluster).
 import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage } from '@bpfleet/sdk/errors';
-import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { defaultLimits } from './app-deps.js';
 import { collectOrphans } from './blobs/collect-orphans.js';
@@ -18,6 +19,7 @@ import { createRegistryKeys } from './keys.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { ADMIN_TOKEN_SETTING } from './middleware/auth.js';
 import { createRegistryMetrics } from './middleware/metrics.js';
+import { createNodeListener } from './node-listener.js';
 import { loadOrCreateRegistryKey } from './registry-key-file.js';
 import { ORPHAN_GRACE_MS } from './routes/system-routes.js';
 import { ADMIN_TOKEN_PREFIX, generateToken, hashToken } from './tokens.js';
@@ -84,29 +86,24 @@ async function serveHttp(
     : undefined;
   if (fleet && announce)
     process.stdout.write(`mqtt broker ${fleet.deps.brokerUrl} (fleet ${config.fleet})\n`);
-  const { app } = createApp({
+  const metrics = createRegistryMetrics({ processMetrics: true });
+  const registry = createApp({
     catalog,
     blobs,
     keys: createRegistryKeys(key),
     clock: systemClock,
     logger,
-    metrics: createRegistryMetrics({ processMetrics: true }),
+    metrics,
     limits: { ...defaultLimits, maxPackageBytes: config.maxPackageBytes },
     indexTtlMs: config.indexTtlMs,
     fleet: fleet?.deps,
   });
   // The bundle travels in a header: allow a little more than Node's 16 KiB default.
-  const server = serve(
-    {
-      fetch: app.fetch,
-      hostname: config.host,
-      port: config.port,
-      serverOptions: { maxHeaderSize: 64 * 1024 },
-    },
-    (info) => {
-      if (announce) announceListening(logger, info.address, info.port, config);
-    },
-  );
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(registry, metrics));
+  server.listen(config.port, config.host, () => {
+    const address = server.address() as AddressInfo;
+    if (announce) announceListening(logger, address.address, address.port, config);
+  });
   return () =>
     new Promise((resolve) => {
       server.close(() => {

@@ -10,7 +10,11 @@ import { etagMatches, parseRange } from './http-range.js';
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-export type BlobResponder = (c: Context<AppEnv>, digest: string) => Promise<Response>;
+export interface BlobResponder {
+  (c: Context<AppEnv>, digest: string): Promise<Response>;
+  /** The bytes of a published blob when they are in memory (for the download fast path), else undefined. */
+  cached(digest: string): Buffer | undefined;
+}
 
 export function createBlobResponder(deps: AppDeps): BlobResponder {
   const { catalog, blobs, metrics, limits } = deps;
@@ -19,7 +23,7 @@ export function createBlobResponder(deps: AppDeps): BlobResponder {
   const published = new Set<string>();
   const bytesServed = metrics.bytesServed.labels('package');
 
-  return async (c, digest) => {
+  const respond = async (c: Context<AppEnv>, digest: string): Promise<Response> => {
     if (!published.has(digest)) {
       if (!(await catalog.hasDigest(digest))) throw httpError('BLOB_NOT_FOUND', `blob ${digest}: not found`);
       published.add(digest);
@@ -76,4 +80,7 @@ export function createBlobResponder(deps: AppDeps): BlobResponder {
       headers,
     });
   };
+  return Object.assign(respond, {
+    cached: (digest: string) => (published.has(digest) ? cache.get(digest) : undefined),
+  });
 }

@@ -1,6 +1,7 @@
-// Serves a fixture's app on 127.0.0.1, port 0, for tests over a real socket.
+// Serves a fixture's app on 127.0.0.1, port 0, for tests over a real socket (with the download fast path, as main.ts).
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
+import { createNodeListener } from '../node-listener.js';
 import type { RegistryFixture } from './registry-fixture.js';
 
 export interface ServedFixture {
@@ -10,20 +11,19 @@ export interface ServedFixture {
 }
 
 export function serveFixture(fx: RegistryFixture): Promise<ServedFixture> {
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(fx, fx.deps.metrics));
   return new Promise((resolve) => {
-    const server: ServerType = serve(
-      { fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0, serverOptions: { maxHeaderSize: 64 * 1024 } },
-      (info: AddressInfo) => {
-        resolve({
-          url: `http://127.0.0.1:${info.port}`,
-          port: info.port,
-          close: () =>
-            new Promise<void>((done) => {
-              if ('closeAllConnections' in server) server.closeAllConnections();
-              server.close(() => done());
-            }),
-        });
-      },
-    );
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
   });
 }
