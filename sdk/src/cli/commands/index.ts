@@ -9,6 +9,7 @@ import { register as registerInit } from './init.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerLogin } from './login.js';
+import { register as registerNamespace } from './namespace.js';
 import { register as registerPack } from './pack.js';
 import { register as registerPolicy } from './policy.js';
 import { register as registerPublish } from './publish.js';
@@ -32,6 +33,7 @@ const registrations: Array<(program: Command) => void> = [
   registerChannel,
   registerYank,
   registerLogin,
+  registerNamespace,
   registerPolicy,
   registerFleet,
   registerRollout,

@@ -6,9 +6,10 @@ import { RegistryError } from '../../errors.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { signedSubject } from '../../registry-client/signed-subject.js';
 import { createProgress, endProgress, printResult } from '../output.js';
+import { defaultBundlePath } from '../package-file.js';
 
 interface PublishOptions {
-  bundle: string;
+  bundle?: string;
   registry?: string;
   token?: string;
   json?: boolean;
@@ -19,21 +20,22 @@ export function register(program: Command): void {
     .command('publish')
     .description('Publish a signed package archive to the registry')
     .argument('<package>', 'the package archive (.tgz)')
-    .requiredOption('--bundle <file>', 'the Sigstore bundle signing the archive (bpfleet sign)')
+    .option(
+      '--bundle <file>',
+      'the Sigstore bundle signing the archive (default: <package>.sigstore.json, as bpfleet sign writes it)',
+    )
     .option('--registry <url>', 'registry URL (default: BPFLEET_REGISTRY or the credentials file)')
     .option('--token <token>', 'publish token (default: BPFLEET_TOKEN or the credentials file)')
     .option('--json', 'print the result as JSON')
     .action(async (archivePath: string, options: PublishOptions) => {
-      const [archive, bundleText] = await Promise.all([
-        readFile(archivePath),
-        readFile(options.bundle, 'utf8'),
-      ]);
+      const bundlePath = options.bundle ?? defaultBundlePath(archivePath);
+      const [archive, bundleText] = await Promise.all([readFile(archivePath), readFile(bundlePath, 'utf8')]);
       const context = `publish ${archivePath}`;
       let bundle: unknown;
       try {
         bundle = JSON.parse(bundleText);
       } catch (err) {
-        throw new RegistryError('INVALID_BUNDLE', `${context}: ${options.bundle} is not JSON`, {
+        throw new RegistryError('INVALID_BUNDLE', `${context}: ${bundlePath} is not JSON`, {
           cause: err,
         });
       }
