@@ -9,7 +9,12 @@ export interface MainContext {
 }
 
 /** Runs `body`, then the cleanup, then exits with its code (1 with the reason when it throws). */
-export function runMain(name: string, body: (ctx: MainContext) => Promise<number>): void {
+export function runMain(
+  name: string,
+  body: (ctx: MainContext) => Promise<number>,
+  /** When false, a signal abandons `body` (exit 130 after the cleanup); when true, `body` answers it. */
+  bodyHandlesStop = false,
+): void {
   const write = (text: string) => {
     process.stdout.write(text);
   };
@@ -26,7 +31,12 @@ export function runMain(name: string, body: (ctx: MainContext) => Promise<number
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  body({ cleanup, stopRequested, write })
+  const stopped = stopRequested.then((signal) => {
+    process.stderr.write(`${name}: stopped by ${signal}\n`);
+    return 130;
+  });
+  const run = body({ cleanup, stopRequested, write });
+  (bodyHandlesStop ? run : Promise.race([run, stopped]))
     .catch((err: unknown) => {
       process.stderr.write(`${name}: ${errorMessage(err)}\n`);
       return 1;

@@ -17,11 +17,14 @@ try {
   process.exit(2);
 }
 
-runMain('bpfleet quickstart', (ctx) =>
-  runQuickstart({
-    ...ctx,
-    exitWhenReady: values['exit-when-ready'] ?? false,
-    readyTimeoutMs: Number(values.timeout) * 1000,
-    redraw: process.stdout.isTTY === true,
-  }),
+runMain(
+  'bpfleet quickstart',
+  (ctx) =>
+    runQuickstart({
+      ...ctx,
+      exitWhenReady: values['exit-when-ready'] ?? false,
+      readyTimeoutMs: Number(values.timeout) * 1000,
+      redraw: process.stdout.isTTY === true,
+    }),
+  true,
 );

@@ -55,3 +55,44 @@ export function pingCount(
     });
   });
 }
+
+export interface RunningPing {
+  /** Interrupts the ping (as Ctrl-C would) and returns its summary. */
+  stop(): Promise<PingResult>;
+}
+
+/** Pings every `intervalSeconds` until stopped (at most `maxCount` packets). */
+export function startCountedPing(
+  peerNs: string,
+  addr: string,
+  intervalSeconds: number,
+  maxCount = 100_000,
+): RunningPing {
+  const p = spawn('nsenter', [
+    `--net=/run/netns/${peerNs}`,
+    'ping',
+    '-q',
+    '-c',
+    String(maxCount),
+    '-i',
+    String(intervalSeconds),
+    '-W',
+    '1',
+    addr,
+  ]);
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  return {
+    async stop() {
+      // nsenter execs ping in place: the pid is ping's own.
+      if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGINT');
+      await exited;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      if (!m) throw new Error(`ping ${addr} from ${peerNs}: no summary (${out.trim() || 'no output'})`);
+      return { sent: Number(m[1]), received: Number(m[2]) };
+    },
+  };
+}
