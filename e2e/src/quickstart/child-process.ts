@@ -77,6 +77,8 @@ interface PidRecord {
   pid: number;
   /** A string the process's command line contains, so a recycled pid is never killed. */
   marker: string;
+  /** The run itself (not a process it started): while it lives, its processes are not stale. */
+  runner?: boolean;
 }
 
 /** Records the pids of a run's processes; `reapStale` ends those a crashed earlier run left running. */
@@ -88,8 +90,8 @@ export class PidFile {
     this.#path = path;
   }
 
-  async add(pid: number, marker: string): Promise<void> {
-    this.#records.push({ pid, marker });
+  async add(pid: number, marker: string, runner = false): Promise<void> {
+    this.#records.push(runner ? { pid, marker, runner } : { pid, marker });
     await writeFile(this.#path, JSON.stringify(this.#records));
   }
 
@@ -98,7 +100,10 @@ export class PidFile {
     await writeFile(this.#path, '[]');
   }
 
-  /** SIGKILLs each recorded pid still running with its marker in its command line; returns the pids ended. */
+  /**
+   * SIGKILLs each recorded pid still running with its marker in its command line; returns the pids ended.
+   * Refuses while the run that recorded them is alive: that is another run in progress, not a crashed one.
+   */
   async reapStale(): Promise<number[]> {
     let records: PidRecord[];
     try {
@@ -106,15 +111,12 @@ export class PidFile {
     } catch {
       return [];
     }
+    const live = records.filter((r) => r.pid !== process.pid && runningWith(r.pid, r.marker));
+    const runner = live.find((r) => r.runner);
+    if (runner)
+      throw new Error(`another run is in progress (pid ${runner.pid}): stop it first (${this.#path})`);
     const ended: number[] = [];
-    for (const { pid, marker } of records) {
-      let cmdline: string;
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      } catch {
-        continue;
-      }
-      if (!cmdline.includes(marker)) continue;
+    for (const { pid } of live) {
       try {
         process.kill(pid, 'SIGKILL');
         ended.push(pid);
@@ -125,6 +127,14 @@ export class PidFile {
     for (let i = 0; i < 40 && ended.some((pid) => alive(pid)); i++) await sleep(50);
     await this.clear();
     return ended;
+  }
+}
+
+function runningWith(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker);
+  } catch {
+    return false;
   }
 }
 

@@ -1,8 +1,10 @@
 // The demo's packages: acme/count built with clang (CO-RE, this kernel's BTF) from e2e/testdata — the counter
 // and a variant the verifier refuses — packed as real packages. Built under build/demo-bpf, apart from the e2e suite's.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { packArchive } from '@bpfleet/sdk/archive';
 import { arch, countManifest } from '../fixtures/test-packages.js';
 import { REPO_ROOT } from './workspace-paths.js';
@@ -12,12 +14,17 @@ const SOURCES = join(REPO_ROOT, 'e2e', 'testdata');
 
 export type DemoProgram = 'xdp_count' | 'xdp_rejected';
 
-/** Compiles one of the e2e test programs (vmlinux.h made once from /sys/kernel/btf/vmlinux). */
-export function compileDemoProgram(name: DemoProgram): Buffer {
-  mkdirSync(OUT, { recursive: true });
+const run = promisify(execFile);
+
+/**
+ * Compiles one of the e2e test programs (vmlinux.h made once from /sys/kernel/btf/vmlinux). Asynchronous: a
+ * blocked event loop would miss the edge closing idle keep-alive connections and reuse a dead one.
+ */
+export async function compileDemoProgram(name: DemoProgram): Promise<Buffer> {
+  await mkdir(OUT, { recursive: true });
   const vmlinux = join(OUT, 'vmlinux.h');
   if (!existsSync(vmlinux)) {
-    const header = execFileSync(
+    const { stdout: header } = await run(
       'bpftool',
       ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'],
       {
@@ -25,16 +32,16 @@ export function compileDemoProgram(name: DemoProgram): Buffer {
       },
     );
     // Written aside then renamed: a concurrent run never reads half a header.
-    writeFileSync(`${vmlinux}.${process.pid}`, header);
-    renameSync(`${vmlinux}.${process.pid}`, vmlinux);
+    await writeFile(`${vmlinux}.${process.pid}`, header);
+    await rename(`${vmlinux}.${process.pid}`, vmlinux);
   }
   const output = join(OUT, `${name}.${process.pid}.bpf.o`);
   const args = ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-I', OUT, '-c'];
-  execFileSync('clang', [...args, join(SOURCES, `${name}.bpf.c`), '-o', output], { stdio: 'pipe' });
+  await run('clang', [...args, join(SOURCES, `${name}.bpf.c`), '-o', output]);
   try {
-    return readFileSync(output);
+    return await readFile(output);
   } finally {
-    rmSync(output, { force: true });
+    await rm(output, { force: true });
   }
 }
 

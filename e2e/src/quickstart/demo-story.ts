@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { xdpPrograms } from '../fixtures/kernel-state.js';
+import { linksRunning, xdpPrograms } from '../fixtures/kernel-state.js';
 import type { CleanupStack } from './cleanup-stack.js';
 import { compileDemoProgram, countPackage } from './demo-packages.js';
 import { counter, deviceView, waitForDevice } from './device-watch.js';
@@ -53,6 +53,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const title = (line: string) => say(`\n${++step}. ${line}`);
   const profile = DEMO_PROFILE;
   say('bpfleet demo: an edge and one device on this machine, everything real (processes, kernel, packets)');
+  const counting = await compileDemoProgram('xdp_count');
+  const rejected = await compileDemoProgram('xdp_rejected');
   const env = await setUpEnvironment(profile, o.cleanup, (l) => say(`   ${l}`));
   const { fleet } = env.edge;
   const device = profile.deviceId;
@@ -60,8 +62,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     `   edge ${env.edge.url} (broker ${env.edge.brokerUrl}), device ${device} in namespace ${env.network.deviceNs}`,
   );
 
-  const counting = compileDemoProgram('xdp_count');
-  const rejected = compileDemoProgram('xdp_rejected');
   const publisher = await preparePublisher(env.edge.admin, 'acme', env.keys.publisher.key.publicKeyPem);
   const release = async (version: string, build: number, object: Buffer, channel = true) => {
     const pkg = await signArchive(await countPackage(version, build, object), env.keys.publisher.key);
@@ -133,6 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   );
   const progV11 = xdpPrograms(env.network.deviceNs, env.network.wan);
   expect(progV11.length === 1 && progV11[0] !== progV1[0], `expected one new XDP program, got ${progV11}`);
+  expect(linksRunning(progV11[0]!) === 1, `expected one link running program ${progV11[0]}`);
   say(`   upgraded in place (program ${progV1[0]} → ${progV11[0]}, same link, counter map kept)`);
   say(
     `   ${during.sent} pings sent during the upgrade, ${during.received} answered, counter rose by ${during.sent}: no packet lost`,

@@ -81,10 +81,11 @@ export async function setUpEnvironment(
   say: (line: string) => void,
 ): Promise<Environment> {
   const paths = statePaths(profile.name);
-  if (profile.freshEdge) await rm(paths.edgeData, { recursive: true, force: true });
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   const pids = new PidFile(join(paths.root, 'pids.json'));
   await removeLeftovers(profile, pids, say);
+  if (profile.freshEdge) await rm(paths.edgeData, { recursive: true, force: true });
+  await pids.add(process.pid, process.argv[1] ?? 'node', true);
   cleanup.push('forget recorded pids', () => pids.clear());
 
   const keys = await loadOrCreateDevKeys(paths.keys);

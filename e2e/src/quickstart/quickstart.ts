@@ -12,25 +12,38 @@ import { createReadiness } from './readiness.js';
 import { startPingSource } from './traffic.js';
 import { BPF_PROGRAMS } from './workspace-paths.js';
 
-export const QUICKSTART_PROFILE: EnvironmentProfile = {
-  name: 'quickstart',
-  network: { deviceNs: 'bpfleet-qs-dev', peerNs: 'bpfleet-qs-peer', uplink: 'bpfleet-qs-up', octet: 250 },
-  fleet: 'quickstart',
-  deviceId: 'qs-device-1',
-  groups: ['gateways'],
-  pinRoot: '/sys/fs/bpf/bpfleet-quickstart',
-  httpPort: 8080,
-  brokerPort: 1883,
-  freshEdge: false,
-  namespaces: ['bpfleet'],
-  telemetryIntervalSeconds: 2,
-  reconcileIntervalSeconds: 5,
-};
+/**
+ * The quickstart's names. A numbered instance (1-3) gets its own folder, namespaces and addresses, so the
+ * test of `npm start` never touches a quickstart the user has running.
+ */
+export function quickstartProfile(instance?: number): EnvironmentProfile {
+  const n = instance ?? '';
+  return {
+    name: `quickstart${instance ? `-${n}` : ''}`,
+    network: {
+      deviceNs: `bpfleet-qs${n}-dev`,
+      peerNs: `bpfleet-qs${n}-peer`,
+      uplink: `bpfleet-qs${n}-up`,
+      octet: instance ? 251 + instance : 250,
+    },
+    fleet: 'quickstart',
+    deviceId: 'qs-device-1',
+    groups: ['gateways'],
+    pinRoot: `/sys/fs/bpf/bpfleet-quickstart${instance ? `-${n}` : ''}`,
+    httpPort: 8080,
+    brokerPort: 1883,
+    freshEdge: false,
+    namespaces: ['bpfleet'],
+    telemetryIntervalSeconds: 2,
+    reconcileIntervalSeconds: 5,
+  };
+}
 
 const CHANNEL = 'stable';
 const DEPLOYMENT = 'firewall';
 
 export interface QuickstartOptions {
+  profile: EnvironmentProfile;
   exitWhenReady: boolean;
   readyTimeoutMs: number;
   redraw: boolean;
@@ -58,7 +71,7 @@ async function publishLibrary(env: Environment, say: (line: string) => void): Pr
 
 export async function runQuickstart(o: QuickstartOptions): Promise<number> {
   const say = (line: string) => o.write(`${line}\n`);
-  const profile = QUICKSTART_PROFILE;
+  const { profile } = o;
   say('bpfleet quickstart: the operator edge and a local device on this machine');
   const env = await setUpEnvironment(profile, o.cleanup, say);
   say(`warning: ${DEV_KEY_WARNING}`);

@@ -1,6 +1,6 @@
 // Entry of `npm start` (scripts/start.mjs): the quickstart; `--exit-when-ready [--timeout <s>]` for tests.
 import { parseArgs } from 'node:util';
-import { runQuickstart } from './quickstart.js';
+import { quickstartProfile, runQuickstart } from './quickstart.js';
 import { runMain } from './run-main.js';
 
 const options = {
@@ -17,13 +17,28 @@ try {
   process.exit(2);
 }
 
+// BPFLEET_QUICKSTART_INSTANCE=1..3: a separate instance (the test of npm start uses one).
+const instance = process.env.BPFLEET_QUICKSTART_INSTANCE;
+if (instance !== undefined && !/^[1-3]$/.test(instance)) {
+  process.stderr.write(
+    `bpfleet quickstart: BPFLEET_QUICKSTART_INSTANCE: expected 1, 2 or 3, got ${instance}\n`,
+  );
+  process.exit(2);
+}
+const timeout = Number(values.timeout);
+if (!Number.isFinite(timeout) || timeout <= 0) {
+  process.stderr.write(`bpfleet quickstart: --timeout: expected seconds, got ${values.timeout}\n`);
+  process.exit(2);
+}
+
 runMain(
   'bpfleet quickstart',
   (ctx) =>
     runQuickstart({
       ...ctx,
+      profile: quickstartProfile(instance === undefined ? undefined : Number(instance)),
       exitWhenReady: values['exit-when-ready'] ?? false,
-      readyTimeoutMs: Number(values.timeout) * 1000,
+      readyTimeoutMs: timeout * 1000,
       redraw: process.stdout.isTTY === true,
     }),
   true,
