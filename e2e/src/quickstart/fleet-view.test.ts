@@ -1,3 +1,4 @@
+// The live view's table and the readiness rule of --exit-when-ready, on hand-made fleet API answers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type DeviceView, fleetTable } from './fleet-view.js';
@@ -42,7 +43,7 @@ const device = (status: string, time: string | null, pass: number): DeviceView =
 test('fleetTable: a row per program with its non-zero counters, errors below', () => {
   const lines = fleetTable([device('ROLLED_BACK', 't1', 12)]);
   assert.match(lines[0]!, /^DEVICE +PRESENCE +PROGRAM +PACKAGE +VERSION +STATUS +COUNTERS$/);
-  assert.match(lines[1]!, /^d1 +online +fw +acme\/fw +1\.0\.0 +ROLLED_BACK +fw_packets\{verdict=pass\}=12$/);
+  assert.match(lines[1]!, /^d1 +online +fw +acme\/fw +1\.0\.0 +ROLLED_BACK +packets\{verdict=pass\}=12$/);
   assert.deepEqual(lines.slice(2), ['last errors:', '  d1/fw: VERIFIER_REJECTED: load: verifier: R1 …']);
   assert.deepEqual(fleetTable([]), ['(no devices registered yet)']);
 });

@@ -5,12 +5,18 @@ import type { DeviceSummary } from '@bpfleet/sdk/registry-client';
 /** What GET /v1/fleet/devices returns per device (the summary plus the latest telemetry). */
 export type DeviceView = DeviceSummary & { telemetry: Telemetry | null };
 
-/** Counters of one deployment from a device's telemetry: `metric{key}` → value. */
+/**
+ * Counters of one deployment from a device's telemetry: `metric{key}` → value, the metric named short
+ * (`bpfleet_xdp_firewall_packets_total` of bpfleet/xdp-firewall → `packets`).
+ */
 export function deploymentCounters(device: DeviceView, deployment: string): Map<string, number> {
   const out = new Map<string, number>();
+  const pkg = device.programs.find((p) => p.id === deployment)?.package ?? '';
+  const own = `${pkg.split('/').pop()?.replaceAll('-', '_') ?? ''}_`;
   for (const m of device.telemetry?.metrics ?? []) {
     if (m.deployment !== deployment) continue;
-    const name = m.name.replace(/^bpfleet_/, '').replace(/_total$/, '');
+    let name = m.name.replace(/^bpfleet_/, '').replace(/_total$/, '');
+    if (own !== '_' && name.startsWith(own) && name.length > own.length) name = name.slice(own.length);
     out.set(m.key ? `${name}{${m.key}}` : name, m.value);
   }
   return out;

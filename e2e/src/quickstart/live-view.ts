@@ -12,6 +12,8 @@ export interface LiveViewOptions {
   /** Called with each fresh device list (e.g. to decide the run is ready). */
   onDevices?: (devices: DeviceView[]) => void;
   header?: () => string;
+  /** Terminal width: redrawn lines are cut to it, since a wrapped line would break the redraw. */
+  columns?: number;
 }
 
 export interface LiveView {
@@ -26,10 +28,12 @@ export function startLiveView(o: LiveViewOptions): LiveView {
   const draw = (lines: string[]) => {
     const text = lines.join('\n');
     if (o.redraw) {
+      const width = (o.columns ?? 0) > 1 ? (o.columns ?? 0) - 1 : Number.POSITIVE_INFINITY;
+      const shown = lines.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
       // Up over the previous block, clear to the end of the screen, draw again.
       const up = drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : '';
-      o.write(`${up}${o.header ? `${o.header()}\n` : ''}${text}\n`);
-      drawnLines = lines.length + (o.header ? 1 : 0);
+      o.write(`${up}${o.header ? `${o.header()}\n` : ''}${shown.join('\n')}\n`);
+      drawnLines = shown.length + (o.header ? 1 : 0);
     } else {
       // Not a terminal: only the rows that changed, each on a line of its own.
       const before = new Set(last.split('\n'));

@@ -47,6 +47,7 @@ export interface QuickstartOptions {
   exitWhenReady: boolean;
   readyTimeoutMs: number;
   redraw: boolean;
+  columns?: number;
   write: (text: string) => void;
   cleanup: CleanupStack;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM). */
@@ -126,6 +127,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<number> {
     fleet: env.edge.fleet,
     intervalMs: 2000,
     redraw: o.redraw,
+    columns: o.columns,
     write: o.write,
     header: o.redraw
       ? () => `fleet ${profile.fleet} at ${new Date().toISOString().slice(11, 19)}`

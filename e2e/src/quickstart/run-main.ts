@@ -18,6 +18,8 @@ export function runMain(
   const write = (text: string) => {
     process.stdout.write(text);
   };
+  // A closed pipe (`npm start | head`) must not end the run before its cleanup: output is dropped instead.
+  process.stdout.on('error', () => {});
   const cleanup = createCleanupStack((line) => process.stderr.write(`${name}: ${line}\n`));
   let requestStop: (signal: string) => void = () => {};
   const stopRequested = new Promise<string>((resolve) => {
@@ -31,12 +33,13 @@ export function runMain(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const stopped = stopRequested.then((signal) => {
-    process.stderr.write(`${name}: stopped by ${signal}\n`);
-    return 130;
-  });
+  const stopped = () =>
+    stopRequested.then((signal) => {
+      process.stderr.write(`${name}: stopped by ${signal}\n`);
+      return 130;
+    });
   const run = body({ cleanup, stopRequested, write });
-  (bodyHandlesStop ? run : Promise.race([run, stopped]))
+  (bodyHandlesStop ? run : Promise.race([run, stopped()]))
     .catch((err: unknown) => {
       process.stderr.write(`${name}: ${errorMessage(err)}\n`);
       return 1;

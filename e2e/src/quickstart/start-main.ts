@@ -40,6 +40,7 @@ runMain(
       exitWhenReady: values['exit-when-ready'] ?? false,
       readyTimeoutMs: timeout * 1000,
       redraw: process.stdout.isTTY === true,
+      columns: process.stdout.columns,
     }),
   true,
 );
