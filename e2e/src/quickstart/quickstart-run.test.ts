@@ -60,7 +60,10 @@ test('npm start --exit-when-ready: the device attaches the firewall and counts, 
   const first = await runStart();
   assert.equal(first.code, 0, first.out);
   assert.match(first.out, /registry {6}http:\/\/198\.18\.252\.1:\d+/);
-  assert.match(first.out, /console {7}http:\/\/198\.18\.252\.1:\d+\/console#token=bpfa_/);
+  assert.match(
+    first.out,
+    /console {7}http:\/\/198\.18\.252\.1:\d+\/console +\(sign in with the admin token\)/,
+  );
   assert.match(first.out, /mqtt broker {3}mqtt:\/\/198\.18\.252\.1:\d+/);
   assert.match(first.out, /warning: these are DEVELOPMENT keys/);
   assert.match(first.out, /bpfleet\/xdp-firewall@1\.0\.0 .* on channel stable/);

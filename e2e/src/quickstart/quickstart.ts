@@ -98,10 +98,9 @@ export async function runQuickstart(o: QuickstartOptions): Promise<number> {
       attach: { interface: env.network.wan },
     },
   ]);
-  const consoleUrl = `${env.edge.url}/console#token=${env.adminToken}`;
   say('');
   say(`registry      ${env.edge.url}   (admin token: ${env.adminToken})`);
-  say(`console       ${consoleUrl}`);
+  say(`console       ${env.edge.url}/console   (sign in with the admin token)`);
   say(`mqtt broker   ${env.edge.brokerUrl}   (fleet ${profile.fleet})`);
   say(`data          ${env.paths.root}   (edge.log, agent.log, traffic.log)`);
   say(
