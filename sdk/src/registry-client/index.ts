@@ -3,6 +3,7 @@
 export { type ConnectFlags, connectRegistry } from './connect.js';
 export type { CredentialsFile, RegistryCredentials, ResolvedRegistry } from './credentials.js';
 export { credentialsPath, readCredentials, resolveRegistry, writeCredentials } from './credentials.js';
+export * from './fleet-client.js';
 export { type PackageRef, parsePackageRef } from './package-ref.js';
 export {
   createRegistryClient,

@@ -1,0 +1,86 @@
+// Publishing as an author would: a namespace with the dev publisher key, signed packages, channels. Idempotent,
+// so a second `npm start` on the same data reuses what the first published.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unpackArchive } from '@bpfleet/sdk/archive';
+import { sha256Digest } from '@bpfleet/sdk/digest';
+import { RegistryError } from '@bpfleet/sdk/errors';
+import { splitPackageName } from '@bpfleet/sdk/manifest';
+import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
+import { type SigningKey, signPackage } from '@bpfleet/sdk/trust';
+
+export interface SignedArchive {
+  namespace: string;
+  name: string;
+  version: string;
+  archive: Buffer;
+  digest: string;
+  bundle: unknown;
+}
+
+/** Signs a package archive with the publisher key (namespace, name and version from its manifest). */
+export async function signArchive(archive: Buffer, publisher: SigningKey): Promise<SignedArchive> {
+  const { manifest, manifestDigest } = await unpackArchive(archive);
+  const digest = sha256Digest(archive);
+  const bundle = await signPackage(
+    { name: manifest.name, version: manifest.version, digest, manifestDigest },
+    publisher,
+  );
+  const { namespace, name } = splitPackageName(manifest.name);
+  return { namespace, name, version: manifest.version, archive, digest, bundle };
+}
+
+const isCode = (err: unknown, code: string) => err instanceof RegistryError && err.code === code;
+
+/** Creates the namespace and trusts the publisher key for it (each only if missing); returns a publish client. */
+export async function preparePublisher(
+  admin: RegistryClient,
+  namespace: string,
+  publisherPem: string,
+): Promise<RegistryClient> {
+  await admin.createNamespace(namespace).catch((err: unknown) => {
+    if (!isCode(err, 'NAMESPACE_EXISTS')) throw err;
+  });
+  const keys = await admin.listPublisherKeys(namespace);
+  if (!keys.some((k) => k.publicKeyPem.trim() === publisherPem.trim())) {
+    await admin.addPublisherKey(namespace, publisherPem);
+  }
+  const { token } = await admin.createToken(namespace, 'bpfleet quickstart');
+  return createRegistryClient({ url: admin.url, token });
+}
+
+/** Publishes (unless that version is already there) and points `channel` at it. */
+export async function publishSigned(
+  client: RegistryClient,
+  pkg: SignedArchive,
+  channel?: string,
+): Promise<'published' | 'already published'> {
+  let outcome: 'published' | 'already published' = 'published';
+  await client
+    .publish({
+      namespace: pkg.namespace,
+      name: pkg.name,
+      version: pkg.version,
+      archive: pkg.archive,
+      bundle: pkg.bundle,
+    })
+    .catch((err: unknown) => {
+      if (!isCode(err, 'VERSION_EXISTS')) throw err;
+      outcome = 'already published';
+    });
+  if (channel) await client.setChannel(pkg.namespace, pkg.name, channel, pkg.version);
+  return outcome;
+}
+
+/** The packages `npm run build:bpf` made: bpf-programs/<program>/build/*.bpfleet.tgz. */
+export async function libraryPackages(programsDir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const program of (await readdir(programsDir)).sort()) {
+    const build = join(programsDir, program, 'build');
+    const files = await readdir(build).catch(() => [] as string[]);
+    for (const f of files.filter((f) => f.endsWith('.bpfleet.tgz')).sort()) found.push(join(build, f));
+  }
+  return found;
+}
+
+export const readArchive = (path: string) => readFile(path);

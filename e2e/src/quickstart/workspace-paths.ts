@@ -1,0 +1,23 @@
+// Where the quickstart and the demo keep their state: under `.bpfleet/` at the repository root (gitignored).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file compiles to e2e/dist/quickstart/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const EDGE_MAIN = join(REPO_ROOT, 'registry', 'dist', 'main.js');
+export const AGENT_MAIN = join(REPO_ROOT, 'agent', 'dist', 'main.js');
+export const BPF_PROGRAMS = join(REPO_ROOT, 'bpf-programs');
+
+export interface StatePaths {
+  /** `.bpfleet/<name>`: the edge's data, the agent's data, logs, the pid file. */
+  root: string;
+  edgeData: string;
+  agentData: string;
+  /** The development keys, shared by the quickstart and the demo. */
+  keys: string;
+}
+
+export function statePaths(name: string, base = join(REPO_ROOT, '.bpfleet')): StatePaths {
+  const root = join(base, name);
+  return { root, edgeData: join(root, 'edge'), agentData: join(root, 'agent'), keys: join(base, 'keys') };
+}
