@@ -1,0 +1,179 @@
+// Agent benchmark on the real edge, the real agent (under nsenter in a device namespace) and the kernel:
+// policy → ATTACHED cold and cached next to the loader floor, packets lost across upgrades under load, and the
+// agent's RSS and CPU idle with 10 programs attached next to an idle node process.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attachTen, DEPLOYMENTS, idleWindow, startIdleNode } from './idle.mjs';
+import { loaderFloor, median, policyToAttached } from './latency.mjs';
+import { compileCount, compileTcxCount } from './packages.mjs';
+import { restartWithDefaults } from './restart-agent.mjs';
+import { upgradeUnderLoad } from './upgrade.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const e2e = (path) => import(join(root, 'e2e', 'dist', 'quickstart', path));
+const { createCleanupStack } = await e2e('cleanup-stack.js');
+const { setUpEnvironment } = await e2e('environment.js');
+const { preparePublisher, publishSigned } = await e2e('publishing.js');
+
+const quick = process.env.BENCH_QUICK === '1';
+const SAMPLES = quick ? 3 : 10;
+const FLOOR_ITERATIONS = quick ? 20 : 100;
+const UPGRADES = quick ? 1 : 3;
+const IDLE_SECONDS = quick ? 10 : 30;
+const RSS_GOAL_MB = 60;
+const CPU_GOAL_PERCENT = 1;
+
+/** Names of its own (198.18.255.0/24 is used by no test, demo or other benchmark); 1 s intervals for the timed parts. */
+const PROFILE = {
+  name: 'bench-agent',
+  network: {
+    deviceNs: 'bf-agentbench-dev',
+    peerNs: 'bf-agentbench-peer',
+    uplink: 'bf-agbench-up',
+    octet: 255,
+  },
+  fleet: 'bench',
+  deviceId: 'bench-device-1',
+  groups: ['bench'],
+  pinRoot: '/sys/fs/bpf/bpfleet-bench-agent',
+  httpPort: 0,
+  brokerPort: 0,
+  freshEdge: true,
+  namespaces: ['acme'],
+  telemetryIntervalSeconds: 1,
+  reconcileIntervalSeconds: 1,
+};
+
+const say = (line) => process.stderr.write(`${line}\n`);
+const cleanup = createCleanupStack(say);
+const onSignal = (signal) => {
+  say(`bench:agent: ${signal}, cleaning up`);
+  cleanup.run().finally(() => process.exit(130));
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+const round = (x, digits = 2) => Number(x.toFixed(digits));
+const figure = (name, value, unit, baseline, goal = null, met = null) => ({
+  name,
+  value: round(value),
+  unit,
+  baseline: baseline ? { name: baseline.name, value: round(baseline.value) } : null,
+  ratio: baseline && baseline.value > 0 ? round(value / baseline.value) : null,
+  goal,
+  met,
+});
+
+const figures = [];
+let failure;
+try {
+  const workDir = mkdtempSync(join(tmpdir(), 'bpfleet-bench-agent-'));
+  cleanup.push(`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
+  const countObject = await compileCount();
+  const tcxObject = await compileTcxCount();
+  const env = await setUpEnvironment(PROFILE, cleanup, (l) => say(`  ${l}`));
+  const publisher = await preparePublisher(env.edge.admin, 'acme', env.keys.publisher.key.publicKeyPem);
+  const ctx = {
+    fleet: env.edge.fleet,
+    operatorKey: env.keys.operator.key,
+    publisherKey: env.keys.publisher.key,
+    fleetName: PROFILE.fleet,
+    deviceId: PROFILE.deviceId,
+    deviceNs: env.network.deviceNs,
+    peerNs: env.network.peerNs,
+    wan: env.network.wan,
+    wanAddr: env.network.wanAddr,
+    workDir,
+    cleanup,
+    publish: (pkg, channel) => publishSigned(publisher, pkg, channel),
+  };
+  say(`bench:agent: edge ${env.edge.url}, device ${PROFILE.deviceId} in ${env.network.deviceNs}`);
+
+  say(`policy → ATTACHED, ${SAMPLES} rounds of cold then cached`);
+  const latency = await policyToAttached(ctx, countObject, SAMPLES, say);
+  const floorMs = median(await loaderFloor(ctx, countObject, FLOOR_ITERATIONS));
+  const floor = { name: 'sdk loadCollection+attach in-process (floor)', value: floorMs };
+  figures.push(
+    figure('sdk loadCollection+attach in-process, same object (median)', floorMs, 'ms', null),
+    figure('policy PUT to ATTACHED reported, cold cache (median)', median(latency.cold), 'ms', floor),
+    figure('policy PUT to ATTACHED reported, cached package (median)', median(latency.cached), 'ms', floor),
+  );
+
+  say(`upgrade under load: pings every 2 ms, ${UPGRADES} channel move(s)`);
+  const up = await upgradeUnderLoad(ctx, countObject, UPGRADES, say);
+  const sent = { name: 'packets sent', value: up.sent };
+  figures.push(
+    figure('upgrade under load: packets lost', up.lost, 'packets', sent, '== 0', up.lost === 0),
+    figure('upgrade under load: packets sent', up.sent, 'packets', null),
+    figure(
+      'upgrade under load: packets counted by the program',
+      up.counted,
+      'packets',
+      sent,
+      '== sent',
+      up.counted === up.sent,
+    ),
+  );
+
+  say(`${DEPLOYMENTS} tcx deployments in one policy`);
+  const attachMs = await attachTen(ctx, tcxObject);
+  say(`  all ${DEPLOYMENTS} ATTACHED ${attachMs.toFixed(0)} ms after the PUT`);
+  const baselinePid = startIdleNode(ctx);
+  const idleFigures = (label, w) => {
+    const rss = { name: 'idle node process RSS', value: w.baseline.rss };
+    const cpu = { name: 'idle node process CPU', value: w.baseline.cpu };
+    return [
+      figure(
+        `agent RSS idle, ${DEPLOYMENTS} programs, ${label}`,
+        w.agent.rss,
+        'MB',
+        rss,
+        `< ${RSS_GOAL_MB} MB`,
+        w.agent.rss < RSS_GOAL_MB,
+      ),
+      figure(
+        `agent CPU idle, ${DEPLOYMENTS} programs, ${label}`,
+        w.agent.cpu,
+        '% of a core',
+        cpu,
+        `< ${CPU_GOAL_PERCENT}% (no busy polling)`,
+        w.agent.cpu < CPU_GOAL_PERCENT,
+      ),
+    ];
+  };
+  await new Promise((r) => setTimeout(r, 2000));
+  say(`  idle ${IDLE_SECONDS} s with telemetry and reconcile every 1 s`);
+  const busy = await idleWindow(env.agent.process.pid, baselinePid, IDLE_SECONDS);
+  say('  restarting the agent with the default intervals (telemetry 30 s, reconcile 60 s)');
+  const restarted = await restartWithDefaults(ctx, env);
+  await new Promise((r) => setTimeout(r, 2000));
+  say(`  idle ${IDLE_SECONDS} s with the default intervals`);
+  const calm = await idleWindow(restarted.pid, baselinePid, IDLE_SECONDS);
+  figures.push(...idleFigures('1 s telemetry+reconcile', busy), ...idleFigures('default intervals', calm));
+} catch (err) {
+  failure = err;
+} finally {
+  await cleanup.run();
+}
+if (failure) {
+  say(`bench:agent: ${failure.stack ?? failure}`);
+  process.exit(1);
+}
+
+const result = {
+  benchmark: 'agent',
+  date: new Date().toISOString(),
+  machine: { cpus: availableParallelism(), kernel: release(), node: process.version },
+  figures,
+};
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results', 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`agent benchmark${quick ? ' (quick)' : ''}: real edge, real agent, this kernel`);
+for (const f of figures) {
+  const base = f.baseline ? `  vs ${f.baseline.value} (${f.baseline.name})` : '';
+  const ratio = f.ratio === null ? '' : `  ${f.ratio}x`;
+  const goal = f.goal ? `  goal ${f.goal}: ${f.met ? 'met' : 'NOT met'}` : '';
+  console.log(`${f.name.padEnd(62)} ${`${f.value} ${f.unit}`.padStart(16)}${base}${ratio}${goal}`);
+}
