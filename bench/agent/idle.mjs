@@ -73,13 +73,14 @@ export function startIdleNode(ctx) {
 export async function idleWindow(agentPid, baselinePid, seconds) {
   const t0 = performance.now();
   const a0 = cpuTicks(agentPid);
+  const rssStart = rssMb(agentPid);
   const b0 = cpuTicks(baselinePid);
   await sleep(seconds * 1000);
   const elapsed = (performance.now() - t0) / 1000;
   const percent = (ticks) => (ticks / TICKS_PER_SECOND / elapsed) * 100;
   return {
     seconds: elapsed,
-    agent: { cpu: percent(cpuTicks(agentPid) - a0), rss: rssMb(agentPid) },
+    agent: { cpu: percent(cpuTicks(agentPid) - a0), rss: rssMb(agentPid), rssStart },
     baseline: { cpu: percent(cpuTicks(baselinePid) - b0), rss: rssMb(baselinePid) },
   };
 }

@@ -121,9 +121,14 @@ try {
   const attachMs = await attachTen(ctx, tcxObject);
   say(`  all ${DEPLOYMENTS} ATTACHED ${attachMs.toFixed(0)} ms after the PUT`);
   const baselinePid = startIdleNode(ctx);
-  const idleFigures = (label, w) => {
+  // The CPU goal is about an idle device, i.e. the shipped intervals; at 1 s the agent works on purpose.
+  const idleFigures = (label, w, cpuGoal) => {
+    say(
+      `  ${label}: agent RSS ${w.agent.rssStart.toFixed(1)} → ${w.agent.rss.toFixed(1)} MB over ${w.seconds.toFixed(1)} s`,
+    );
     const rss = { name: 'idle node process RSS', value: w.baseline.rss };
     const cpu = { name: 'idle node process CPU', value: w.baseline.cpu };
+    const cpuMet = cpuGoal ? w.agent.cpu < CPU_GOAL_PERCENT : null;
     return [
       figure(
         `agent RSS idle, ${DEPLOYMENTS} programs, ${label}`,
@@ -138,8 +143,8 @@ try {
         w.agent.cpu,
         '% of a core',
         cpu,
-        `< ${CPU_GOAL_PERCENT}% (no busy polling)`,
-        w.agent.cpu < CPU_GOAL_PERCENT,
+        cpuGoal ? `< ${CPU_GOAL_PERCENT}% (no busy polling)` : null,
+        cpuMet,
       ),
     ];
   };
@@ -151,7 +156,10 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
   say(`  idle ${IDLE_SECONDS} s with the default intervals`);
   const calm = await idleWindow(restarted.pid, baselinePid, IDLE_SECONDS);
-  figures.push(...idleFigures('1 s telemetry+reconcile', busy), ...idleFigures('default intervals', calm));
+  figures.push(
+    ...idleFigures('1 s telemetry+reconcile', busy, false),
+    ...idleFigures('default intervals', calm, true),
+  );
 } catch (err) {
   failure = err;
 } finally {
