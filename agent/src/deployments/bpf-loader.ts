@@ -90,7 +90,8 @@ export class BpfLoader implements Loader {
     return version.deployment;
   }
 
-  async upgrade(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+  // The running version is read from the crash-safe deployment record, not from the caller's view.
+  async upgrade(_current: Deployment, spec: DeploySpec): Promise<Deployment> {
     const { manifest, object } = this.unpacked(spec);
     const before = await this.o.meta.read(spec.id);
     if (!before)
