@@ -64,7 +64,31 @@ export async function downloadBlob(
   );
 }
 
+// A full disk is not a network hiccup: retrying cannot help until space is freed, so it ends the download.
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 async function fetchInto(
+  cache: ArtifactCache,
+  url: string,
+  blob: BlobRef,
+  options: DownloadOptions,
+): Promise<void> {
+  try {
+    await fetchIntoFile(cache, url, blob, options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && DISK_FULL.has(code)) {
+      throw new RegistryError(
+        'CACHE_FULL',
+        `fetch ${blob.label}: the artifact cache ${cache.dir} is full (${code}); the download resumes once space is freed`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+async function fetchIntoFile(
   cache: ArtifactCache,
   url: string,
   blob: BlobRef,
