@@ -90,10 +90,13 @@ export function errorBody(code: string, message: string): string {
 export function errorResponse(err: unknown): Response {
   const status = statusOf(err);
   if (status === 507) {
-    return new Response(errorBody('STORAGE_FULL', 'storage full: the edge cannot write to its data directory'), {
-      status,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-    });
+    return new Response(
+      errorBody('STORAGE_FULL', 'storage full: the edge cannot write to its data directory'),
+      {
+        status,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      },
+    );
   }
   const code = status === 500 ? 'INTERNAL' : (err as BpfleetError).code;
   const message = status === 500 ? 'internal error' : (err as BpfleetError).message;
