@@ -10,6 +10,8 @@ export interface DownloadOptions {
   backoff: BackoffOptions;
   /** Abort and resume when no byte arrives for this long (a trickling or frozen server). */
   stallTimeoutMs: number;
+  /** Slow retrieval: once `stallTimeoutMs` has passed, a request averaging fewer bytes per second is abandoned. */
+  minBytesPerSecond?: number;
   logger: Logger;
   headers?: Record<string, string>;
 }
@@ -146,6 +148,7 @@ async function fetchIntoFile(
     }
     file = await open(cache.partialPath(blob.digest), start === 0 ? 'w' : 'a', 0o600);
     let written = start;
+    const began = Date.now();
     if (!res.body) throw new Retryable('empty body');
     const reader = res.body.getReader();
     for (;;) {
@@ -160,6 +163,15 @@ async function fetchIntoFile(
       if (chunk.done) break;
       arm();
       written += chunk.value.byteLength;
+      const elapsed = Date.now() - began;
+      const rate = ((written - start) * 1000) / Math.max(1, elapsed);
+      if (options.minBytesPerSecond && elapsed > options.stallTimeoutMs && rate < options.minBytesPerSecond) {
+        controller.abort();
+        await file.write(chunk.value);
+        throw new Retryable(
+          `too slow at byte ${written}: ${Math.round(rate)} B/s, below ${options.minBytesPerSecond} B/s`,
+        );
+      }
       if (written > blob.size) {
         controller.abort();
         await file.close();
