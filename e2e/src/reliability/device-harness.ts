@@ -44,7 +44,7 @@ export interface DeviceHarness {
   killAgent(): Promise<void>;
   release(version: string, build: number, channel?: boolean): Promise<SignedPackage>;
   /** Signs and publishes the device's policy for `wanted`; returns its serial. */
-  applyPolicy(wanted: Wanted, signer?: KeyPair): Promise<number>;
+  applyPolicy(wanted: Wanted, signer?: KeyPair, serial?: number): Promise<number>;
   program(): ProgramReport | undefined;
   appliedSerial(): number | undefined;
   counts(): Promise<Map<string, number>>;
@@ -53,7 +53,18 @@ export interface DeviceHarness {
   close(): Promise<void>;
 }
 
-export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promise<DeviceHarness> {
+export interface HarnessOptions {
+  broker?: BrokerKind;
+  /** Other devices registered with the broker (their logins are in `edge.logins`). */
+  otherDevices?: string[];
+  /** The registry URL the agent is given, from the real one (an attacker's mirror in front of it). */
+  agentRegistryUrl?: (real: string, host: string) => Promise<string>;
+  /** Extra `registry` settings of the agent config (download timeouts). */
+  registryConfig?: Record<string, unknown>;
+}
+
+export async function startDeviceHarness(options: HarnessOptions = {}): Promise<DeviceHarness> {
+  const broker = options.broker ?? 'embedded';
   const net = createDeviceNetwork();
   const agents: AgentProcess[] = [];
   const work = await mkdtemp(join(tmpdir(), 'bpfleet-e2e-reliability-'));
@@ -74,7 +85,10 @@ export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promi
   };
   try {
     registry = await startEdgeRegistry(net.edgeAddr);
-    edge = await startFleetEdge(broker, FLEET, net.edgeAddr, [{ id: DEVICE, groups: ['g'] }]);
+    edge = await startFleetEdge(broker, FLEET, net.edgeAddr, [
+      { id: DEVICE, groups: ['g'] },
+      ...(options.otherDevices ?? []).map((id) => ({ id, groups: ['g'] })),
+    ]);
   } catch (err) {
     await close();
     throw err;
@@ -94,7 +108,10 @@ export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promi
     fleet: FLEET,
     groups: ['g'],
     broker: { url: fleetEdge.brokerUrl, username: DEVICE, keepaliveSeconds: 5 },
-    registry: { url: reg.url },
+    registry: {
+      url: options.agentRegistryUrl ? await options.agentRegistryUrl(reg.url, net.edgeAddr) : reg.url,
+      ...options.registryConfig,
+    },
     trust: {
       operatorKeys: [key(operator)],
       registryKeys: [reg.registryKey],
@@ -150,7 +167,7 @@ export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promi
       if (channel) await publish.setChannel('acme', 'count', 'stable', version);
       return pkg;
     },
-    async applyPolicy(wanted, signer = operator) {
+    async applyPolicy(wanted, signer = operator, forcedSerial) {
       const programs: Policy['programs'] = wanted
         ? [
             {
@@ -165,7 +182,7 @@ export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promi
       const policy: Policy = {
         apiVersion: 'bpfleet/v1',
         kind: 'Policy',
-        serial: ++serial,
+        serial: forcedSerial ?? ++serial,
         expires: '2099-01-01T00:00:00Z',
         target: { device: DEVICE },
         fleet: FLEET,
@@ -173,7 +190,7 @@ export async function startDeviceHarness(broker: BrokerKind = 'embedded'): Promi
       };
       const signed = await signPolicy(policy, toSigningKey(signer.privateKeyPem));
       await fleetEdge.publishDesired({ device: DEVICE }, JSON.stringify(signed));
-      return serial;
+      return forcedSerial ?? serial;
     },
     program,
     appliedSerial,

@@ -15,7 +15,7 @@ const REGISTRY_OUTAGE_S = reliabilityRuns(5, 60);
 
 let h: DeviceHarness;
 before(async () => {
-  h = await startDeviceHarness('mosquitto');
+  h = await startDeviceHarness({ broker: 'mosquitto' });
 });
 after(async () => {
   await h?.close();
