@@ -246,6 +246,10 @@ test('slow retrieval: a mirror that trickles the package is abandoned, the downl
     t.diagnostic(await refused('1.4.0', /FETCH_FAILED/));
     t.diagnostic(`the mirror trickled ${served} of ${pkg.archive.length} bytes`);
     assert.ok(served < pkg.archive.length);
+    // The agent retries a failed fetch later: the mirror now refuses outright, so going back is quick.
+    mirror?.intercept(new RegExp(`/v1/blobs/${pkg.digest}$`), (_req, res) => {
+      res.writeHead(404).end();
+    });
     await restore();
   } finally {
     mirror?.intercept(new RegExp(`/v1/blobs/${pkg.digest}$`), undefined);
