@@ -30,7 +30,8 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
       fetcher: new RegistryFetcher(config.registry.url, cache, {
         attempts: 4,
         backoff: { initialMs: 500, maxMs: 10_000 },
-        stallTimeoutMs: 30_000,
+        stallTimeoutMs: config.registry.stallTimeoutSeconds * 1000,
+        minBytesPerSecond: config.registry.minBytesPerSecond,
         logger: parts.logger,
       }),
       verifier: new SignedPackageVerifier({ publishers: config.trust.publishers }, unpackPackage),

@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): RegistryApp {
     }),
   );
   app.onError((err, c) => {
-    if (statusOf(err) === 500) {
+    if (statusOf(err) >= 500) {
       deps.logger.error('request failed', {
         method: c.req.method,
         path: c.req.path,

@@ -55,7 +55,20 @@ export function httpError(code: string, message: string, cause?: unknown): Regis
   return new RegistryError(code, message, cause === undefined ? undefined : { cause });
 }
 
+// A full disk (blob directory or SQLite file): the client can retry once the operator frees space.
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** True when `err` or one of its causes says the disk is full. */
+export function isStorageFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_FULL_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 export function statusOf(err: unknown): number {
+  if (isStorageFull(err)) return 507;
   if (!(err instanceof BpfleetError)) return 500;
   const status = STATUS_BY_CODE[err.code];
   if (status !== undefined) return status;
@@ -76,6 +89,15 @@ export function errorBody(code: string, message: string): string {
 
 export function errorResponse(err: unknown): Response {
   const status = statusOf(err);
+  if (status === 507) {
+    return new Response(
+      errorBody('STORAGE_FULL', 'storage full: the edge cannot write to its data directory'),
+      {
+        status,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      },
+    );
+  }
   const code = status === 500 ? 'INTERNAL' : (err as BpfleetError).code;
   const message = status === 500 ? 'internal error' : (err as BpfleetError).message;
   return new Response(errorBody(code, message), {

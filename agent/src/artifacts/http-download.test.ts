@@ -163,3 +163,29 @@ test('an unreachable registry fails with FETCH_FAILED after the retries', async 
     (err: unknown) => err instanceof BpfleetError && err.code === 'FETCH_FAILED',
   );
 });
+
+test('slow retrieval: a steady trickle below minBytesPerSecond is abandoned, resumed, and given up on', async () => {
+  const cache = await freshCache();
+  mode = (req, res) => {
+    const start = serveRange(req, res);
+    let sent = start;
+    const tick = setInterval(() => {
+      res.write(blob.subarray(sent, sent + 16));
+      sent += 16;
+    }, 20);
+    res.on('close', () => clearInterval(tick));
+  };
+  await assert.rejects(
+    downloadBlob(cache, url, ref, { ...options, attempts: 3, minBytesPerSecond: 10_000 }),
+    (err: unknown) => {
+      assert.ok(err instanceof BpfleetError);
+      assert.equal(err.code, 'FETCH_FAILED');
+      assert.match(err.message, /too slow at byte \d+: \d+ B\/s, below 10000 B\/s/);
+      return true;
+    },
+  );
+  assert.equal(requests.length, 3);
+  // Each attempt resumed where the last one stopped; nothing is under the digest.
+  assert.match(requests[2] ?? '', /^bytes=[1-9]\d*-$/);
+  assert.equal(await cache.get(ref.digest), undefined);
+});

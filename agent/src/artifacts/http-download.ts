@@ -10,6 +10,8 @@ export interface DownloadOptions {
   backoff: BackoffOptions;
   /** Abort and resume when no byte arrives for this long (a trickling or frozen server). */
   stallTimeoutMs: number;
+  /** Slow retrieval: once `stallTimeoutMs` has passed, a request averaging fewer bytes per second is abandoned. */
+  minBytesPerSecond?: number;
   logger: Logger;
   headers?: Record<string, string>;
 }
@@ -64,7 +66,31 @@ export async function downloadBlob(
   );
 }
 
+// A full disk is not a network hiccup: retrying cannot help until space is freed, so it ends the download.
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 async function fetchInto(
+  cache: ArtifactCache,
+  url: string,
+  blob: BlobRef,
+  options: DownloadOptions,
+): Promise<void> {
+  try {
+    await fetchIntoFile(cache, url, blob, options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && DISK_FULL.has(code)) {
+      throw new RegistryError(
+        'CACHE_FULL',
+        `fetch ${blob.label}: the artifact cache ${cache.dir} is full (${code}); the download resumes once space is freed`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+async function fetchIntoFile(
   cache: ArtifactCache,
   url: string,
   blob: BlobRef,
@@ -122,6 +148,7 @@ async function fetchInto(
     }
     file = await open(cache.partialPath(blob.digest), start === 0 ? 'w' : 'a', 0o600);
     let written = start;
+    const began = Date.now();
     if (!res.body) throw new Retryable('empty body');
     const reader = res.body.getReader();
     for (;;) {
@@ -136,6 +163,15 @@ async function fetchInto(
       if (chunk.done) break;
       arm();
       written += chunk.value.byteLength;
+      const elapsed = Date.now() - began;
+      const rate = ((written - start) * 1000) / Math.max(1, elapsed);
+      if (options.minBytesPerSecond && elapsed > options.stallTimeoutMs && rate < options.minBytesPerSecond) {
+        controller.abort();
+        await file.write(chunk.value);
+        throw new Retryable(
+          `too slow at byte ${written}: ${Math.round(rate)} B/s, below ${options.minBytesPerSecond} B/s`,
+        );
+      }
       if (written > blob.size) {
         controller.abort();
         await file.close();

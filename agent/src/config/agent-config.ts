@@ -20,7 +20,13 @@ export interface AgentConfig {
     key?: string;
     keepaliveSeconds: number;
   };
-  registry: { url: string };
+  registry: {
+    url: string;
+    /** A download with no byte for this long is abandoned and resumed. */
+    stallTimeoutSeconds: number;
+    /** Slow retrieval: after the stall timeout, a download averaging less than this is abandoned and resumed. */
+    minBytesPerSecond: number;
+  };
   trust: {
     operatorKeys: KeyConfig[];
     registryKeys: KeyConfig[];
@@ -98,7 +104,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
   const broker = obj(raw.broker, 'broker');
   only(broker, 'broker', ['url', 'username', 'password', 'ca', 'cert', 'key', 'keepaliveSeconds']);
   const registry = obj(raw.registry, 'registry');
-  only(registry, 'registry', ['url']);
+  only(registry, 'registry', ['url', 'stallTimeoutSeconds', 'minBytesPerSecond']);
   const trust = obj(raw.trust, 'trust');
   only(trust, 'trust', ['operatorKeys', 'registryKeys', 'publishers']);
   const allow = obj(raw.allow ?? {}, 'allow');
@@ -114,7 +120,11 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
       url: url(broker.url, 'broker.url', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
       keepaliveSeconds: int(broker.keepaliveSeconds ?? 30, 'broker.keepaliveSeconds', 5, 3600),
     },
-    registry: { url: url(registry.url, 'registry.url', ['http:', 'https:']) },
+    registry: {
+      url: url(registry.url, 'registry.url', ['http:', 'https:']),
+      stallTimeoutSeconds: int(registry.stallTimeoutSeconds ?? 30, 'registry.stallTimeoutSeconds', 1, 3600),
+      minBytesPerSecond: int(registry.minBytesPerSecond ?? 1024, 'registry.minBytesPerSecond', 0, 1 << 30),
+    },
     trust: {
       operatorKeys: keys(trust.operatorKeys, 'trust.operatorKeys', true),
       registryKeys: keys(trust.registryKeys, 'trust.registryKeys', true),

@@ -39,14 +39,16 @@ export class RegistryIndex implements IndexSource {
 
   async resolve(pkg: string, selector: { version?: string; channel?: string }): Promise<PackageRef> {
     const index = await this.load();
-    const entry = index.packages[pkg];
+    const entry = Object.hasOwn(index.packages, pkg) ? index.packages[pkg] : undefined;
     const what = `resolve ${pkg}@${selector.channel ? `channel:${selector.channel}` : selector.version}`;
     if (!entry) throw new RegistryError('PACKAGE_NOT_FOUND', `${what}: not in the registry index`);
     let version: string | undefined;
     if (selector.channel !== undefined) {
-      version = entry.channels[selector.channel];
+      version = Object.hasOwn(entry.channels, selector.channel)
+        ? entry.channels[selector.channel]
+        : undefined;
       if (!version) throw new RegistryError('CHANNEL_NOT_FOUND', `${what}: no such channel`);
-    } else if (selector.version !== undefined && entry.versions[selector.version]) {
+    } else if (selector.version !== undefined && Object.hasOwn(entry.versions, selector.version)) {
       version = selector.version;
     } else {
       const candidates = Object.entries(entry.versions)
@@ -55,7 +57,7 @@ export class RegistryIndex implements IndexSource {
       version = semver.maxSatisfying(candidates, selector.version ?? '*') ?? undefined;
       if (!version) throw new RegistryError('VERSION_NOT_FOUND', `${what}: no version satisfies it`);
     }
-    const v = entry.versions[version];
+    const v = Object.hasOwn(entry.versions, version) ? entry.versions[version] : undefined;
     if (!v)
       throw new RegistryError('VERSION_NOT_FOUND', `${what}: the index lists ${version} but no entry for it`);
     const ref: PackageRef = { package: pkg, version, digest: v.digest, size: v.size };
@@ -82,7 +84,12 @@ export class RegistryIndex implements IndexSource {
       if (this.current && res.status >= 500) return this.fresh(this.current, now);
       throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: HTTP ${res.status}`);
     }
-    const bundle: unknown = await res.json();
+    let bundle: unknown;
+    try {
+      bundle = await res.json();
+    } catch (err) {
+      throw new TrustError('INDEX_INVALID', `index ${url}: not JSON`, { cause: err });
+    }
     const { document } = await verifyDocument(bundle, INDEX_PAYLOAD_TYPE, this.o.registryKeys, now);
     const index = toIndex(document);
     this.fresh(index, now);
@@ -124,5 +131,36 @@ function toIndex(value: unknown): IndexDocument {
   ) {
     throw new TrustError('INDEX_INVALID', 'index: signed, but not a bpfleet.index/v1 document');
   }
+  // Signed by the registry, yet checked in depth: resolution must never meet a shape it cannot handle.
+  for (const [pkg, entry] of Object.entries(doc.packages)) {
+    const bad = (what: string) =>
+      new TrustError('INDEX_INVALID', `index serial ${doc.serial}: ${pkg}: ${what}`);
+    if (!isRecord(entry) || !isRecord(entry.versions) || !isRecord(entry.channels)) {
+      throw bad('expected { versions, channels }');
+    }
+    for (const [version, v] of Object.entries(entry.versions)) {
+      if (
+        !isRecord(v) ||
+        typeof v.digest !== 'string' ||
+        !DIGEST.test(v.digest) ||
+        !Number.isSafeInteger(v.size) ||
+        (v.size as number) < 0 ||
+        typeof v.yanked !== 'boolean' ||
+        (v.manifestDigest !== undefined &&
+          (typeof v.manifestDigest !== 'string' || !DIGEST.test(v.manifestDigest)))
+      ) {
+        throw bad(`version ${JSON.stringify(version)}: expected { digest, size, yanked, manifestDigest? }`);
+      }
+    }
+    for (const [channel, version] of Object.entries(entry.channels)) {
+      if (typeof version !== 'string') throw bad(`channel ${JSON.stringify(channel)}: expected a version`);
+    }
+  }
   return doc as IndexDocument;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -28,15 +28,22 @@ export async function createFsBlobStore(dir: string): Promise<BlobStore> {
     const handle = await open(tmpPath, 'wx', 0o644);
     const hash = createHash('sha256');
     let size = 0;
+    let writeError: unknown;
     try {
       for await (const chunk of source) {
         size += chunk.byteLength;
         if (size > options.maxBytes) {
           throw new RegistryError('BLOB_TOO_LARGE', `stage blob: more than ${options.maxBytes} bytes`);
         }
+        // After a failed write (a full disk) the rest of the upload is read and dropped, within the size
+        // limit: cancelling the body would reset the connection before the client reads the 507.
+        if (writeError) continue;
         hash.update(chunk);
-        await handle.write(chunk);
+        await handle.write(chunk).catch((err: unknown) => {
+          writeError = err;
+        });
       }
+      if (writeError) throw writeError;
       await handle.sync();
     } catch (err) {
       await handle.close().catch(() => {});

@@ -3,11 +3,12 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { ArchiveError } from '../errors.js';
+import { fuzzRuns } from '../testing/reliability-runs.js';
 import { packArchive } from './pack-archive.js';
 import { fileEntries, makeTar, makeTgz, type RawEntry, validFiles, withChecksum } from './tar-fixtures.js';
 import { unpackArchive } from './unpack-archive.js';
 
-const RUNS = 1000;
+const RUNS = fuzzRuns();
 
 /** Unpacks, and lets nothing but an ArchiveError escape; a success must hold a parsed manifest. */
 async function unpacksOrFailsTyped(source: Uint8Array): Promise<void> {

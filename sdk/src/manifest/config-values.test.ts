@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ManifestError } from '../errors.js';
+import { fuzzRuns } from '../testing/reliability-runs.js';
 import {
   decodeConfigValue,
   type Endianness,
@@ -14,7 +15,7 @@ import { layoutFields } from './map-layout.js';
 import type { ConfigType, IntegerType } from './types.js';
 import { INTEGER_TYPES } from './types.js';
 
-const RUNS = 1000;
+const RUNS = fuzzRuns();
 
 test('integers encode little-endian by default, big-endian on request', () => {
   assert.deepEqual(encodeConfigValue({ type: 'u32' }, 0x01020304), Buffer.from([4, 3, 2, 1]));

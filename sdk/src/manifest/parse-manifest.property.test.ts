@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ManifestError } from '../errors.js';
+import { fuzzRuns } from '../testing/reliability-runs.js';
 import { exampleManifestJson } from './example-manifest.js';
 import { parseManifest } from './parse-manifest.js';
 
-const RUNS = 1000;
+const RUNS = fuzzRuns();
 
 /** Parses, and lets nothing but a ManifestError escape; a success must be a fixed point of parsing. */
 function parsesOrFailsTyped(input: unknown): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { fuzzRuns } from '../testing/reliability-runs.js';
 import {
   ProtocolError,
   parseAgentEvent,
@@ -83,6 +84,6 @@ test('fuzzed payloads raise only ProtocolError', () => {
         }
       },
     ),
-    { numRuns: 1000 },
+    { numRuns: fuzzRuns() },
   );
 });

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TrustError } from '../errors.js';
+import { fuzzRuns } from '../testing/reliability-runs.js';
 import { signDocument, verifyDocument } from './document-signature.js';
 import { signPayload } from './key-signer.js';
 import { signPackage, verifyPackage } from './package-signature.js';
 import { PACKAGE_PAYLOAD_TYPE, POLICY_PAYLOAD_TYPE } from './payload-types.js';
 import { makeKey, makeSubject, NOW, policyOf } from './trust-fixtures.js';
 
-const RUNS = 300;
+const RUNS = fuzzRuns();
 const publisher = makeKey();
 const subject = makeSubject();
 const policy = policyOf({ acme: [publisher] });
