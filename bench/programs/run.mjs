@@ -1,5 +1,5 @@
 // ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (the SDK loader's testRun), next to bare baselines.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,6 +58,21 @@ function blocklistKeys(count) {
     keys.push(key);
   }
   return keys;
+}
+
+/** apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup). */
+async function loadApnTagger(load, object, tagged) {
+  const coll = await load(object);
+  const path = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'));
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64LE(tagged ? BigInt(statSync(join('/sys/fs/cgroup/unified', path.slice(3))).ino) : 1n);
+  const value = Buffer.alloc(8);
+  value.writeUInt32LE(0x12345, 0);
+  value[4] = 46;
+  coll.map('tagged_apps').update(key, value);
+  return coll;
 }
 
 /** The 64-byte frame as a DNS query (UDP to port 53, id 0x1234, example.com A IN). */
@@ -180,6 +195,10 @@ try {
       join(root, 'bpf-programs/dns-observer/dns-observer.bpf.c'),
       join(root, 'bpf-programs/dns-observer'),
     ),
+    apn: await build(
+      join(root, 'bpf-programs/apn-tagger/apn-tagger.bpf.c'),
+      join(root, 'bpf-programs/apn-tagger'),
+    ),
     gtpu: await build(
       join(root, 'bpf-programs/gtpu-lite/gtpu-lite.bpf.c'),
       join(root, 'bpf-programs/gtpu-lite'),
@@ -195,6 +214,7 @@ try {
   const hashCount = await load(objects.hashCount);
   const firewall10k = await load(objects.firewall);
   const appTraffic = await load(objects.appTraffic);
+  const apnTagged = await loadApnTagger(load, objects.apn, true);
   const progs = {
     xdpPass: (await load(objects.xdpPass)).program('xdp_pass'),
     cgroupPass: (await load(objects.cgroupPass)).program('cgroup_skb_pass'),
@@ -204,6 +224,8 @@ try {
     appIngress: appTraffic.program('count_ingress'),
     dnsQuery: (await load(objects.dns)).program('dns_egress'),
     dnsOther: (await load(objects.dns)).program('dns_egress'),
+    apnTagged: apnTagged.program('apn_tag'),
+    apnUntagged: (await loadApnTagger(load, objects.apn, false)).program('apn_tag'),
   };
   // Programs that look at more than the 5-tuple get a frame of their own protocol.
   const frames = { dnsQuery: dnsQueryFrame() };
@@ -232,6 +254,8 @@ try {
   const singles = await singleShots(progs.xdpPass, gtpu.program('gtpu_fast_path'), gtpuSetup);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+  if (apnTagged.map('tagged').keys().length !== 1)
+    throw new Error('apn-tagger did not tag the benchmark packet');
   if (retvals.firewall10k !== 2 || retvals.firewallEmpty !== 2)
     throw new Error('the firewall did not pass the benchmark packet');
 
@@ -266,8 +290,15 @@ try {
       'cgroupPass',
     ),
     figure('app-traffic count_ingress vs xdp-pass', ns.appIngress, 'xdp-pass', 'xdpPass'),
-    figure('dns-observer egress, a DNS query (remembered in the LRU)', ns.dnsQuery, 'cgroup-skb-pass', 'cgroupPass'),
+    figure(
+      'dns-observer egress, a DNS query (remembered in the LRU)',
+      ns.dnsQuery,
+      'cgroup-skb-pass',
+      'cgroupPass',
+    ),
     figure('dns-observer egress, other UDP', ns.dnsOther, 'cgroup-skb-pass', 'cgroupPass'),
+    figure('apn-tagger, IPv4 of a tagged app (DSCP set)', ns.apnTagged, 'cgroup-skb-pass', 'cgroupPass'),
+    figure('apn-tagger, an untagged app', ns.apnUntagged, 'cgroup-skb-pass', 'cgroupPass'),
     ...singles,
   ];
   const result = {

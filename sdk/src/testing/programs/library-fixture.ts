@@ -6,8 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProgram } from '../../compile/build-program.js';
+import { compileObject } from '../../compile/compile-object.js';
 import { runTool } from '../../compile/run-tool.js';
 import { findToolchain } from '../../compile/toolchain.js';
+import { ensureVmlinuxHeader } from '../../compile/vmlinux-header.js';
 import { isGplCompatible, type Manifest, parseManifest } from '../../manifest/index.js';
 import { CGROUP2 } from '../cgroup-traffic.js';
 import { encodeLayout } from '../map-values.js';
@@ -122,4 +124,22 @@ export async function runInCgroup(
     if (child.exitCode === null) child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** Compiles a fixture program of testdata/ (`<name>.bpf.c`) for this host and returns the object's bytes. */
+export async function buildFixture(name: string): Promise<Uint8Array> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = join(here, '..', '..', '..', '..');
+  const source = join(root, 'sdk', 'src', 'testing', 'programs', 'testdata', `${name}.bpf.c`);
+  const toolchain = await findToolchain(runTool);
+  const cacheDir = join(root, 'build', 'telco-testdata');
+  mkdirSync(cacheDir, { recursive: true });
+  const vmlinux = await ensureVmlinuxHeader(runTool, toolchain.bpftool, { cacheDir });
+  const built = await compileObject(runTool, toolchain, {
+    source,
+    output: join(cacheDir, `${name}.bpf.o`),
+    arch: process.arch === 'arm64' ? 'arm64' : 'x86',
+    includeDirs: [vmlinux.includeDir, dirname(source)],
+  });
+  return new Uint8Array(readFileSync(built.path));
 }
