@@ -110,31 +110,57 @@ function setupGtpu(coll) {
   Buffer.from([198, 18, 20, 5]).copy(downlink, 30);
   return {
     cases: [
-      { key: 'gtpuDecap', name: 'gtpu-lite uplink decap (known TEID)', frame: gtpuFrame(0x100), retval: 2 },
       {
+        baseline: 'xdp',
+        key: 'gtpuDecap',
+        name: 'gtpu-lite uplink decap (known TEID)',
+        frame: gtpuFrame(0x100),
+        retval: 2,
+      },
+      {
+        baseline: 'xdp',
         key: 'gtpuUnknown',
         name: 'gtpu-lite uplink, unknown TEID (drop)',
         frame: gtpuFrame(0x999),
         retval: 1,
       },
-      { key: 'gtpuEncap', name: 'gtpu-lite downlink encap (known UE)', frame: downlink, retval: 2 },
-      { key: 'gtpuOther', name: 'gtpu-lite other traffic (pass)', frame: udpFrame(), retval: 2 },
+      {
+        baseline: 'xdp',
+        key: 'gtpuEncap',
+        name: 'gtpu-lite downlink encap (known UE)',
+        frame: downlink,
+        retval: 2,
+      },
+      {
+        baseline: 'xdp',
+        key: 'gtpuOther',
+        name: 'gtpu-lite other traffic (pass)',
+        frame: udpFrame(),
+        retval: 2,
+      },
     ],
   };
 }
 
-/** Mean kernel ns of single runs (rounds interleaved), each gtpu-lite case next to XDP_PASS measured alike. */
-async function singleShots(xdpPass, gtpuProgram, setup) {
+/** Mean kernel ns of single runs (rounds interleaved), each case next to a bare program of its hook measured alike. */
+async function singleShots(baselines, setupCases) {
   const cases = [
     {
-      key: 'xdpPass1',
+      key: 'xdp',
       name: 'xdp-pass (baseline, one run per call)',
       frame: udpFrame(),
       retval: 2,
-      prog: xdpPass,
+      prog: baselines.xdp,
     },
+    {
+      key: 'skb',
+      name: 'cgroup-skb-pass (baseline, one run per call)',
+      frame: udpFrame(),
+      retval: 1,
+      prog: baselines.skb,
+    },
+    ...setupCases,
   ];
-  for (const c of setup.cases) cases.push({ ...c, prog: gtpuProgram });
   const means = Object.fromEntries(cases.map((c) => [c.key, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) {
@@ -148,22 +174,47 @@ async function singleShots(xdpPass, gtpuProgram, setup) {
       means[c.key].push(total / SINGLE_SHOTS);
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const base = Number(median(means.xdpPass1).toFixed(1));
+  const median = (xs) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
   return cases.map((c) => {
-    const value = Number(median(means[c.key]).toFixed(1));
-    if (c.key === 'xdpPass1')
+    const value = median(means[c.key]);
+    if (!c.baseline)
       return { name: c.name, value, unit: 'ns/packet', baseline: null, ratio: null, goal: null, met: null };
+    const base = median(means[c.baseline]);
     return {
       name: c.name,
       value,
       unit: 'ns/packet',
-      baseline: { name: 'xdp-pass 1/call', value: base },
+      baseline: { name: `${c.baseline === 'xdp' ? 'xdp-pass' : 'cgroup-skb-pass'} 1/call`, value: base },
       ratio: Number((value / base).toFixed(2)),
       goal: null,
       met: null,
     };
   });
+}
+
+/** int-telemetry: the source stamping a UDP frame, and the sink stripping a stamped one. */
+function intCases(coll) {
+  const source = coll.program('int_source');
+  const sink = coll.program('int_sink');
+  const stamped = Buffer.from(testRun(source, udpFrame()).dataOut);
+  return [
+    {
+      key: 'intSource',
+      name: 'int-telemetry source (stamp)',
+      frame: udpFrame(),
+      retval: -1,
+      prog: source,
+      baseline: 'skb',
+    },
+    {
+      key: 'intSink',
+      name: 'int-telemetry sink (strip, record)',
+      frame: stamped,
+      retval: -1,
+      prog: sink,
+      baseline: 'skb',
+    },
+  ];
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
@@ -194,6 +245,10 @@ try {
     dns: await build(
       join(root, 'bpf-programs/dns-observer/dns-observer.bpf.c'),
       join(root, 'bpf-programs/dns-observer'),
+    ),
+    int: await build(
+      join(root, 'bpf-programs/int-telemetry/int-telemetry.bpf.c'),
+      join(root, 'bpf-programs/int-telemetry'),
     ),
     apn: await build(
       join(root, 'bpf-programs/apn-tagger/apn-tagger.bpf.c'),
@@ -251,7 +306,11 @@ try {
       retvals[key] = out.retval;
     }
   }
-  const singles = await singleShots(progs.xdpPass, gtpu.program('gtpu_fast_path'), gtpuSetup);
+  const gtpuProgram = gtpu.program('gtpu_fast_path');
+  const singles = await singleShots({ xdp: progs.xdpPass, skb: progs.cgroupPass }, [
+    ...gtpuSetup.cases.map((c) => ({ ...c, prog: gtpuProgram })),
+    ...intCases(await load(objects.int)),
+  ]);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
   if (apnTagged.map('tagged').keys().length !== 1)
