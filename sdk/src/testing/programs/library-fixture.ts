@@ -1,7 +1,7 @@
 // Fixtures for the bpf-programs/ library tests: build a program, namespaces and veths, a child in a cgroup.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,15 @@ export async function buildLibraryProgram(name: string): Promise<LibraryProgram>
   const dir = join(PROGRAMS, name);
   const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'));
   const tests = parseTestFile(await readFile(join(dir, 'tests.json'), 'utf8'), `${name}/tests.json`);
-  const built = await buildProgram(runTool, await findToolchain(runTool), { dir, manifest, isGplCompatible });
+  // A build dir of this process: test files run in parallel and may build the same program at once.
+  const buildDir = join(PROGRAMS, '..', 'build', 'telco-tests', `${name}-${process.pid}`);
+  process.once('exit', () => rmSync(buildDir, { recursive: true, force: true }));
+  const built = await buildProgram(runTool, await findToolchain(runTool), {
+    dir,
+    manifest,
+    isGplCompatible,
+    buildDir,
+  });
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
   const objectPath = built.objects.find((o) => o.arch === arch)?.path ?? '';
   return {
@@ -132,7 +140,8 @@ export async function buildFixture(name: string): Promise<Uint8Array> {
   const root = join(here, '..', '..', '..', '..');
   const source = join(root, 'sdk', 'src', 'testing', 'programs', 'testdata', `${name}.bpf.c`);
   const toolchain = await findToolchain(runTool);
-  const cacheDir = join(root, 'build', 'telco-testdata');
+  const cacheDir = join(root, 'build', 'telco-tests', `fixtures-${process.pid}`);
+  process.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
   mkdirSync(cacheDir, { recursive: true });
   const vmlinux = await ensureVmlinuxHeader(runTool, toolchain.bpftool, { cacheDir });
   const built = await compileObject(runTool, toolchain, {
