@@ -1,5 +1,5 @@
 // ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (the SDK loader's testRun), next to bare baselines.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,9 @@ const { loadCollection, testRun } = await import(join(root, 'sdk/dist/bpf/index.
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PREFIXES = 10_000;
+// Programs that rewrite the packet (gtpu-lite) cannot use repeat: the kernel does not reset the packet between
+// repeats, so they run once per call, many calls, next to an XDP_PASS measured the same way.
+const SINGLE_SHOTS = Number(process.env.BENCH_SINGLE_SHOTS ?? 20_000);
 
 /** A 64-byte Ethernet/IPv4/UDP frame from 198.18.0.1 to 198.18.0.2 (checksums do not matter to these programs). */
 function udpFrame() {
@@ -57,6 +60,163 @@ function blocklistKeys(count) {
   return keys;
 }
 
+/** apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup). */
+async function loadApnTagger(load, object, tagged) {
+  const coll = await load(object);
+  const path = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'));
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64LE(tagged ? BigInt(statSync(join('/sys/fs/cgroup/unified', path.slice(3))).ino) : 1n);
+  const value = Buffer.alloc(8);
+  value.writeUInt32LE(0x12345, 0);
+  value[4] = 46;
+  coll.map('tagged_apps').update(key, value);
+  return coll;
+}
+
+/** The 64-byte frame as a DNS query (UDP to port 53, id 0x1234, example.com A IN). */
+function dnsQueryFrame() {
+  const f = udpFrame();
+  f.writeUInt16BE(53, 36);
+  Buffer.from('123401000001000000000000076578616d706c6503636f6d0000010001', 'hex').copy(f, 42, 0, 22);
+  return f;
+}
+
+/** gtpu-lite with one uplink TEID (0x100 → session 1) and one UE (198.18.20.5 → gNB 198.18.10.2, TEID 0x200). */
+function setupGtpu(coll) {
+  const u32le = (n) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  coll.map('uplink_teids').update(u32le(0x100), u32le(1));
+  const dl = Buffer.alloc(16);
+  dl.writeUInt32LE(0x200, 0);
+  Buffer.from([198, 18, 10, 2]).copy(dl, 4);
+  dl.writeUInt32LE(2, 8);
+  coll.map('downlink_ues').update(Buffer.from([198, 18, 20, 5]), dl);
+  const gtpuFrame = (teid) => {
+    const f = udpFrame();
+    const inner = Buffer.from(f.subarray(14));
+    f.writeUInt16BE(20 + 8 + 8 + inner.length, 16);
+    f.writeUInt16BE(2152, 36);
+    f.writeUInt16BE(8 + 8 + inner.length, 38);
+    const g = Buffer.from([0x30, 0xff, 0, inner.length, 0, 0, 0, 0]);
+    g.writeUInt32BE(teid, 4);
+    return Buffer.concat([f.subarray(0, 42), g, inner]);
+  };
+  const downlink = udpFrame();
+  Buffer.from([198, 18, 20, 5]).copy(downlink, 30);
+  return {
+    cases: [
+      {
+        baseline: 'xdp',
+        key: 'gtpuDecap',
+        name: 'gtpu-lite uplink decap (known TEID)',
+        frame: gtpuFrame(0x100),
+        retval: 2,
+      },
+      {
+        baseline: 'xdp',
+        key: 'gtpuUnknown',
+        name: 'gtpu-lite uplink, unknown TEID (drop)',
+        frame: gtpuFrame(0x999),
+        retval: 1,
+      },
+      {
+        baseline: 'xdp',
+        key: 'gtpuEncap',
+        name: 'gtpu-lite downlink encap (known UE)',
+        frame: downlink,
+        retval: 2,
+      },
+      {
+        baseline: 'xdp',
+        key: 'gtpuOther',
+        name: 'gtpu-lite other traffic (pass)',
+        frame: udpFrame(),
+        retval: 2,
+      },
+    ],
+  };
+}
+
+/** Mean kernel ns of single runs (rounds interleaved), each case next to a bare program of its hook measured alike. */
+async function singleShots(baselines, setupCases) {
+  const cases = [
+    {
+      key: 'xdp',
+      name: 'xdp-pass (baseline, one run per call)',
+      frame: udpFrame(),
+      retval: 2,
+      prog: baselines.xdp,
+    },
+    {
+      key: 'skb',
+      name: 'cgroup-skb-pass (baseline, one run per call)',
+      frame: udpFrame(),
+      retval: 1,
+      prog: baselines.skb,
+    },
+    ...setupCases,
+  ];
+  const means = Object.fromEntries(cases.map((c) => [c.key, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) {
+      let total = 0;
+      for (let i = 0; i < SINGLE_SHOTS; i++) {
+        const out = testRun(c.prog, c.frame, { repeat: 1 });
+        if (out.retval !== c.retval)
+          throw new Error(`${c.name}: returned ${out.retval}, expected ${c.retval}`);
+        total += out.durationNs;
+      }
+      means[c.key].push(total / SINGLE_SHOTS);
+    }
+  }
+  const median = (xs) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
+  return cases.map((c) => {
+    const value = median(means[c.key]);
+    if (!c.baseline)
+      return { name: c.name, value, unit: 'ns/packet', baseline: null, ratio: null, goal: null, met: null };
+    const base = median(means[c.baseline]);
+    return {
+      name: c.name,
+      value,
+      unit: 'ns/packet',
+      baseline: { name: `${c.baseline === 'xdp' ? 'xdp-pass' : 'cgroup-skb-pass'} 1/call`, value: base },
+      ratio: Number((value / base).toFixed(2)),
+      goal: null,
+      met: null,
+    };
+  });
+}
+
+/** int-telemetry: the source stamping a UDP frame, and the sink stripping a stamped one. */
+function intCases(coll) {
+  const source = coll.program('int_source');
+  const sink = coll.program('int_sink');
+  const stamped = Buffer.from(testRun(source, udpFrame()).dataOut);
+  return [
+    {
+      key: 'intSource',
+      name: 'int-telemetry source (stamp)',
+      frame: udpFrame(),
+      retval: -1,
+      prog: source,
+      baseline: 'skb',
+    },
+    {
+      key: 'intSink',
+      name: 'int-telemetry sink (strip, record)',
+      frame: stamped,
+      retval: -1,
+      prog: sink,
+      baseline: 'skb',
+    },
+  ];
+}
+
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
 try {
   const toolchain = await findToolchain(runTool);
@@ -82,6 +242,22 @@ try {
       join(root, 'bpf-programs/app-traffic/app-traffic.bpf.c'),
       join(root, 'bpf-programs/app-traffic'),
     ),
+    dns: await build(
+      join(root, 'bpf-programs/dns-observer/dns-observer.bpf.c'),
+      join(root, 'bpf-programs/dns-observer'),
+    ),
+    int: await build(
+      join(root, 'bpf-programs/int-telemetry/int-telemetry.bpf.c'),
+      join(root, 'bpf-programs/int-telemetry'),
+    ),
+    apn: await build(
+      join(root, 'bpf-programs/apn-tagger/apn-tagger.bpf.c'),
+      join(root, 'bpf-programs/apn-tagger'),
+    ),
+    gtpu: await build(
+      join(root, 'bpf-programs/gtpu-lite/gtpu-lite.bpf.c'),
+      join(root, 'bpf-programs/gtpu-lite'),
+    ),
   };
 
   const collections = [];
@@ -93,6 +269,7 @@ try {
   const hashCount = await load(objects.hashCount);
   const firewall10k = await load(objects.firewall);
   const appTraffic = await load(objects.appTraffic);
+  const apnTagged = await loadApnTagger(load, objects.apn, true);
   const progs = {
     xdpPass: (await load(objects.xdpPass)).program('xdp_pass'),
     cgroupPass: (await load(objects.cgroupPass)).program('cgroup_skb_pass'),
@@ -100,7 +277,13 @@ try {
     firewallEmpty: (await load(objects.firewall)).program('xdp_firewall'),
     firewall10k: firewall10k.program('xdp_firewall'),
     appIngress: appTraffic.program('count_ingress'),
+    dnsQuery: (await load(objects.dns)).program('dns_egress'),
+    dnsOther: (await load(objects.dns)).program('dns_egress'),
+    apnTagged: apnTagged.program('apn_tag'),
+    apnUntagged: (await loadApnTagger(load, objects.apn, false)).program('apn_tag'),
   };
+  // Programs that look at more than the 5-tuple get a frame of their own protocol.
+  const frames = { dnsQuery: dnsQueryFrame() };
   const counts = hashCount.map('counts');
   const one = Buffer.alloc(8);
   one.writeBigUInt64LE(1n);
@@ -110,19 +293,28 @@ try {
   const entries = blocklist.keys().length;
   if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
   const frame = udpFrame();
+  const gtpu = await load(objects.gtpu);
+  const gtpuSetup = setupGtpu(gtpu);
 
   // Rounds interleave the programs so that noise from other load on the machine hits all of them alike.
   const samples = Object.fromEntries(Object.keys(progs).map((k) => [k, []]));
   const retvals = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [key, program] of Object.entries(progs)) {
-      const out = testRun(program, frame, { repeat: REPEAT });
+      const out = testRun(program, frames[key] ?? frame, { repeat: REPEAT });
       samples[key].push(out.durationNs);
       retvals[key] = out.retval;
     }
   }
+  const gtpuProgram = gtpu.program('gtpu_fast_path');
+  const singles = await singleShots({ xdp: progs.xdpPass, skb: progs.cgroupPass }, [
+    ...gtpuSetup.cases.map((c) => ({ ...c, prog: gtpuProgram })),
+    ...intCases(await load(objects.int)),
+  ]);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+  if (apnTagged.map('tagged').keys().length !== 1)
+    throw new Error('apn-tagger did not tag the benchmark packet');
   if (retvals.firewall10k !== 2 || retvals.firewallEmpty !== 2)
     throw new Error('the firewall did not pass the benchmark packet');
 
@@ -157,6 +349,16 @@ try {
       'cgroupPass',
     ),
     figure('app-traffic count_ingress vs xdp-pass', ns.appIngress, 'xdp-pass', 'xdpPass'),
+    figure(
+      'dns-observer egress, a DNS query (remembered in the LRU)',
+      ns.dnsQuery,
+      'cgroup-skb-pass',
+      'cgroupPass',
+    ),
+    figure('dns-observer egress, other UDP', ns.dnsOther, 'cgroup-skb-pass', 'cgroupPass'),
+    figure('apn-tagger, IPv4 of a tagged app (DSCP set)', ns.apnTagged, 'cgroup-skb-pass', 'cgroupPass'),
+    figure('apn-tagger, an untagged app', ns.apnUntagged, 'cgroup-skb-pass', 'cgroupPass'),
+    ...singles,
   ];
   const result = {
     benchmark: 'programs',
@@ -168,6 +370,7 @@ try {
       statistic: 'median of rounds',
       frame: '64-byte IPv4/UDP',
       blocklistEntries: entries,
+      singleShots: SINGLE_SHOTS,
     },
     figures,
   };

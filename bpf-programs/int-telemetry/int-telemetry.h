@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Types shared by int-telemetry.bpf.c and the tools that read its maps. */
+#ifndef INT_TELEMETRY_H
+#define INT_TELEMETRY_H
+
+#define ETH_P_IP 0x0800
+#define INT_SHIM_VERSION 1
+#define INT_LATENCY_BUCKETS 32
+
+/* The telemetry shim the source inserts right after the IPv4 header (the IP protocol then says
+ * `shim_protocol`); all fields in network byte order. */
+struct int_shim {
+  __u8 next_protocol; /* the packet's own IP protocol, restored by the sink */
+  __u8 version;
+  __u16 reserved;
+  __be32 seq;         /* per-flow sequence number, from 0 */
+  __be64 sent_ns;     /* CLOCK_TAI at the source */
+};
+
+/* A flow: IPv4 addresses (network order) and transport ports (host order) of the original packet. */
+struct int_flow {
+  __be32 src;
+  __be32 dst;
+  __u16 src_port;
+  __u16 dst_port;
+  __u8 protocol;
+};
+
+struct int_tx {
+  __u64 next_seq; /* 64 bits for an atomic fetch-and-add; the shim carries the low 32 */
+};
+
+/* What the sink knows about a flow. */
+struct int_rx {
+  __u64 received;
+  __u64 lost;          /* sequence numbers skipped: packets that never arrived */
+  __u64 late;          /* arrived after a later one (reordered or duplicated) */
+  __u64 latency_sum_ns;
+  __u32 next_seq;
+  __u32 pad;
+};
+
+struct int_count {
+  __u64 packets;
+};
+
+/* Index into the `int_stats` per-CPU array. */
+enum int_stat {
+  INT_STAMPED = 0,       /* source: shim inserted */
+  INT_SKIPPED = 1,       /* source: matched but not stampable (options, fragment, GSO) or no room */
+  INT_STRIPPED = 2,      /* sink: shim removed */
+  INT_SINK_BAD = 3,      /* sink: shim of an unknown version or truncated: dropped */
+  INT_STAT_COUNT = 4,
+};
+
+#endif
