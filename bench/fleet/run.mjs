@@ -59,7 +59,10 @@ async function stop(child, signal = 'SIGTERM') {
 }
 function waitFor(child, pattern, what, ms = 60_000) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${ms} ms:\n${child.tail}`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`${what}: not ready after ${ms} ms:\n${child.tail}`)),
+      ms,
+    );
     const check = () => {
       if (pattern.test(child.tail)) {
         clearTimeout(timer);
@@ -88,7 +91,11 @@ async function usage(pid) {
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpu: (Number(stat[11]) + Number(stat[12])) / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return {
+    cpu: (Number(stat[11]) + Number(stat[12])) / 100,
+    rssMb: kb('VmRSS') / 1024,
+    hwmMb: kb('VmHWM') / 1024,
+  };
 }
 
 async function until(check, what, ms) {
@@ -247,6 +254,9 @@ async function runOnce(brokerKind, n) {
           process.execPath,
           [
             '--max-old-space-size=4096',
+            ...(process.env.BENCH_FLEET_CPU_PROF
+              ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_FLEET_CPU_PROF]
+              : []),
             join(root, 'agent/dist/main.js'),
             'simulate',
             '--devices',
@@ -314,6 +324,23 @@ async function runOnce(brokerKind, n) {
       .all()
       .map((r) => (Date.parse(r.at) - t0) / 1000)
       .sort((a, b) => a - b);
+    // Where the time goes: when the edge saw each stage of the devices' work, as quantiles since the apply.
+    const stages = db
+      .prepare(
+        `SELECT json_extract(event, '$.state') AS state, received_at AS at FROM fleet_events WHERE received_at >= ?`,
+      )
+      .all(new Date(t0).toISOString());
+    const byState = new Map();
+    for (const e of stages)
+      byState.set(e.state, [...(byState.get(e.state) ?? []), (Date.parse(e.at) - t0) / 1000]);
+    for (const [state, ts] of byState) {
+      ts.sort((a, b) => a - b);
+      const q = (f) => ts[Math.min(ts.length - 1, Math.floor(f * ts.length))].toFixed(2);
+      process.stderr.write(
+        `  ${state}: ${ts.length} events, first ${q(0)} s, p50 ${q(0.5)} s, last ${q(1)} s\n`,
+      );
+    }
+    if (process.env.BENCH_FLEET_DEBUG) for (const s of sims) process.stderr.write(`${s.tail}\n`);
     db.close();
     const at = (fraction) => {
       const k = Math.ceil(fraction * n);
@@ -326,7 +353,16 @@ async function runOnce(brokerKind, n) {
     await Promise.all(sims.map((s) => stop(s)));
     await stop(edge);
     await stop(mosquitto);
-    return { n, brokerKind, converged, attached: times.length, p50: at(0.5), p99: at(0.99), p100: at(1), proc };
+    return {
+      n,
+      brokerKind,
+      converged,
+      attached: times.length,
+      p50: at(0.5),
+      p99: at(0.99),
+      p100: at(1),
+      proc,
+    };
   } finally {
     for (const c of [...children]) await stop(c, 'SIGKILL');
     await rm(work, { recursive: true, force: true });
@@ -337,7 +373,21 @@ async function runOnce(brokerKind, n) {
 const figures = [];
 const fig = (name, value, unit, goal = null, met = null) =>
   figures.push({ name, value, unit, baseline: null, ratio: null, goal, met });
-const rows = [['broker', 'devices', 'p50 s', 'p99 s', 'p100 s', 'edge cpu s', 'edge MB', 'broker cpu s', 'broker MB', 'sims cpu s', 'sim MB (max)']];
+const rows = [
+  [
+    'broker',
+    'devices',
+    'p50 s',
+    'p99 s',
+    'p100 s',
+    'edge cpu s',
+    'edge MB',
+    'broker cpu s',
+    'broker MB',
+    'sims cpu s',
+    'sim MB (max)',
+  ],
+];
 try {
   for (const n of SIZES) {
     for (const brokerKind of BROKERS) {
@@ -362,7 +412,11 @@ try {
         fig(`mosquitto-cpu-${tag}`, broker.cpu, 'cpu-s');
         fig(`mosquitto-rss-${tag}`, broker.rssMb, 'MB');
       }
-      fig(`sim-cpu-${tag}`, sims.reduce((s, [, p]) => s + p.cpu, 0), 'cpu-s');
+      fig(
+        `sim-cpu-${tag}`,
+        sims.reduce((s, [, p]) => s + p.cpu, 0),
+        'cpu-s',
+      );
       fig(`sim-rss-${tag}`, Math.max(...sims.map(([, p]) => p.rssMb)), 'MB');
       rows.push([
         brokerKind,
