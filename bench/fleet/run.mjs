@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, release, tmpdir, userInfo } from 'node:os';
+import { cpus, loadavg, release, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const SIZES = (process.env.BENCH_FLEET_SIZES ?? (QUICK ? '1000' : '1000,5000,10000')).split(',').map(Number);
 const BROKERS = (process.env.BENCH_FLEET_BROKERS ?? 'mosquitto,embedded').split(',');
-/** Devices per simulator process (each holds an MQTT socket and, while fetching, an HTTP socket per device). */
-const PER_PROCESS = Number(process.env.BENCH_FLEET_PER_PROCESS ?? 5000);
+/** Simulator processes: one per core, so the devices' CPU work is not confined to one event loop. */
+const PROCESSES = Number(process.env.BENCH_FLEET_PROCESSES ?? cpus().length);
+/** At most this many devices per process: each holds an MQTT socket and, while fetching, an HTTP socket. */
+const MAX_PER_PROCESS = 5000;
 const GOAL_DEVICES = 10_000;
 const GOAL_SECONDS = 10;
 const FLEET = 'bench';
@@ -247,8 +249,9 @@ async function runOnce(brokerKind, n) {
       }),
     );
     const sims = [];
-    for (let first = 0; first < n; first += PER_PROCESS) {
-      const count = Math.min(PER_PROCESS, n - first);
+    const perProcess = Math.min(MAX_PER_PROCESS, Math.ceil(n / PROCESSES));
+    for (let first = 0; first < n; first += perProcess) {
+      const count = Math.min(perProcess, n - first);
       sims.push(
         start(
           process.execPath,
@@ -303,6 +306,7 @@ async function runOnce(brokerKind, n) {
       },
       toSigningKey(operator.privateKeyPem),
     );
+    const load = loadavg()[0];
     const t0 = Date.now();
     await fleet.applyPolicy(policy);
     // last_seen is stamped when the edge records a report; with telemetry off it is the ATTACHED report's time.
@@ -418,9 +422,15 @@ try {
         'cpu-s',
       );
       fig(`sim-rss-${tag}`, Math.max(...sims.map(([, p]) => p.rssMb)), 'MB');
+      // All processes' CPU per device, and what it means on this machine's cores if nothing else ran on them.
+      const cpu = Object.values(r.proc).reduce((s, p) => s + p.cpu, 0);
+      fig(`cpu-per-device-${tag}`, (cpu / n) * 1000, 'cpu-ms');
+      fig(`cpu-bound-converge-${tag}`, cpu / cpus().length, 's');
+      fig(`load-before-${tag}`, r.load, 'loadavg');
       rows.push([
         brokerKind,
         String(n),
+        r.load.toFixed(1),
         ...[r.p50, r.p99, r.converged ? r.p100 : Number.NaN].map((v) => v.toFixed(2)),
         r.proc.edge.cpu.toFixed(1),
         r.proc.edge.rssMb.toFixed(0),
