@@ -359,6 +359,7 @@ async function runOnce(brokerKind, n) {
     await stop(mosquitto);
     return {
       n,
+      load,
       brokerKind,
       converged,
       attached: times.length,
