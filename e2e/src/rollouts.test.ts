@@ -74,6 +74,18 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** The simulated devices' shared agent config (each device gets its own directory under `dataDir`). */
+const base = (groupName: string) => ({
+  fleet: FLEET,
+  broker: { url: edge.brokerUrl },
+  registry: { url: edge.url },
+  trust,
+  groups: [groupName],
+  allow: { interfaces: ['wan0'] },
+  reconcileIntervalSeconds: 2,
+  dataDir: join(work, 'devices'),
+});
+
 interface Group {
   name: string;
   ids: string[];
@@ -102,18 +114,16 @@ async function group(name: string, n: number, refusing = 0): Promise<Group> {
     toSigningKey(operator.privateKeyPem),
   );
   await edge.fleet.applyPolicy(policy);
-  const base = {
-    fleet: FLEET,
-    broker: { url: edge.brokerUrl },
-    registry: { url: edge.url },
-    trust,
-    groups: [name],
-    allow: { interfaces: ['wan0'] },
-    reconcileIntervalSeconds: 2,
-    dataDir: join(work, 'devices'),
-  };
   const run = (first: number, devices: number, rejectVersions: string[]) =>
-    startSimulation({ devices, first, prefix: `${name}-`, base, credentials, rejectVersions, logger: quiet });
+    startSimulation({
+      devices,
+      first,
+      prefix: `${name}-`,
+      base: base(name),
+      credentials,
+      rejectVersions,
+      logger: quiet,
+    });
   const sims = [
     ...(refusing > 0 ? [await run(0, refusing, [NEW])] : []),
     await run(refusing, n - refusing, []),
@@ -299,4 +309,21 @@ test('an edge killed mid-rollout continues it to completion after a restart', as
   assert.deepEqual(new Set(statuses(done, g.ids)), new Set(['SUCCEEDED']));
   await until(async () => (await on(g.name, NEW)).length === g.ids.length, 'all on the new version', 60_000);
   assert.equal((await edge.fleet.currentPolicy({ group: g.name })).policy?.programs[0]?.version, NEW);
+
+  // Another crash; then a device that never saw any policy joins. The embedded broker lost its retained
+  // messages with the process: the edge republishes its stored policies, so the newcomer still converges.
+  await edge.restart();
+  const late = `${g.name}-${g.ids.length}`;
+  const password = (await edge.fleet.registerDevice(late, [g.name])).broker.password;
+  simulations.push(
+    await startSimulation({
+      devices: 1,
+      first: g.ids.length,
+      prefix: `${g.name}-`,
+      base: { ...base(g.name), dataDir: join(work, 'late') },
+      credentials: { [late]: password },
+      logger: quiet,
+    }),
+  );
+  await until(async () => (await on(g.name, NEW)).includes(late), `${late} on the group's new version`);
 });
