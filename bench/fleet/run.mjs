@@ -322,7 +322,7 @@ async function runOnce(brokerKind, n) {
        WHERE json_extract(p.value, '$.status') = 'ATTACHED'`,
     );
     let converged = true;
-    await until(() => count.get().c >= n, `${n} devices ATTACHED`, 180_000).catch(() => {
+    await until(() => count.get().c >= n, `${n} devices ATTACHED`, Math.max(180_000, n * 60)).catch(() => {
       converged = false;
     });
     const after = {};
@@ -385,6 +385,7 @@ const rows = [
   [
     'broker',
     'devices',
+    'load',
     'p50 s',
     'p99 s',
     'p100 s',
@@ -415,6 +416,7 @@ try {
         isGoal ? `<= ${GOAL_SECONDS} s` : null,
         isGoal ? r.converged && r.p100 <= GOAL_SECONDS : null,
       );
+      fig(`converged-${tag}`, r.attached / n, 'fraction');
       fig(`edge-cpu-${tag}`, r.proc.edge.cpu, 'cpu-s');
       fig(`edge-rss-${tag}`, r.proc.edge.rssMb, 'MB');
       if (broker) {
