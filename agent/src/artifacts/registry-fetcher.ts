@@ -1,5 +1,6 @@
 // Fetcher over the registry's HTTP API: the archive by digest (cached, resumable) and the publisher's bundle.
 import { RegistryError } from '@bpfleet/sdk/errors';
+import { backoffDelay, sleep } from '../backoff.js';
 import type { Artifact, Fetcher, PackageRef } from '../ports.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { type DownloadOptions, downloadBlob } from './http-download.js';
@@ -24,17 +25,7 @@ export class RegistryFetcher implements Fetcher {
     );
     const [ns, name] = ref.package.split('/');
     const url = `${this.registryUrl}/v1/packages/${ns}/${name}/versions/${encodeURIComponent(ref.version)}/bundle`;
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-    } catch (err) {
-      throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (res.status !== 200)
-      throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: HTTP ${res.status}`);
-    const text = await res.text();
+    const text = await this.fetchBundle(url, label);
     if (text.length > MAX_BUNDLE_BYTES) {
       throw new RegistryError(
         'FETCH_FAILED',
@@ -48,5 +39,39 @@ export class RegistryFetcher implements Fetcher {
       throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: not JSON`, { cause: err });
     }
     return { ref, archive, bundle };
+  }
+
+  /**
+   * The bundle with the archive's retries: a refused or reset connection (a busy edge closing keep-alive
+   * sockets, thousands of devices at once) or a 5xx must not fail a deployment that the next try would finish.
+   */
+  private async fetchBundle(url: string, label: string): Promise<string> {
+    let last = '';
+    for (let attempt = 0; attempt < this.options.attempts; attempt++) {
+      if (attempt > 0) await sleep(backoffDelay(attempt - 1, this.options.backoff));
+      let res: Response;
+      try {
+        res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+      } catch (err) {
+        last = (err as Error).message;
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429) {
+        await res.body?.cancel();
+        last = `HTTP ${res.status}`;
+        continue;
+      }
+      if (res.status !== 200)
+        throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: HTTP ${res.status}`);
+      try {
+        return await res.text();
+      } catch (err) {
+        last = (err as Error).message;
+      }
+    }
+    throw new RegistryError(
+      'FETCH_FAILED',
+      `fetch ${label} bundle: gave up after ${this.options.attempts} attempts: ${last}`,
+    );
   }
 }

@@ -1,15 +1,25 @@
 // An in-memory Loader: simulated devices and tests of the loop; records calls, keeps "pins" across a restart.
+import { BpfError } from '@bpfleet/sdk/errors';
 import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
+
+export interface MemoryLoaderOptions {
+  /**
+   * Versions this device's "kernel" refuses to load, as a verifier or missing helper would on real hardware:
+   * attach and upgrade to them throw before anything changes, so the agent reports FAILED or ROLLED_BACK.
+   */
+  rejectVersions?: ReadonlySet<string>;
+}
 
 export class MemoryLoader implements Loader {
   constructor(
     readonly live = new Map<string, Deployment>(),
     readonly calls: string[] = [],
+    private readonly options: MemoryLoaderOptions = {},
   ) {}
 
   /** The same pins seen by a new agent process. */
   restart(): MemoryLoader {
-    return new MemoryLoader(this.live, this.calls);
+    return new MemoryLoader(this.live, this.calls, this.options);
   }
 
   async adopt(): Promise<Deployment[]> {
@@ -18,11 +28,13 @@ export class MemoryLoader implements Loader {
 
   async attach(spec: DeploySpec): Promise<Deployment> {
     this.calls.push(`attach ${spec.id} ${spec.pkg.ref.version}`);
+    this.refuse(spec);
     return this.put(spec);
   }
 
   async upgrade(current: Deployment, spec: DeploySpec): Promise<Deployment> {
     this.calls.push(`upgrade ${spec.id} ${current.version}->${spec.pkg.ref.version}`);
+    this.refuse(spec);
     return this.put(spec);
   }
 
@@ -39,6 +51,12 @@ export class MemoryLoader implements Loader {
       key: '',
       value: 1,
     }));
+  }
+
+  private refuse(spec: DeploySpec): void {
+    const { package: name, version } = spec.pkg.ref;
+    if (this.options.rejectVersions?.has(version))
+      throw new BpfError('LOAD_FAILED', `load ${name}@${version}: refused by this simulated device`);
   }
 
   private put(spec: DeploySpec): Deployment {

@@ -15,9 +15,11 @@ import { MemoryLoader } from './memory-loader.js';
 
 export const SIMULATE_USAGE = `usage: bpfleet-agent simulate --devices N [--config base.{json,yaml}] [--fleet NAME]
        [--broker URL] [--registry URL] [--trust trust.{json,yaml}] [--groups a,b] [--prefix sim-]
-       [--password SECRET] [--data-dir DIR] [--debug]
-Runs N devices (<prefix>0 … <prefix>N-1, broker username = device id) in one process; the kernel side is
-simulated, everything else is real. The base config gives every other key; flags override it.`;
+       [--password SECRET | --credentials creds.json] [--first K] [--reject-version V] [--data-dir DIR] [--debug]
+Runs N devices (<prefix>K … <prefix>K+N-1, broker username = device id) in one process; the kernel side is
+simulated, everything else is real. The base config gives every other key; flags override it.
+--credentials is a JSON object of device id → broker password (as issued by POST /v1/fleet/devices);
+--reject-version makes these devices' loader refuse that version, as a device whose kernel cannot load it.`;
 
 const FLAGS = {
   devices: { type: 'string', short: 'n' },
@@ -29,6 +31,9 @@ const FLAGS = {
   groups: { type: 'string' },
   prefix: { type: 'string' },
   password: { type: 'string' },
+  credentials: { type: 'string' },
+  first: { type: 'string' },
+  'reject-version': { type: 'string', multiple: true },
   'data-dir': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -46,6 +51,12 @@ export interface SimulationOptions {
   /** A full agent config without `deviceId`; `dataDir` is the parent of one directory per device. */
   base: Record<string, unknown>;
   logger: Logger;
+  /** Index of the first device (default 0), so several processes can share one id range. */
+  first?: number;
+  /** Per-device broker passwords (device id → password); without one, `base.broker.password` is used. */
+  credentials?: Readonly<Record<string, string>>;
+  /** Versions every device of this simulation refuses to load. */
+  rejectVersions?: readonly string[];
 }
 
 /** Parses the simulate flags into options; every error is a ConfigKeyError naming the flag or key. */
@@ -53,7 +64,7 @@ export async function simulationOptions(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<SimulationOptions | 'help'> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -78,16 +89,36 @@ export async function simulationOptions(
   if (typeof values.groups === 'string') base.groups = values.groups.split(',').filter(Boolean);
   set('dataDir', values['data-dir']);
   if (base.dataDir === undefined) base.dataDir = '/var/lib/bpfleet-agent/simulated';
+  const first = values.first === undefined ? 0 : Number(values.first);
+  if (!Number.isInteger(first) || first < 0)
+    throw new ConfigKeyError('--first', 'expected the index of the first device (0 or more)');
   const logger = createJsonLogger((line) => process.stderr.write(line), values.debug === true);
-  const options = { devices: n, prefix: (values.prefix as string | undefined) ?? 'sim-', base, logger };
+  const options: SimulationOptions = {
+    devices: n,
+    prefix: (values.prefix as string | undefined) ?? 'sim-',
+    base,
+    logger,
+    first,
+    rejectVersions: (values['reject-version'] as string[] | undefined) ?? [],
+  };
+  if (typeof values.credentials === 'string') {
+    const creds = asObject(await readDoc(values.credentials, '--credentials'), '--credentials');
+    for (const [id, pw] of Object.entries(creds))
+      if (typeof pw !== 'string')
+        throw new ConfigKeyError('--credentials', `${id}: expected a password string`);
+    options.credentials = creds as Record<string, string>;
+  }
   // Validate once up front so a bad key fails before any device starts.
   deviceConfig(options, 0);
   return options;
 }
 
 export function deviceConfig(o: SimulationOptions, i: number): AgentConfig {
-  const deviceId = `${o.prefix}${i}`;
-  const broker = asObject(o.base.broker ?? {}, 'broker');
+  const deviceId = `${o.prefix}${(o.first ?? 0) + i}`;
+  const own = o.credentials?.[deviceId];
+  const broker = { ...asObject(o.base.broker ?? {}, 'broker'), ...(own !== undefined && { password: own }) };
+  if (o.credentials && own === undefined)
+    throw new ConfigKeyError('--credentials', `no password for device ${deviceId}`);
   // The device id is also its broker username (the fleet's access control requires it).
   return toAgentConfig({
     ...o.base,
@@ -105,7 +136,7 @@ export async function startSimulation(o: SimulationOptions): Promise<Simulation>
   };
   try {
     for (let i = 0; i < o.devices; i++) {
-      const loader = new MemoryLoader();
+      const loader = new MemoryLoader(undefined, undefined, { rejectVersions: new Set(o.rejectVersions) });
       const config = deviceConfig(o, i);
       const logger = childLogger(o.logger, config.deviceId);
       // A simulated host meets every requirement: the packages' requires are the kernel tests' business.

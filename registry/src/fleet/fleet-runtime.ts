@@ -141,6 +141,8 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     }, 200).unref();
   };
   await controller.start();
+  const republished = await policies.republish();
+  if (republished > 0) log.info(`fleet: republished ${republished} stored policies`);
   rollouts.run();
 
   return {

@@ -78,6 +78,14 @@ export function createSqliteFleetStore(db: Database): FleetStore {
   const prune = db.prepare(
     'DELETE FROM fleet_events WHERE device = ? AND seq <= (SELECT seq FROM fleet_events WHERE device = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)',
   );
+  // Prepared once: reports arrive for every device, and preparing costs more than the update.
+  const setPresence = db.prepare('UPDATE fleet_devices SET presence = ?, last_seen = ? WHERE id = ?');
+  const setReported = db.prepare('UPDATE fleet_devices SET reported = ?, last_seen = ? WHERE id = ?');
+  const setTelemetry = db.prepare('UPDATE fleet_devices SET telemetry = ?, last_seen = ? WHERE id = ?');
+  const addEvent = db.transaction((id: string, at: string, event: string) => {
+    insertEvent.run(id, at, event);
+    prune.run(id, id, EVENTS_PER_DEVICE);
+  });
   const find = (id: string) => {
     const row = get.get(id) as DeviceRow | undefined;
     return row ? toRecord(row) : undefined;
@@ -122,31 +130,16 @@ export function createSqliteFleetStore(db: Database): FleetStore {
       return (all.all() as DeviceRow[]).map(toRecord).filter((d) => matchesFilter(d, filter));
     },
     recordPresence(id: string, presence: Presence, now: Date) {
-      db.prepare('UPDATE fleet_devices SET presence = ?, last_seen = ? WHERE id = ?').run(
-        presence,
-        now.toISOString(),
-        id,
-      );
+      setPresence.run(presence, now.toISOString(), id);
     },
     recordReported(id: string, reported: ReportedState, now: Date) {
-      db.prepare('UPDATE fleet_devices SET reported = ?, last_seen = ? WHERE id = ?').run(
-        JSON.stringify(reported),
-        now.toISOString(),
-        id,
-      );
+      setReported.run(JSON.stringify(reported), now.toISOString(), id);
     },
     recordEvent(id: string, event: AgentEvent, now: Date) {
-      db.transaction(() => {
-        insertEvent.run(id, now.toISOString(), JSON.stringify(event));
-        prune.run(id, id, EVENTS_PER_DEVICE);
-      })();
+      addEvent(id, now.toISOString(), JSON.stringify(event));
     },
     recordTelemetry(id: string, telemetry: Telemetry, now: Date) {
-      db.prepare('UPDATE fleet_devices SET telemetry = ?, last_seen = ? WHERE id = ?').run(
-        JSON.stringify(telemetry),
-        now.toISOString(),
-        id,
-      );
+      setTelemetry.run(JSON.stringify(telemetry), now.toISOString(), id);
     },
     events(id: string, limit: number): DeviceEventRecord[] {
       const rows = db

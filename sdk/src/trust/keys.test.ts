@@ -62,3 +62,20 @@ describe('keys', () => {
     assert.ok(!verify('sha256', Buffer.from('other'), pair.publicKeyPem, result.signature));
   });
 });
+
+describe('parsed key reuse', () => {
+  it('returns the same parsed key for the same PEM and still refuses bad keys every time', () => {
+    const pair = generateKeyPair();
+    const first = toPublicKey(pair.publicKeyPem, 'k');
+    assert.equal(toPublicKey(pair.publicKeyPem, 'k'), first);
+    assert.equal(keyIdOf(pair.publicKeyPem), pair.keyId);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+      type: 'spki',
+      format: 'pem',
+    });
+    for (let i = 0; i < 2; i++)
+      assert.throws(() => toPublicKey(rsa.toString(), 'rsa'), { code: 'KEY_UNSUPPORTED' });
+    for (let i = 0; i < 300; i++) toPublicKey(generateKeyPair().publicKeyPem, 'many');
+    assert.equal(keyIdOf(pair.publicKeyPem), pair.keyId);
+  });
+});

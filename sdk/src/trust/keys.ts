@@ -37,8 +37,15 @@ export function keyIdOf(publicKeyPem: string, context = 'public key'): string {
   return keyIdOfKey(toPublicKey(publicKeyPem, context));
 }
 
+// Parsed public keys by PEM: every verification names its trusted key by PEM, and parsing (with the P-256
+// check) costs more than the signature check itself. KeyObjects are immutable, so sharing them is safe.
+const parsed = new Map<string, KeyObject>();
+const PARSED_LIMIT = 256;
+
 /** Parses a PEM public key and requires ECDSA P-256; `context` starts the error message. */
 export function toPublicKey(publicKeyPem: string, context: string): KeyObject {
+  const known = parsed.get(publicKeyPem);
+  if (known) return known;
   // createPublicKey happily derives a public key from a private one; a private key in a config is a leak.
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKeyPem)) {
     throw new TrustError(
@@ -53,6 +60,8 @@ export function toPublicKey(publicKeyPem: string, context: string): KeyObject {
     throw new TrustError('KEY_INVALID', `${context}: not a PEM public key`, { cause: err });
   }
   assertP256(key, context);
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  parsed.set(publicKeyPem, key);
   return key;
 }
 
@@ -73,9 +82,15 @@ export function toSigningKey(privateKeyPem: string, context = 'private key'): Si
   };
 }
 
+const keyIds = new WeakMap<KeyObject, string>();
+
 function keyIdOfKey(publicKey: KeyObject): string {
+  const known = keyIds.get(publicKey);
+  if (known) return known;
   const der = publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(der).digest('hex')}`;
+  const keyId = `sha256:${createHash('sha256').update(der).digest('hex')}`;
+  keyIds.set(publicKey, keyId);
+  return keyId;
 }
 
 function assertP256(key: KeyObject, context: string): void {

@@ -126,3 +126,18 @@ test('rollout actions move devices with signed overrides, then restore or comple
     'serials only grow per target',
   );
 });
+
+test('republish sends every stored policy again, exactly as signed', async () => {
+  const { service, published } = setup();
+  await service.apply(await signPolicy(groupPolicy(3), toSigningKey(operator.privateKeyPem)));
+  await service.signAndApply({ device: 'gw-1' }, []);
+  published.length = 0;
+  assert.equal(await service.republish(), 2);
+  assert.deepEqual(
+    published.map((p) => [p.target, p.policy.serial]).sort((a, b) => Number(a[1]) - Number(b[1])),
+    [
+      [{ device: 'gw-1' }, 1],
+      [{ group: 'gw' }, 3],
+    ],
+  );
+});

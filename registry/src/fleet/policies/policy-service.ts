@@ -40,6 +40,11 @@ export interface PolicyService {
   /** Signs a policy with the edge key (serial and expiry chosen here) and applies it. */
   signAndApply(target: PolicyTarget, programs: PolicyProgram[]): Promise<StoredPolicy>;
   rolloutActions(): RolloutActions;
+  /**
+   * Publishes every stored policy again, retained. The store is the source of truth: a broker that keeps
+   * retained messages in memory (the embedded one) forgets them when the edge restarts.
+   */
+  republish(): Promise<number>;
 }
 
 function describeTarget(target: PolicyTarget): string {
@@ -107,6 +112,11 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
       };
       const bundle = await signPolicy(policy, o.edgeKey);
       return publishChecked(policy, JSON.stringify(bundle));
+    },
+    async republish() {
+      const all = o.store.list();
+      for (const stored of all) await o.publish(stored.policy.target, stored.bundle);
+      return all.length;
     },
     rolloutActions() {
       return {

@@ -113,16 +113,46 @@ test('pause holds the wave, resume restarts its timeout, abort restores the move
   edge.db.close();
 });
 
-test('a failed action is retried whole on the next tick', async () => {
+test('a failed action stays pending and is performed on the next tick', async () => {
   const edge = openEdge(join(dir, 'retry.db'));
   for (const d of ['a', 'b']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
   const r = await edge.runner.start(spec);
   report(edge.fleet, 'a', 'ATTACHED', '2.0.0');
   edge.rec.failOnce();
   await edge.runner.tick();
-  assert.equal(edge.runner.get(r.id).currentWave, 0, 'the step was not kept');
+  assert.deepEqual(edge.runner.get(r.id).pending, [{ kind: 'move', devices: ['b'] }]);
   await edge.runner.tick();
   assert.deepEqual(edge.rec.calls, ['move a', 'move b']);
   assert.equal(edge.runner.get(r.id).currentWave, 1);
+  assert.deepEqual(edge.runner.get(r.id).pending, []);
   edge.db.close();
+});
+
+test('a wave decided just before a crash is moved after the restart, and a decided completion is published', async () => {
+  const file = join(dir, 'crash.db');
+  const first = openEdge(file);
+  for (const d of ['a', 'b', 'c']) first.fleet.registerDevice(d, ['gw'], 'h', clock);
+  const r = await first.runner.start(spec);
+  report(first.fleet, 'a', 'ATTACHED', '2.0.0');
+  // The process dies while publishing the next wave's policies: the step is saved, its action is not done.
+  first.rec.failOnce();
+  await first.runner.tick();
+  first.db.close();
+
+  const second = openEdge(file);
+  await second.runner.tick();
+  assert.deepEqual(second.rec.calls, ['move b,c'], 'the saved wave is moved, not forgotten');
+  report(second.fleet, 'b', 'ATTACHED', '2.0.0');
+  report(second.fleet, 'c', 'ATTACHED', '2.0.0');
+  second.rec.failOnce();
+  await second.runner.tick();
+  assert.equal(second.runner.get(r.id).state, 'COMPLETED');
+  second.db.close();
+
+  const third = openEdge(file);
+  await third.runner.tick();
+  assert.deepEqual(third.rec.calls, ['complete'], 'a COMPLETED rollout still publishes its final policies');
+  await third.runner.tick();
+  assert.deepEqual(third.rec.calls, ['complete']);
+  third.db.close();
 });

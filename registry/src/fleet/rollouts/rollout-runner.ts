@@ -60,23 +60,37 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
     else await actions.complete(rollout);
   }
 
-  async function stepOne(id: string): Promise<Rollout> {
-    const current = mustGetRollout(store, id);
-    const { rollout, actions: todo } = stepRollout(current, observe(current), now());
-    if (todo.length === 0 && rollout === current) return current;
-    // Persist before acting: after a crash the step is redone from the saved wave, and publishing a
-    // policy twice is harmless (devices apply by serial, the content is the same).
-    store.save(rollout);
-    for (const action of todo) {
+  /** Performs the rollout's pending actions in order, saving after each, so a crash redoes only the rest. */
+  async function flush(rollout: Rollout): Promise<Rollout> {
+    const todo = rollout.pending ?? [];
+    for (const [i, action] of todo.entries()) {
       try {
         await perform(rollout, action);
       } catch (err) {
-        // Back to the saved state before the step, so the next tick redoes it whole.
-        store.save(current);
-        logger.warn(`rollout ${id}: ${action.kind} failed: ${errorMessage(err)}; retried on the next tick`);
+        logger.warn(
+          `rollout ${rollout.id}: ${action.kind} failed: ${errorMessage(err)}; retried on the next tick`,
+        );
         throw err;
       }
+      rollout.pending = todo.slice(i + 1);
+      // Only the outbox changes here: a pause saved meanwhile must not be overwritten by this older copy.
+      const fresh = mustGetRollout(store, rollout.id);
+      fresh.pending = rollout.pending;
+      store.save(fresh);
     }
+    return rollout;
+  }
+
+  async function stepOne(id: string): Promise<Rollout> {
+    const current = mustGetRollout(store, id);
+    // What an earlier step decided comes first: judging on top of a half-moved wave would misjudge it.
+    if (current.pending?.length) return flush(current);
+    const { rollout, actions: todo } = stepRollout(current, observe(current), now());
+    if (todo.length === 0 && rollout === current) return current;
+    // Saved with its actions before acting: after a crash the next tick performs whatever is left.
+    rollout.pending = todo;
+    store.save(rollout);
+    await flush(rollout);
     if (rollout.state !== current.state)
       logger.info(`rollout ${id}: ${rollout.state}${rollout.reason ? ` (${rollout.reason})` : ''}`);
     return rollout;
@@ -136,9 +150,9 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
           const entry = rollout.devices[d]!;
           if (entry.status !== 'FAILED' && entry.status !== 'TIMED_OUT') entry.status = 'RESTORED';
         }
+        rollout.pending = moved.length > 0 ? [{ kind: 'restore', devices: moved }] : [];
         store.save(rollout);
-        if (moved.length > 0) await actions.restore(rollout, moved);
-        return rollout;
+        return flush(rollout);
       });
     },
     get: (id) => mustGetRollout(store, id),
@@ -146,7 +160,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
     tick() {
       return serialize(async () => {
         for (const rollout of store.list()) {
-          if (rollout.state !== 'RUNNING') continue;
+          if (rollout.state !== 'RUNNING' && !rollout.pending?.length) continue;
           await stepOne(rollout.id).catch(() => undefined);
         }
       });

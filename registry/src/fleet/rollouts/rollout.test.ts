@@ -103,3 +103,26 @@ test('a paused rollout does not move', () => {
   const paused: Rollout = { ...createRollout('r4', spec, devices, t0), state: 'PAUSED' };
   assert.deepEqual(run(paused, () => undefined, t0).actions, []);
 });
+
+test('a transient failure (registry unreachable) is waited on, not counted as a failed device', () => {
+  const first = run(createRollout('r9', spec, devices, t0), () => undefined, t0).rollout;
+  const unreachable: ProgramReport = {
+    ...report('FAILED', '1.0.0'),
+    lastError: {
+      code: 'FETCH_FAILED',
+      message: 'fetch acme/fw@1.1.0: gave up after 4 attempts: ECONNREFUSED',
+    },
+  };
+  let step = run(first, () => unreachable, at(1000));
+  assert.equal(step.rollout.state, 'RUNNING');
+  assert.equal(step.rollout.devices.d00?.status, 'IN_PROGRESS');
+  step = run(step.rollout, () => report('ATTACHED', '1.1.0'), at(5000));
+  assert.equal(step.rollout.devices.d00?.status, 'SUCCEEDED');
+  const refused: ProgramReport = {
+    ...report('FAILED', '1.0.0'),
+    lastError: { code: 'LOAD_FAILED', message: 'refused' },
+  };
+  assert.equal(run(first, () => refused, at(1000)).rollout.devices.d00?.status, 'FAILED');
+  // A device that stays unreachable still times out with the wave.
+  assert.equal(run(first, () => unreachable, at(61_000)).rollout.devices.d00?.status, 'TIMED_OUT');
+});

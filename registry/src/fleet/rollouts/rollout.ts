@@ -37,6 +37,11 @@ export interface Rollout {
   currentWave: number;
   waves: Wave[];
   devices: Record<string, { status: DeviceRolloutStatus; detail?: string }>;
+  /**
+   * Actions decided and saved but not yet known to be performed (an outbox): after a crash or a failed
+   * publish they are performed before anything else, so a wave is never left half-moved.
+   */
+  pending?: RolloutAction[];
 }
 
 /** Side effects a step asks for; the runner performs them (sign and publish policies). */
@@ -82,10 +87,14 @@ export function createRollout(id: string, spec: RolloutSpec, devices: readonly s
 /** What one device says about the rollout's package, or undefined when it has said nothing yet. */
 export type Observation = ProgramReport | undefined;
 
+/** Errors that say nothing about the version (registry or network down): the device retries, the wave waits. */
+const TRANSIENT = new Set(['FETCH_FAILED', 'INDEX_UNAVAILABLE', 'REGISTRY_UNAVAILABLE']);
+
 function judge(spec: RolloutSpec, report: Observation): DeviceRolloutStatus | null {
   if (!report) return null;
   if (report.status === 'ATTACHED' && report.version === spec.version && !report.lastError)
     return 'SUCCEEDED';
+  if (report.lastError && TRANSIENT.has(report.lastError.code)) return null;
   const aboutTarget = report.wanted === spec.version || report.version === spec.version;
   if (aboutTarget && ['FAILED', 'REJECTED', 'ROLLED_BACK'].includes(report.status)) return 'FAILED';
   return null;
