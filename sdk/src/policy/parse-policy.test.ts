@@ -150,3 +150,12 @@ test('every valid policy survives a JSON round trip unchanged', () => {
     }),
   );
 });
+
+test('a config value of -0 reads back as 0, so the signed JSON round-trips exactly', () => {
+  const doc = base();
+  const programs = doc.programs as Array<Record<string, unknown>>;
+  programs[0] = { ...programs[0], config: { offset: -0 } };
+  const policy = toPolicy(doc);
+  assert.ok(Object.is(policy.programs[0]?.config?.offset, 0));
+  assert.deepEqual(parsePolicy(JSON.stringify(policy)), policy);
+});

@@ -147,7 +147,8 @@ function toConfig(value: unknown, path: string): Record<string, ConfigInput> {
 
 function scalar(value: unknown, path: string): string | number | boolean {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  // -0 is written as 0 in JSON: keep the canonical 0 so a policy reads back exactly as it was signed.
+  if (typeof value === 'number' && Number.isFinite(value)) return Object.is(value, -0) ? 0 : value;
   return fail('INVALID_TYPE', path, 'expected a string, a finite number or a boolean');
 }
 
