@@ -106,6 +106,8 @@ async function main() {
         join(dir, 'edge'),
         '--port',
         '0',
+        '--broker-port',
+        '0',
         '--workers',
         EDGE_WORKERS,
       ],
