@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Counts ICMP echo requests on an interface; `version` tells which build counted. Agent test program. */
+/* Counts ICMP echo requests on an interface; `version` tells which build counted. Agent and end-to-end test program. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

@@ -1,4 +1,4 @@
-// The demo's packages: acme/count built with clang (CO-RE, this kernel's BTF) from e2e/testdata — the counter
+// The demo's packages: acme/count built with clang (CO-RE, this kernel's BTF) from agent/testdata — the counter
 // and a variant the verifier refuses — packed as real packages. Built under build/demo-bpf, apart from the e2e suite's.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { arch, countManifest } from '../fixtures/test-packages.js';
 import { REPO_ROOT } from './workspace-paths.js';
 
 const OUT = join(REPO_ROOT, 'build', 'demo-bpf');
-const SOURCES = join(REPO_ROOT, 'e2e', 'testdata');
+const SOURCES = join(REPO_ROOT, 'agent', 'testdata');
 
 export type DemoProgram = 'xdp_count' | 'xdp_rejected';
 
