@@ -37,7 +37,19 @@ for (const name of benches) {
   const file = join(root, 'bench', 'results', `${name}.json`);
   if (!existsSync(file)) continue;
   const result = JSON.parse(readFileSync(file, 'utf8'));
-  for (const f of result.figures) {
+  for (const f of result.figures ?? []) {
+    if (typeof f.value !== 'number') {
+      rows.push([
+        result.benchmark ?? name,
+        String(f.name),
+        'malformed figure: no numeric value',
+        '-',
+        '-',
+        '-',
+        '-',
+      ]);
+      continue;
+    }
     rows.push([
       result.benchmark,
       f.name,
