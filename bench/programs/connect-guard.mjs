@@ -85,12 +85,22 @@ try {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const base = median(samples.none);
-  const figures = variants.map((v) => ({
-    name: v.name,
-    value: median(samples[v.key]),
-    unit: 'ns/connect',
-    overBaseline: Number((median(samples[v.key]) - base).toFixed(1)),
-  }));
+  // The agreed figure shape; the baseline is connect() with no program, measured in the same run.
+  const baseName = variants.find((v) => v.key === 'none')?.name ?? 'no program (baseline)';
+  const figures = variants.map((v) => {
+    const value = median(samples[v.key]);
+    const isBase = v.key === 'none';
+    return {
+      name: v.name,
+      value,
+      unit: 'ns/connect',
+      baseline: isBase ? null : { name: baseName, value: base },
+      ratio: isBase ? null : Number((value / base).toFixed(2)),
+      goal: null,
+      met: null,
+      overBaseline: Number((value - base).toFixed(1)),
+    };
+  });
   const result = {
     benchmark: 'connect-guard',
     date: new Date().toISOString(),
