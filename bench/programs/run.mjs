@@ -60,6 +60,26 @@ function blocklistKeys(count) {
   return keys;
 }
 
+/** xdp-firewall's blocklist_v4_slash16 entries derived from LPM keys, as the blocklist's writer keeps them. */
+function slash16Entries(keys) {
+  const entries = new Map();
+  const control = Buffer.alloc(32);
+  control[0] = 1;
+  for (const key of keys) {
+    const len = key.readUInt32LE(0);
+    if (len < 16) {
+      control[1] = 1;
+      continue;
+    }
+    const a = key[4];
+    const b = key[5];
+    if (!entries.has(a)) entries.set(a, Buffer.alloc(32));
+    entries.get(a)[b >> 3] |= 1 << (b & 7);
+  }
+  entries.set(256, control);
+  return entries;
+}
+
 /** apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup). */
 async function loadApnTagger(load, object, tagged) {
   const coll = await load(object);
@@ -217,6 +237,8 @@ function intCases(coll) {
   ];
 }
 
+const popcount = (byte) => byte.toString(2).replaceAll('0', '').length;
+
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
 try {
   const toolchain = await findToolchain(runTool);
@@ -268,6 +290,7 @@ try {
   };
   const hashCount = await load(objects.hashCount);
   const firewall10k = await load(objects.firewall);
+  const firewall10kTrie = await load(objects.firewall);
   const appTraffic = await load(objects.appTraffic);
   const apnTagged = await loadApnTagger(load, objects.apn, true);
   const progs = {
@@ -276,6 +299,7 @@ try {
     hashCount: hashCount.program('hash_count'),
     firewallEmpty: (await load(objects.firewall)).program('xdp_firewall'),
     firewall10k: firewall10k.program('xdp_firewall'),
+    firewall10kTrie: firewall10kTrie.program('xdp_firewall'),
     appIngress: appTraffic.program('count_ingress'),
     dnsQuery: (await load(objects.dns)).program('dns_egress'),
     dnsOther: (await load(objects.dns)).program('dns_egress'),
@@ -288,10 +312,22 @@ try {
   const one = Buffer.alloc(8);
   one.writeBigUInt64LE(1n);
   counts.update(one, new Uint8Array(counts.valueBufferSize));
-  const blocklist = firewall10k.map('blocklist_v4');
-  for (const key of blocklistKeys(PREFIXES)) blocklist.update(key, Uint8Array.of(1));
-  const entries = blocklist.keys().length;
-  if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
+  // firewall10k has the /16 prefilter filled in; firewall10kTrie leaves it unset, so every packet walks the trie.
+  const keys = blocklistKeys(PREFIXES);
+  for (const coll of [firewall10k, firewall10kTrie]) {
+    const blocklist = coll.map('blocklist_v4');
+    for (const key of keys) blocklist.update(key, Uint8Array.of(1));
+    const entries = blocklist.keys().length;
+    if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
+  }
+  const slash16 = slash16Entries(keys);
+  const prefilter = firewall10k.map('blocklist_v4_slash16');
+  for (const [index, bits] of slash16) {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index);
+    prefilter.update(key, bits);
+  }
+  const entries = PREFIXES;
   const frame = udpFrame();
   const gtpu = await load(objects.gtpu);
   const gtpuSetup = setupGtpu(gtpu);
@@ -315,7 +351,7 @@ try {
   const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
   if (apnTagged.map('tagged').keys().length !== 1)
     throw new Error('apn-tagger did not tag the benchmark packet');
-  if (retvals.firewall10k !== 2 || retvals.firewallEmpty !== 2)
+  if (retvals.firewall10k !== 2 || retvals.firewall10kTrie !== 2 || retvals.firewallEmpty !== 2)
     throw new Error('the firewall did not pass the benchmark packet');
 
   const figure = (name, value, baselineName, baselineKey, maxDelta) => {
@@ -340,6 +376,12 @@ try {
       'xdp-pass',
       'xdpPass',
       40,
+    ),
+    figure(
+      `xdp-firewall, ${PREFIXES} IPv4 prefixes, /16 prefilter unset (trie walk)`,
+      ns.firewall10kTrie,
+      'xdp-pass',
+      'xdpPass',
     ),
     figure('app-traffic count_ingress (known cgroup)', ns.appIngress, 'cgroup-skb-pass', 'cgroupPass', 10),
     figure(
@@ -370,6 +412,9 @@ try {
       statistic: 'median of rounds',
       frame: '64-byte IPv4/UDP',
       blocklistEntries: entries,
+      blocklistSlash16Set: [...slash16]
+        .filter(([index]) => index < 256)
+        .reduce((n, [, bits]) => n + bits.reduce((m, byte) => m + popcount(byte), 0), 0),
       singleShots: SINGLE_SHOTS,
     },
     figures,

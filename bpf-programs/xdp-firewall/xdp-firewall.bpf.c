@@ -20,6 +20,15 @@ struct {
   __type(value, __u8);
 } blocklist_v4 SEC(".maps");
 
+/* Prefilter for blocklist_v4: which /16s hold a prefix (see xdp-firewall.h). Walking the trie costs
+ * ~100 ns with 10,000 prefixes; two array lookups let sources of other /16s skip it. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, FW_SLASH16_ENTRIES);
+  __type(key, __u32);
+  __type(value, struct fw_slash16_bits);
+} blocklist_v4_slash16 SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
   __uint(max_entries, 65536);
@@ -52,6 +61,20 @@ static __always_inline int count(enum fw_verdict verdict, __u64 bytes, int actio
     c->bytes += bytes;
   }
   return action;
+}
+
+/* False only when the prefilter is in use and says no prefix can hold this IPv4 source. */
+static __always_inline bool may_be_blocked_v4(const __u8 saddr[4])
+{
+  __u32 key = FW_SLASH16_CONTROL;
+  struct fw_slash16_bits *e = bpf_map_lookup_elem(&blocklist_v4_slash16, &key);
+  __u8 b = saddr[1];
+
+  if (!e || e->bits[0] != 1 || e->bits[1] != 0)
+    return true;
+  key = saddr[0];
+  e = bpf_map_lookup_elem(&blocklist_v4_slash16, &key);
+  return !e || (e->bits[b >> 3] & (1 << (b & 7)));
 }
 
 /* True when the source is over its rate; GCRA keeps one timestamp per source instead of tokens. */
@@ -116,7 +139,7 @@ int xdp_firewall(struct xdp_md *ctx)
     if ((void *)(ip + 1) > data_end)
       return count(VERDICT_DROP_MALFORMED, bytes, XDP_DROP);
     __builtin_memcpy(key.addr, &ip->saddr, 4);
-    if (bpf_map_lookup_elem(&blocklist_v4, &key))
+    if (may_be_blocked_v4(key.addr) && bpf_map_lookup_elem(&blocklist_v4, &key))
       return count(VERDICT_DROP_BLOCKLIST, bytes, XDP_DROP);
     src.addr[10] = 0xff;
     src.addr[11] = 0xff;

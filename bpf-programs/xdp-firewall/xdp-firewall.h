@@ -29,6 +29,17 @@ struct fw_prefix_v6 {
   __u8 addr[16];
 };
 
+/* One entry of blocklist_v4_slash16: entry a holds bit b (byte b / 8, bit b % 8) for a.b.0.0/16. */
+struct fw_slash16_bits {
+  __u8 bits[32];
+};
+
+/* Index of blocklist_v4_slash16's control entry: byte 0 = 1 when the writer maintains the bitmap, byte 1
+ * = 1 when some prefix is shorter than /16. Unless byte 0 is 1 and byte 1 is 0, every IPv4 packet walks
+ * the trie, so a writer that does not know the bitmap (or a blocklist kept from 1.0.0) stays correct. */
+#define FW_SLASH16_CONTROL 256
+#define FW_SLASH16_ENTRIES 257
+
 /* A rate-limited source: IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
 struct fw_source {
   __u8 addr[16];
