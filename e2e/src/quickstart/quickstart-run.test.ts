@@ -16,6 +16,15 @@ const INSTANCE = '1';
 const profile = quickstartProfile(Number(INSTANCE));
 const MAIN = fileURLToPath(new URL('./start-main.js', import.meta.url));
 const pidFile = join(statePaths(profile.name).root, 'pids.json');
+// The firewall's version as its manifest says it (what `stable` points at after publishing).
+const FIREWALL = (
+  JSON.parse(
+    readFileSync(
+      fileURLToPath(new URL('../../../bpf-programs/xdp-firewall/manifest.json', import.meta.url)),
+      'utf8',
+    ),
+  ) as { version: string }
+).version.replaceAll('.', '\\.');
 const children: number[] = [];
 
 after(async () => {
@@ -66,17 +75,19 @@ test('npm start --exit-when-ready: the device attaches the firewall and counts, 
   );
   assert.match(first.out, /mqtt broker {3}mqtt:\/\/198\.18\.252\.1:\d+/);
   assert.match(first.out, /warning: these are DEVELOPMENT keys/);
-  assert.match(first.out, /bpfleet\/xdp-firewall@1\.0\.0 .* on channel stable/);
+  assert.match(first.out, new RegExp(`bpfleet/xdp-firewall@${FIREWALL} .* on channel stable`));
   assert.match(
     first.out,
-    /qs-device-1 +online +firewall +bpfleet\/xdp-firewall +1\.0\.0 +ATTACHED +packets\{verdict=pass\}=[1-9]/,
+    new RegExp(
+      `qs-device-1 +online +firewall +bpfleet/xdp-firewall +${FIREWALL} +ATTACHED +packets\\{verdict=pass\\}=[1-9]`,
+    ),
   );
   assert.match(first.out, /ready: firewall ATTACHED on qs-device-1 and counting/);
   assertNothingLeft();
 
   const second = await runStart();
   assert.equal(second.code, 0, second.out);
-  assert.match(second.out, /already published bpfleet\/xdp-firewall@1\.0\.0/);
+  assert.match(second.out, new RegExp(`already published bpfleet/xdp-firewall@${FIREWALL}`));
   const serial = (out: string) => Number(/policy {8}group gateways serial (\d+)/.exec(out)?.[1]);
   assert.ok(serial(second.out) > serial(first.out), 'the second policy has a higher serial');
   assert.match(second.out, /ready: firewall ATTACHED/);
