@@ -1,7 +1,7 @@
 // Kernel test fixtures: the agent's test BPF objects (clang), packages of them, a veth pair into a namespace.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PackageContents, packArchive, unpackArchive } from '@bpfleet/sdk/archive';
@@ -23,9 +23,12 @@ export function compileTestObject(name: string): Uint8Array {
         maxBuffer: 256 * 1024 * 1024,
       },
     );
-    writeFileSync(vmlinux, header);
+    // Written aside then renamed: test files run in parallel and must never read half a header.
+    writeFileSync(`${vmlinux}.${process.pid}`, header);
+    renameSync(`${vmlinux}.${process.pid}`, vmlinux);
   }
-  const output = join(OUT, `${name}.bpf.o`);
+  // A per-process output: two test files may compile the same program at the same time.
+  const output = join(OUT, `${name}.${process.pid}.bpf.o`);
   execFileSync('clang', [
     '-g',
     '-O2',
@@ -39,7 +42,11 @@ export function compileTestObject(name: string): Uint8Array {
     '-o',
     output,
   ]);
-  return readFileSync(output);
+  try {
+    return readFileSync(output);
+  } finally {
+    rmSync(output, { force: true });
+  }
 }
 
 export function counterManifest(version: string): Manifest {
