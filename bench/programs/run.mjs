@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { blocklistKeys, fillBlocklist, slash16Entries } from './blocklist.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -34,50 +35,6 @@ function udpFrame() {
   f.writeUInt16BE(9000, 36);
   f.writeUInt16BE(30, 38);
   return f;
-}
-
-/** Deterministic distinct prefixes (LPM keys) spread over the IPv4 space, none covering 198.18.0.0/15 (the source). */
-function blocklistKeys(count) {
-  let state = 0x9e3779b9;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  const seen = new Set();
-  const keys = [];
-  while (keys.length < count) {
-    const len = [16, 20, 24, 24, 24, 28, 32, 32][next() % 8];
-    const addr = (next() & (len === 32 ? 0xffffffff : ~((1 << (32 - len)) - 1))) >>> 0;
-    if (addr >>> 17 === (198 << 7) + 9 || seen.has(`${addr}/${len}`)) continue;
-    seen.add(`${addr}/${len}`);
-    const key = Buffer.alloc(8);
-    key.writeUInt32LE(len, 0);
-    key.writeUInt32BE(addr, 4);
-    keys.push(key);
-  }
-  return keys;
-}
-
-/** xdp-firewall's blocklist_v4_slash16 entries derived from LPM keys, as the blocklist's writer keeps them. */
-function slash16Entries(keys) {
-  const entries = new Map();
-  const control = Buffer.alloc(32);
-  control[0] = 1;
-  for (const key of keys) {
-    const len = key.readUInt32LE(0);
-    if (len < 16) {
-      control[1] = 1;
-      continue;
-    }
-    const a = key[4];
-    const b = key[5];
-    if (!entries.has(a)) entries.set(a, Buffer.alloc(32));
-    entries.get(a)[b >> 3] |= 1 << (b & 7);
-  }
-  entries.set(256, control);
-  return entries;
 }
 
 /** apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup). */
@@ -314,19 +271,9 @@ try {
   counts.update(one, new Uint8Array(counts.valueBufferSize));
   // firewall10k has the /16 prefilter filled in; firewall10kTrie leaves it unset, so every packet walks the trie.
   const keys = blocklistKeys(PREFIXES);
-  for (const coll of [firewall10k, firewall10kTrie]) {
-    const blocklist = coll.map('blocklist_v4');
-    for (const key of keys) blocklist.update(key, Uint8Array.of(1));
-    const entries = blocklist.keys().length;
-    if (entries !== PREFIXES) throw new Error(`blocklist holds ${entries} prefixes, expected ${PREFIXES}`);
-  }
+  fillBlocklist(firewall10k, keys);
+  fillBlocklist(firewall10kTrie, keys, { prefilter: false });
   const slash16 = slash16Entries(keys);
-  const prefilter = firewall10k.map('blocklist_v4_slash16');
-  for (const [index, bits] of slash16) {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(index);
-    prefilter.update(key, bits);
-  }
   const entries = PREFIXES;
   const frame = udpFrame();
   const gtpu = await load(objects.gtpu);
