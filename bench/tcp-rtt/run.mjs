@@ -86,6 +86,25 @@ const work = mkdtempSync(join(tmpdir(), 'bpfleet-tcp-rtt-'));
 const cgroup = join('/sys/fs/cgroup/unified', `bpfleet-bench-${randomBytes(6).toString('hex')}`);
 let server = null;
 let coll = null;
+/** Removes everything this run made in the kernel and on disk; safe to call twice. */
+function cleanup() {
+  server?.kill();
+  server = null;
+  coll?.close();
+  coll = null;
+  spawnSync('ip', ['netns', 'del', clientNs]);
+  spawnSync('ip', ['netns', 'del', serverNs]);
+  try {
+    rmdirSync(cgroup);
+  } catch {}
+  rmSync(work, { recursive: true, force: true });
+}
+// Ctrl-C or a kill skips `finally`: clean up all the same.
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
 try {
   const dir = join(root, 'bpf-programs/tcp-rtt');
   const manifest = parseManifest(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -179,14 +198,5 @@ try {
   writeFileSync(join(root, 'bench/results/tcp-rtt.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log('wrote bench/results/tcp-rtt.json');
 } finally {
-  if (server) {
-    server.kill();
-  }
-  coll?.close();
-  spawnSync('ip', ['netns', 'del', clientNs]);
-  spawnSync('ip', ['netns', 'del', serverNs]);
-  try {
-    rmdirSync(cgroup);
-  } catch {}
-  rmSync(work, { recursive: true, force: true });
+  cleanup();
 }

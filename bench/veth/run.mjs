@@ -107,6 +107,18 @@ function figuresOf(samples) {
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-veth-'));
 let network = null;
 const sides = [];
+// Ctrl-C or a kill skips `finally`: remove the namespaces (and so the veths and their links) all the same.
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    for (const side of sides) {
+      try {
+        process.kill(side.pid, 'SIGKILL');
+      } catch {} // already gone
+    }
+    network?.remove();
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
 try {
   const { objects, blast } = await build(work);
   network = createVethNetwork(process.pid);

@@ -29,6 +29,7 @@ export async function startSide(ns, config) {
     return reply;
   };
   const side = {
+    pid: child.pid,
     async request(op, args = {}) {
       child.stdin.write(`${JSON.stringify({ op, ...args })}\n`);
       return next(`during ${op}`);
