@@ -11,8 +11,10 @@ import { startSide } from './side-process.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (process.env.BENCH_QUICK ? 1 : 2));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const quick = Boolean(process.env.BENCH_QUICK);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 0.5 : 2));
+// At least 3 rounds even when quick (shorter ones then): one round on a shared machine is noise, not a median.
+const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
 const RESULTS = join(root, 'bench/results/veth.json');
 const PROGRAMS = ['gtpu-lite', 'xdp-firewall', 'int-telemetry', 'apn-tagger', 'dns-observer'];
 
@@ -55,12 +57,13 @@ async function build(work) {
   return { objects, blast };
 }
 
-/** Runs every variant once per round, in the same order each round, so other load on the machine hits all alike. */
+/** Runs every variant once per round, so other load on the machine hits all alike; the order flips every round so
+ * that no variant always runs first or last. */
 async function measure({ sender, receiver, network, blast }) {
   const samples = Object.fromEntries(variants.map((v) => [v.key, { sent: [], received: [] }]));
   const target = VETH.unownedAddress.join('.');
   for (let round = 0; round < ROUNDS; round++) {
-    for (const v of variants) {
+    for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
       await receiver.request('attach', { key: v.key });
       try {
         await sender.request('attach', { key: v.key });
