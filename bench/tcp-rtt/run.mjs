@@ -174,6 +174,8 @@ try {
         goal: null,
         met: null,
         overBaseline: Number((value - base).toFixed(1)),
+        // Every round's figure, in round order, so the spread (noise from other load) shows beside the median.
+        rounds: samples[v.key][kind],
       });
     }
   }

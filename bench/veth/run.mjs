@@ -102,6 +102,8 @@ function figuresOf(samples) {
       goal: null,
       met: null,
       offeredPps: Math.round(median(samples[v.key].sent)),
+      // Every round's figure, in round order, so the spread (noise from other load) shows beside the median.
+      roundsPps: samples[v.key].received.map(Math.round),
       vsXdpPass: Number((value / pass).toFixed(2)),
     };
   });
