@@ -1,6 +1,6 @@
 // Map keys and values in their JSON form ⇄ bytes by the manifest's layout: the one codec for written entries.
 import { ManifestError } from '../errors.js';
-import { decodeConfigValue, encodeConfigValue, validateConfigValue } from './config-values.js';
+import { decodeConfigValue, encodeConfigValue } from './config-values.js';
 import { describe, isPlainObject, joinPath } from './field-reader.js';
 import { isScalarLayout, layoutFields } from './map-layout.js';
 import type { ConfigValue, FieldLayout, ScalarLayout } from './types.js';
@@ -21,9 +21,10 @@ function declOf(layout: ScalarLayout) {
 
 function encodeScalar(layout: ScalarLayout, value: unknown, path: string, fail: LayoutFail): Buffer {
   try {
-    return encodeConfigValue(declOf(layout), validateConfigValue(declOf(layout), value, path));
+    // encodeConfigValue checks the value first; its errors name its own path, replaced by the caller's.
+    return encodeConfigValue(declOf(layout), value);
   } catch (err) {
-    if (err instanceof ManifestError) fail(err.code, path, err.message.slice(`manifest ${path}: `.length));
+    if (err instanceof ManifestError) fail(err.code, path, err.message.slice(`manifest ${err.path}: `.length));
     throw err;
   }
 }
