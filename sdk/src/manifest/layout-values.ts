@@ -24,7 +24,8 @@ function encodeScalar(layout: ScalarLayout, value: unknown, path: string, fail: 
     // encodeConfigValue checks the value first; its errors name its own path, replaced by the caller's.
     return encodeConfigValue(declOf(layout), value);
   } catch (err) {
-    if (err instanceof ManifestError) fail(err.code, path, err.message.slice(`manifest ${err.path}: `.length));
+    if (err instanceof ManifestError)
+      fail(err.code, path, err.message.slice(`manifest ${err.path}: `.length));
     throw err;
   }
 }
