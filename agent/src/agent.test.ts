@@ -37,6 +37,9 @@ class FakeLoader implements Loader {
       return this.put(spec);
     });
   }
+  async updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+    return this.track(`update maps ${spec.id} ${current.version}`, () => this.put(spec));
+  }
   async detach(id: string): Promise<void> {
     await this.track(`detach ${id}`, () => this.live.delete(id));
   }
@@ -52,6 +55,9 @@ class FakeLoader implements Loader {
       attach: spec.attach,
       configDigest: spec.configDigest,
     };
+    if (spec.mapsDigest) d.mapsDigest = spec.mapsDigest;
+    if (spec.maps)
+      d.mapEntries = Object.fromEntries(Object.entries(spec.maps).map(([m, e]) => [m, e.length]));
     this.live.set(d.id, d);
     return d;
   }
@@ -76,6 +82,16 @@ function ref(version: string): PackageRef {
     size: 10,
   };
 }
+
+/** What the fake verifier hands over: a package with one policy-managed map. */
+const MANIFEST = {
+  name: 'acme/count',
+  version: '1.0.0',
+  license: 'GPL',
+  programs: [{ name: 'count' }],
+  maps: { allow: { entries: 'policy', layout: { key: 'ipv4', value: 'u8' } }, stats: {} },
+  requires: { arches: ['x86'] },
+};
 
 function setup() {
   let wanted: WantedProgram[] = [
@@ -104,7 +120,7 @@ function setup() {
       verify: async (a): Promise<VerifiedPackage> => {
         if (rejected.has(a.ref.version))
           throw new TrustError('DIGEST_MISMATCH', `verify ${a.ref.version}: tampered`);
-        return { ref: a.ref, manifestDigest: 'sha256:0', manifest: {}, contents: {} };
+        return { ref: a.ref, manifestDigest: 'sha256:0', manifest: MANIFEST, contents: {} };
       },
     },
     probe: { missing: async () => [] },
@@ -238,4 +254,59 @@ test('passes never overlap, and calls while one waits share it', async () => {
   await Promise.all(calls);
   assert.equal(t.loader.maxInFlight, 1);
   assert.equal(t.loader.calls.length, 5);
+});
+
+test('an entries-only change rewrites the maps without a reload; bad entries keep what runs', async () => {
+  const t = setup();
+  const want = (maps?: WantedProgram['maps']): WantedProgram[] => [
+    { id: 'count', package: 'acme/count', version: '1.0.0', source: 'device:d1', ...(maps ? { maps } : {}) },
+  ];
+  t.setWanted(want());
+  await t.agent.reconcile();
+  assert.deepEqual(t.reports()[0]?.maps, { allow: 0 }, 'a policy-managed map the policy leaves out is empty');
+  t.setWanted(want({ allow: [{ key: '198.19.0.2', value: 1 }] }));
+  await t.agent.reconcile();
+  await t.agent.reconcile();
+  assert.deepEqual(t.loader.calls, ['attach count 1.0.0', 'update maps count 1.0.0']);
+  assert.equal(t.reports()[0]?.status, 'ATTACHED');
+  assert.deepEqual(t.reports()[0]?.maps, { allow: 1 });
+
+  t.setWanted(want({ allow: [{ key: '198.19.0.300', value: 1 }] }));
+  await t.agent.reconcile();
+  await t.agent.reconcile();
+  assert.equal(t.loader.calls.length, 2, 'refused before the loader, and not retried');
+  const r = t.reports()[0]!;
+  assert.equal(r.status, 'ROLLED_BACK');
+  assert.deepEqual(r.maps, { allow: 1 }, 'the running entries are kept');
+  assert.equal(r.lastError?.code, 'INVALID_VALUE');
+  assert.match(
+    r.lastError?.message ?? '',
+    /^deploy count acme\/count@1\.0\.0: policy maps\.allow\[0\]\.key: expected a dotted IPv4 address/,
+  );
+  t.setWanted(want({ stats: [{ key: 1, value: 1 }] }));
+  await t.agent.reconcile();
+  assert.equal(t.reports()[0]?.lastError?.code, 'MAP_NOT_POLICY_MANAGED');
+
+  // The operator fixes the list: a new digest, so the mark of the bad one does not hold it back.
+  t.setWanted(want({ allow: [{ key: '198.19.0.3', value: 1 }] }));
+  await t.agent.reconcile();
+  assert.equal(t.loader.calls.at(-1), 'update maps count 1.0.0');
+  assert.equal(t.reports()[0]?.status, 'ATTACHED');
+});
+
+test('a new deployment with entries the package cannot take fails and attaches nothing', async () => {
+  const t = setup();
+  t.setWanted([
+    {
+      id: 'count',
+      package: 'acme/count',
+      version: '1.0.0',
+      source: 'x',
+      maps: { nope: [{ key: 1, value: 1 }] },
+    },
+  ]);
+  await t.agent.reconcile();
+  assert.deepEqual(t.loader.calls, []);
+  assert.equal(t.reports()[0]?.status, 'FAILED');
+  assert.equal(t.reports()[0]?.lastError?.code, 'MAP_UNKNOWN');
 });

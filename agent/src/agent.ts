@@ -1,7 +1,14 @@
 // The reconcile loop: wanted (policies) minus running (loader), serialized and idempotent.
 import { sha256Digest } from '@bpfleet/sdk/digest';
-import { BpfleetError, errorMessage } from '@bpfleet/sdk/errors';
-import type { ConfigInput, PolicyAttach } from '@bpfleet/sdk/policy';
+import { BpfleetError, errorMessage, PolicyError } from '@bpfleet/sdk/errors';
+import type { Manifest } from '@bpfleet/sdk/manifest';
+import {
+  type ConfigInput,
+  type EncodedMaps,
+  encodePolicyMaps,
+  type PolicyAttach,
+  type PolicyMapEntry,
+} from '@bpfleet/sdk/policy';
 import type { Logger } from './logger.js';
 import type {
   Deployment,
@@ -48,8 +55,20 @@ export interface EventFields {
 /** Failures that say nothing about the version itself (network, registry down) are retried, never marked. */
 const TRANSIENT = new Set(['FETCH_FAILED', 'INDEX_UNAVAILABLE', 'REGISTRY_UNAVAILABLE']);
 
-export function markKey(digest: string, configDigest: string): string {
-  return `${digest}/${configDigest}`;
+export function markKey(digest: string, configDigest: string, mapsDigest?: string): string {
+  return mapsDigest ? `${digest}/${configDigest}/${mapsDigest}` : `${digest}/${configDigest}`;
+}
+
+/** Undefined when the policy gives no entries, so deployments from before map entries compare equal. */
+export function mapsDigestOf(maps: Record<string, PolicyMapEntry[]> | undefined): string | undefined {
+  if (!maps || Object.keys(maps).length === 0) return undefined;
+  return sha256Digest(
+    JSON.stringify(
+      Object.keys(maps)
+        .sort()
+        .map((name) => [name, maps[name]]),
+    ),
+  );
 }
 
 export function configDigestOf(config: Record<string, ConfigInput>): string {
@@ -117,6 +136,7 @@ export class Agent {
     const attach = want.attach ?? {};
     const config = want.config ?? {};
     const configDigest = configDigestOf(config);
+    const mapsDigest = mapsDigestOf(want.maps);
     let ref: PackageRef;
     try {
       ref = await this.o.index.resolve(
@@ -127,12 +147,14 @@ export class Agent {
       // The registry being away changes nothing that runs; say so and retry on the next pass.
       return this.settle(want, current, current ? 'ATTACHED' : 'PENDING', toReason(err), undefined);
     }
-    const same =
+    const sameProgram =
       current?.digest === ref.digest &&
       sameAttach(current.attach, attach) &&
       current.configDigest === configDigest;
-    if (same) return this.settle(want, current, 'ATTACHED', undefined, undefined);
-    const key = markKey(ref.digest, configDigest);
+    if (sameProgram && current?.mapsDigest === mapsDigest) {
+      return this.settle(want, current, 'ATTACHED', undefined, undefined);
+    }
+    const key = markKey(ref.digest, configDigest, mapsDigest);
     const mark = this.failed.get(key);
     if (mark) return this.settle(want, current, current ? 'ROLLED_BACK' : 'FAILED', mark, undefined);
     const fields = { deployment: want.id, package: want.package, version: ref.version, digest: ref.digest };
@@ -160,9 +182,13 @@ export class Agent {
         );
       }
       stage = 'load';
-      const spec = { id: want.id, pkg, attach, config, configDigest };
+      const maps = this.encodeMaps(want, pkg.manifest as Manifest);
+      const spec = { id: want.id, pkg, attach, config, configDigest, maps, mapsDigest };
       let deployed: Deployment;
-      if (current && sameAttach(current.attach, attach)) {
+      if (current && sameProgram) {
+        // Only the entries changed: rewrite the difference in the running maps, no reload.
+        deployed = await this.o.loader.updateMaps(current, spec);
+      } else if (current && sameAttach(current.attach, attach)) {
         deployed = await this.o.loader.upgrade(current, spec);
       } else {
         // A new attach point cannot be swapped into the old link: detach first, then attach.
@@ -184,6 +210,22 @@ export class Agent {
         ...fields,
         state,
       });
+    }
+  }
+
+  /** The policy's entries checked against this version's manifest, before anything is loaded or written. */
+  private encodeMaps(want: WantedProgram, manifest: Manifest): EncodedMaps {
+    try {
+      return encodePolicyMaps(manifest, want.maps, 'maps');
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      throw new PolicyError(
+        err.code,
+        `deploy ${want.id} ${manifest.name}@${manifest.version}: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -222,6 +264,7 @@ export class Agent {
       report.version = running.version;
       report.digest = running.digest;
       report.attach = running.attach;
+      if (running.mapEntries && Object.keys(running.mapEntries).length > 0) report.maps = running.mapEntries;
     }
     if (reason) report.lastError = reason;
     this.reports.set(want.id, report);

@@ -8,4 +8,4 @@ export {
   startSimulation,
 } from './simulate/run-simulation.js';
 // Test support for the suites above the agent (e2e): the agent's test programs built with clang.
-export { arch as testObjectArch, compileTestObject } from './testing/kernel-fixtures.js';
+export { arch as testObjectArch, compileTestObject, libraryProgram } from './testing/kernel-fixtures.js';

@@ -1,5 +1,5 @@
 // The ports the reconcile loop depends on; real implementations wire the sdk, tests may pass fakes.
-import type { ConfigInput, MergedProgram, PolicyAttach } from '@bpfleet/sdk/policy';
+import type { ConfigInput, EncodedMaps, MergedProgram, PolicyAttach } from '@bpfleet/sdk/policy';
 
 export type WantedProgram = MergedProgram;
 
@@ -62,6 +62,10 @@ export interface Deployment {
   attach: PolicyAttach;
   /** Digest of the config values the program was loaded with. */
   configDigest: string;
+  /** Digest of the policy's map entries written (absent: the policy gave none). */
+  mapsDigest?: string;
+  /** Entries written per policy-managed map. */
+  mapEntries?: Record<string, number>;
 }
 
 export interface DeploySpec {
@@ -70,6 +74,12 @@ export interface DeploySpec {
   attach: PolicyAttach;
   config: Record<string, ConfigInput>;
   configDigest: string;
+  /**
+   * Every policy-managed map of the package with its entries, checked and encoded by the manifest's layouts
+   * (the agent always sets it; absent: the maps are left as they are).
+   */
+  maps?: EncodedMaps;
+  mapsDigest?: string;
 }
 
 /** One value read from a map the manifest marks as a metric; `key` tells entries of one map apart. */
@@ -90,6 +100,11 @@ export interface Loader {
    * swap throws and leaves `current` running; a failed health check after it swaps back, then throws.
    */
   upgrade(current: Deployment, spec: DeploySpec): Promise<Deployment>;
+  /**
+   * Same version, attach and config, new map entries: rewrites the difference in the running maps without a
+   * reload. Everything is checked before the first write; a refusal throws and leaves the maps as they were.
+   */
+  updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment>;
   detach(id: string): Promise<void>;
   metrics(): Promise<ProgramMetric[]>;
 }

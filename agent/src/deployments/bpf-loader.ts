@@ -2,7 +2,14 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageContents } from '@bpfleet/sdk/archive';
-import { type Collection, type FdLink, loadCollection, openPinnedLink } from '@bpfleet/sdk/bpf';
+import {
+  type BpfMap,
+  type Collection,
+  type FdLink,
+  loadCollection,
+  openPinnedLink,
+  openPinnedMap,
+} from '@bpfleet/sdk/bpf';
 import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { Logger } from '../logger.js';
@@ -10,6 +17,7 @@ import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js'
 import { attachTarget, configValues } from './attach-targets.js';
 import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
 import { readMapMetrics } from './map-metrics.js';
+import { writePolicyMaps } from './map-writer.js';
 
 export interface BpfLoaderOptions {
   pinRoot: string;
@@ -60,7 +68,15 @@ export class BpfLoader implements Loader {
       config: configValues(manifest, spec.config),
       replaceMaps,
     });
-    const version = this.versionMeta(spec, manifest, collection);
+    // The policy's entries go in after load and before attach: the program never runs with empty maps.
+    let counts: Record<string, number> | undefined;
+    try {
+      counts = this.writeMaps(spec, manifest, (name) => collection.maps.get(name));
+    } catch (err) {
+      collection.close();
+      throw err;
+    }
+    const version = this.versionMeta(spec, manifest, collection, counts);
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
     const links: FdLink[] = [];
     try {
@@ -101,7 +117,6 @@ export class BpfLoader implements Loader {
       config: configValues(manifest, spec.config),
       replaceMaps: this.persistedMaps(spec.id, manifest, true),
     });
-    const version = this.versionMeta(spec, manifest, collection);
     const names = [...collection.programs.keys()].sort();
     const pinned = this.linkPins(spec.id).sort();
     if (names.join() !== pinned.join()) {
@@ -111,6 +126,15 @@ export class BpfLoader implements Loader {
         `upgrade ${spec.id}: programs ${names} differ from the running ${pinned}`,
       );
     }
+    // Before the swap; persisted maps are shared with the running version, which sees the difference too.
+    let counts: Record<string, number> | undefined;
+    try {
+      counts = this.writeMaps(spec, manifest, (name) => collection.maps.get(name));
+    } catch (err) {
+      collection.close();
+      throw err;
+    }
+    const version = this.versionMeta(spec, manifest, collection, counts);
     await this.o.meta.write(spec.id, { phase: 'upgrading', current: version, previous: before.current });
     const swapped: Array<{ link: FdLink; name: string }> = [];
     const old = this.open.get(spec.id);
@@ -144,6 +168,33 @@ export class BpfLoader implements Loader {
     old?.close();
     this.open.set(spec.id, collection);
     return version.deployment;
+  }
+
+  async updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+    const { manifest } = this.unpacked(spec);
+    const meta = await this.o.meta.read(spec.id);
+    if (!meta || meta.current.deployment.digest !== current.digest) {
+      throw new BpfError('DEPLOYMENT_UNKNOWN', `update maps ${spec.id}: no record of the running version`);
+    }
+    const opened = new Map<string, BpfMap>();
+    const mapOf = (name: string) => {
+      const path = join(this.dir(spec.id), 'maps', name);
+      if (!opened.has(name) && existsSync(path)) opened.set(name, openPinnedMap(path));
+      return opened.get(name);
+    };
+    let counts: Record<string, number> | undefined;
+    try {
+      counts = this.writeMaps(spec, manifest, mapOf);
+    } finally {
+      for (const map of opened.values()) map.close();
+    }
+    const deployment: Deployment = { ...meta.current.deployment };
+    delete deployment.mapsDigest;
+    delete deployment.mapEntries;
+    if (spec.mapsDigest) deployment.mapsDigest = spec.mapsDigest;
+    if (counts) deployment.mapEntries = counts;
+    await this.o.meta.write(spec.id, { phase: 'attached', current: { ...meta.current, deployment } });
+    return deployment;
   }
 
   async detach(id: string): Promise<void> {
@@ -189,17 +240,35 @@ export class BpfLoader implements Loader {
     return { manifest, object };
   }
 
-  private versionMeta(spec: DeploySpec, manifest: Manifest, collection: Collection): VersionMeta {
+  private writeMaps(
+    spec: DeploySpec,
+    manifest: Manifest,
+    mapOf: (name: string) => BpfMap | undefined,
+  ): Record<string, number> | undefined {
+    if (!spec.maps) return undefined;
+    const where = `deploy ${spec.id} ${manifest.name}@${manifest.version}`;
+    return writePolicyMaps(where, manifest, mapOf, spec.maps);
+  }
+
+  private versionMeta(
+    spec: DeploySpec,
+    manifest: Manifest,
+    collection: Collection,
+    counts: Record<string, number> | undefined,
+  ): VersionMeta {
     const ref = spec.pkg.ref;
+    const deployment: Deployment = {
+      id: spec.id,
+      package: ref.package,
+      version: ref.version,
+      digest: ref.digest,
+      attach: spec.attach,
+      configDigest: spec.configDigest,
+    };
+    if (spec.mapsDigest) deployment.mapsDigest = spec.mapsDigest;
+    if (counts) deployment.mapEntries = counts;
     return {
-      deployment: {
-        id: spec.id,
-        package: ref.package,
-        version: ref.version,
-        digest: ref.digest,
-        attach: spec.attach,
-        configDigest: spec.configDigest,
-      },
+      deployment,
       programIds: Object.fromEntries([...collection.programs].map(([name, p]) => [name, p.id])),
       maps: manifest.maps ?? {},
     };

@@ -38,6 +38,11 @@ export class MemoryLoader implements Loader {
     return this.put(spec);
   }
 
+  async updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+    this.calls.push(`update maps ${spec.id} ${current.version}`);
+    return this.put(spec);
+  }
+
   async detach(id: string): Promise<void> {
     this.calls.push(`detach ${id}`);
     this.live.delete(id);
@@ -68,6 +73,9 @@ export class MemoryLoader implements Loader {
       attach: spec.attach,
       configDigest: spec.configDigest,
     };
+    if (spec.mapsDigest) d.mapsDigest = spec.mapsDigest;
+    if (spec.maps)
+      d.mapEntries = Object.fromEntries(Object.entries(spec.maps).map(([m, e]) => [m, e.length]));
     this.live.set(d.id, d);
     return d;
   }

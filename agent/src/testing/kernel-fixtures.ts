@@ -13,6 +13,18 @@ const ARCH: Record<string, string> = { x64: 'x86', arm64: 'arm64' };
 export const arch = ARCH[process.arch] ?? process.arch;
 
 export function compileTestObject(name: string): Uint8Array {
+  return compile(join(AGENT, 'testdata', `${name}.bpf.c`), name);
+}
+
+/** A program of the bpf-programs/ library with its manifest, as the SDK's build would make them. */
+export function libraryProgram(name: string): { object: Uint8Array; manifest: Manifest } {
+  const dir = join(AGENT, '..', 'bpf-programs', name);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  manifest.requires.arches = [arch as Manifest['requires']['arches'][number]];
+  return { object: compile(join(dir, `${name}.bpf.c`), name), manifest };
+}
+
+function compile(source: string, name: string): Uint8Array {
   mkdirSync(OUT, { recursive: true });
   const vmlinux = join(OUT, 'vmlinux.h');
   if (!existsSync(vmlinux)) {
@@ -38,7 +50,7 @@ export function compileTestObject(name: string): Uint8Array {
     '-I',
     OUT,
     '-c',
-    join(AGENT, 'testdata', `${name}.bpf.c`),
+    source,
     '-o',
     output,
   ]);

@@ -130,9 +130,38 @@ test('policies are checked against the registry, serial-ordered and published si
     ((await unknownVar.json()) as { error: { message: string } }).error.message,
     /has no config variable nope/,
   );
+  const badEntry = await apply(
+    policy(1, {
+      maps: {
+        blocklist: [
+          { key: '198.51.100.7', value: 1 },
+          { key: '198.51.100.x', value: 1 },
+        ],
+      },
+    }),
+  );
+  assert.equal(badEntry.status, 400);
+  assert.match(
+    ((await badEntry.json()) as { error: { message: string } }).error.message,
+    /^policy programs\[0\]\.maps\.blocklist\[1\]\.key: expected a dotted IPv4 address/,
+  );
+  const notManaged = await apply(policy(1, { maps: { verdicts: [] } }));
+  assert.match(
+    ((await notManaged.json()) as { error: { message: string } }).error.message,
+    /is not policy-managed/,
+  );
   assert.equal((await apply(policy(1), toSigningKey(generateKeyPair().privateKeyPem))).status, 400);
+  // A blocklist far beyond the 64 KiB of other JSON bodies is taken: 20,000 entries.
+  const big = Array.from({ length: 20_000 }, (_, i) => ({ key: `198.18.${i >> 8}.${i & 255}`, value: 1 }));
+  const bigOk = await apply(policy(2, { maps: { blocklist: big } }));
+  assert.equal(bigOk.status, 200, await bigOk.clone().text());
   const ok = await apply(policy(3));
   assert.equal(ok.status, 200, await ok.clone().text());
+  assert.equal(
+    ((await (await call('/v1/fleet/policies/current?group=gw')).json()) as { policy: Policy }).policy
+      .programs[0]?.maps,
+    undefined,
+  );
   assert.equal((await apply(policy(3))).status, 409);
   const current = (await (await call('/v1/fleet/policies/current?group=gw')).json()) as {
     nextSerial: number;

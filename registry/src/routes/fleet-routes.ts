@@ -9,6 +9,10 @@ import { httpError } from '../http-errors.js';
 import type { AppEnv } from '../middleware/app-env.js';
 import type { JsonSchema } from '../openapi/json-schema.js';
 import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
+
+/** A policy at its map-entry bound (sdk POLICY_LIMITS) is ~20 MB of JSON, a third more as base64. */
+export const MAX_POLICY_BUNDLE_BYTES = 32 * 1024 * 1024;
+
 import { json } from './schemas.js';
 
 const topicName = {
@@ -150,7 +154,13 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       operationId: 'applyPolicy',
       summary:
         'Apply an operator-signed policy bundle: verified, checked against the registry, published retained',
-      body: { contentType: 'application/json', schema: object, description: 'Sigstore bundle of the policy' },
+      body: {
+        contentType: 'application/json',
+        schema: object,
+        description: 'Sigstore bundle of the policy',
+        // Map entries make policies large: 262,144 entries in all, base64 inside the DSSE envelope.
+        maxBytes: MAX_POLICY_BUNDLE_BYTES,
+      },
       responses: { 200: ok('Published'), 409: { description: 'Serial not above the current one' } },
       handler: async (c) => {
         const stored = await policies.apply(c.get('body'));

@@ -62,6 +62,7 @@ export function exampleManifest(): Manifest {
     maps: {
       blocklist: {
         persist: true,
+        entries: 'policy',
         layout: {
           key: 'ipv4',
           value: 'u8',

@@ -10,7 +10,23 @@ export {
   validateConfigValue,
 } from './config-values.js';
 export { exampleManifest, exampleManifestJson } from './example-manifest.js';
+export {
+  decodeLayoutValue,
+  encodeLayoutValue,
+  type LayoutFail,
+  type LayoutValue,
+  layoutSize,
+} from './layout-values.js';
 export { assertGplCompatible, isGplCompatible, KERNEL_GPL_COMPATIBLE_LICENSES } from './license.js';
+export {
+  type DerivedWritePlan,
+  type DerivedWrites,
+  derivationLayoutProblem,
+  deriveSlash16,
+  type EncodedEntry,
+  planDerivedWrites,
+  SLASH16,
+} from './map-derivations.js';
 export { type LayoutField, layoutFields } from './map-layout.js';
 export { isValidPackageName, manifestDigest, packageId, splitPackageName } from './package-name.js';
 export { type ParseManifestOptions, parseManifest } from './parse-manifest.js';

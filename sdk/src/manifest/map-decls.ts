@@ -9,9 +9,10 @@ import {
   IDENTIFIER,
   joinPath,
 } from './field-reader.js';
+import { derivationLayoutProblem } from './map-derivations.js';
 import { isScalarLayout, parseFieldLayout } from './map-layout.js';
-import type { FieldLayout, MapDecl, MapLayout, MetricSpec } from './types.js';
-import { INTEGER_TYPES, MANIFEST_LIMITS, METRIC_TYPES } from './types.js';
+import type { FieldLayout, MapDecl, MapDerivation, MapLayout, MetricSpec } from './types.js';
+import { DERIVATION_KINDS, INTEGER_TYPES, MANIFEST_LIMITS, METRIC_TYPES } from './types.js';
 
 const METRIC_NAME = {
   max: 128,
@@ -111,7 +112,7 @@ function parseMetric(value: unknown, path: string, layout: MapLayout): MetricSpe
 
 export function parseMapDecl(value: unknown, path: string): MapDecl {
   const reader = new FieldReader(value, path, {
-    optional: ['persist', 'resetOnUpgrade', 'layout', 'metrics', 'description'],
+    optional: ['persist', 'resetOnUpgrade', 'layout', 'entries', 'derive', 'metrics', 'description'],
   });
   const decl: MapDecl = {};
   if (reader.has('persist')) decl.persist = reader.boolean('persist');
@@ -122,6 +123,33 @@ export function parseMapDecl(value: unknown, path: string): MapDecl {
       key: parseFieldLayout(layout.get('key'), layout.at('key')),
       value: parseFieldLayout(layout.get('value'), layout.at('value')),
     };
+  }
+  if (reader.has('entries')) {
+    decl.entries = reader.enumOf('entries', ['policy'] as const);
+    if (!decl.layout) {
+      throw new ManifestError(
+        'MISSING_FIELD',
+        reader.at('layout'),
+        'required to write entries from the policy',
+      );
+    }
+  }
+  if (reader.has('derive')) {
+    if (decl.entries) {
+      throw new ManifestError(
+        'CONFLICT',
+        reader.at('derive'),
+        'a map is either policy-managed or derived, not both',
+      );
+    }
+    if (!decl.layout)
+      throw new ManifestError('MISSING_FIELD', reader.at('layout'), 'required to derive a map');
+    const derive = new FieldReader(reader.get('derive'), reader.at('derive'), { required: ['from', 'kind'] });
+    const derivation: MapDerivation = {
+      from: derive.string('from', IDENTIFIER),
+      kind: derive.enumOf('kind', DERIVATION_KINDS),
+    };
+    decl.derive = derivation;
   }
   if (reader.has('metrics')) {
     const list = expectArray(reader.get('metrics'), reader.at('metrics'), MANIFEST_LIMITS.maxMetricsPerMap);
@@ -150,5 +178,34 @@ export function parseMapsSection(value: unknown, path: string): { [name: string]
     });
     out[name] = decl;
   }
+  for (const [name, decl] of Object.entries(out)) if (decl.derive) checkDerivation(out, name, decl, path);
   return out;
+}
+
+/** A derived map names a policy-managed map of the same manifest whose layout its derivation reads. */
+function checkDerivation(maps: { [name: string]: MapDecl }, name: string, decl: MapDecl, path: string): void {
+  const derive = decl.derive as MapDerivation;
+  const at = joinPath(joinPath(path, name), 'derive');
+  const source = maps[derive.from];
+  if (derive.from === name)
+    throw new ManifestError('INVALID_VALUE', `${at}.from`, 'a map cannot derive from itself');
+  if (!source) {
+    throw new ManifestError(
+      'UNKNOWN_REFERENCE',
+      `${at}.from`,
+      `no map ${JSON.stringify(derive.from)} in maps`,
+    );
+  }
+  if (source.entries !== 'policy') {
+    throw new ManifestError(
+      'NOT_POLICY_MANAGED',
+      `${at}.from`,
+      `map ${derive.from} is not policy-managed (set "entries": "policy" on it)`,
+    );
+  }
+  const problem = derivationLayoutProblem(derive.kind, source.layout as MapLayout, decl.layout as MapLayout);
+  if (problem) {
+    const where = problem.side === 'from' ? `${at}.from` : joinPath(joinPath(path, name), 'layout');
+    throw new ManifestError('LAYOUT_MISMATCH', where, problem.message);
+  }
 }

@@ -82,6 +82,16 @@ export interface MetricSpec {
   perCpu?: 'sum';
 }
 
+export const DERIVATION_KINDS = ['ipv4-slash16-bitmap'] as const;
+export type DerivationKind = (typeof DERIVATION_KINDS)[number];
+
+/** A map whose contents the agent computes from a policy-managed map by a built-in derivation. */
+export interface MapDerivation {
+  /** The policy-managed map it is derived from. */
+  from: string;
+  kind: DerivationKind;
+}
+
 /**
  * A map declared in the object. A map exports any number of metrics through the single `metrics` array
  * (one shape: no singular `metric` field); metrics need the `layout` to decode keys and values.
@@ -92,6 +102,10 @@ export interface MapDecl {
   /** This version's layout differs: the persisted state is dropped on upgrade to it. */
   resetOnUpgrade?: boolean;
   layout?: MapLayout;
+  /** `policy`: the signed policy's `maps.<name>` list is the map's whole contents; the agent writes it. */
+  entries?: 'policy';
+  /** The agent recomputes this map from another one whenever that one is written. */
+  derive?: MapDerivation;
   metrics?: MetricSpec[];
   description?: string;
 }

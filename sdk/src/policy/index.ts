@@ -1,5 +1,6 @@
 // Public API of @bpfleet/sdk/policy: the policy schema, parsing, and (with trust) signing and verification.
 
+export { type EncodedMaps, encodePolicyMaps } from './map-entries.js';
 export { type MergedProgram, mergePolicies } from './merge-policies.js';
 export { parsePolicy, toPolicy } from './parse-policy.js';
 export * from './policy.js';

@@ -36,3 +36,15 @@ test('device entries override group entries with the same id; the first group wi
   );
   assert.deepEqual(mergePolicies(undefined, []), []);
 });
+
+test('map entries travel with their program entry: the device entry replaces the group lists whole', () => {
+  const block = (addr: string) => [{ key: { prefixlen: 32, addr }, value: 1 }];
+  const group = policy({ group: 'g' }, [
+    { id: 'fw', package: 'ns/fw', version: '1', maps: { v4: block('198.51.100.1'), v6: [] } },
+  ]);
+  const device = policy({ device: 'd' }, [
+    { id: 'fw', package: 'ns/fw', version: '1', maps: { v4: block('203.0.113.1') } },
+  ]);
+  assert.deepEqual(mergePolicies(undefined, [group])[0]?.maps, { v4: block('198.51.100.1'), v6: [] });
+  assert.deepEqual(mergePolicies(device, [group])[0]?.maps, { v4: block('203.0.113.1') });
+});

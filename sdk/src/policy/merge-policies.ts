@@ -9,7 +9,8 @@ export interface MergedProgram extends PolicyProgram {
 /**
  * Precedence: an entry of the device policy overrides any group entry with the same id; among groups, the
  * group listed first (the device's configured group order) wins. Entries are whole: fields never mix across
- * policies, so one operator decision is always applied as written.
+ * policies, so one operator decision is always applied as written: a device entry's `maps` (like its `config`)
+ * replace the group entry's as a whole, and a map the winning entry does not list is empty.
  */
 export function mergePolicies(
   device: Policy | undefined,

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { PolicyError } from '../errors.js';
 import { fuzzRuns } from '../testing/reliability-runs.js';
 import { parsePolicy, toPolicy } from './parse-policy.js';
+import { PolicyFieldError } from './policy-error.js';
 
 const RUNS = fuzzRuns();
 
@@ -22,6 +23,14 @@ const valid = {
       version: '^1.2.0',
       attach: { interface: 'wan0', mode: 'native' },
       config: { max_pps: 1000, block: [22, 23], strict: true },
+      maps: {
+        blocklist_v4: [
+          { key: { prefixlen: 24, addr: '198.51.100.0' }, value: 1 },
+          { key: { prefixlen: 32, addr: '203.0.113.9' }, value: 1 },
+        ],
+        blocklist_v6: [{ key: { prefixlen: 48, addr: '2001:db8:7::' }, value: 1 }],
+        tags: [{ key: 7, value: 'ab01' }],
+      },
     },
     { id: 'count', package: 'acme/count', channel: 'stable' },
   ],
@@ -88,6 +97,46 @@ test('fuzz: a valid policy with one field replaced or removed parses or raises o
         parsesOrFailsTyped(() => (asText ? parsePolicy(JSON.stringify(doc)) : toPolicy(doc)));
       },
     ),
+    { numRuns: RUNS },
+  );
+});
+
+test('fuzz: random maps sections parse to themselves or raise only PolicyError naming a maps path', () => {
+  const scalarish = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const part = fc.oneof(
+    scalarish,
+    fc.dictionary(fc.string({ maxLength: 8 }), scalarish, { maxKeys: 4 }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  const entry = fc.oneof(
+    fc.record({ key: part, value: part }),
+    fc.record({ key: part, value: part, extra: part }, { requiredKeys: ['key'] }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  const maps = fc.oneof(
+    fc.dictionary(fc.stringMatching(/^[A-Za-z_-][A-Za-z0-9_]{0,6}$/), fc.array(entry, { maxLength: 5 }), {
+      maxKeys: 3,
+    }),
+    fc.jsonValue({ maxDepth: 3 }),
+  );
+  fc.assert(
+    fc.property(maps, fc.boolean(), (m, asText) => {
+      const doc = structuredClone(valid) as { programs: Array<Record<string, unknown>> };
+      (doc.programs[0] as Record<string, unknown>).maps = m;
+      try {
+        const parsed = asText ? parsePolicy(JSON.stringify(doc)) : toPolicy(doc);
+        assert.deepEqual(parsePolicy(JSON.stringify(parsed)), parsed);
+      } catch (err) {
+        if (!(err instanceof PolicyError)) throw err;
+        assert.ok(err instanceof PolicyFieldError && err.path.startsWith('programs[0].maps'), err.message);
+      }
+    }),
     { numRuns: RUNS },
   );
 });

@@ -118,6 +118,65 @@ test('names the field of every schema violation', () => {
   for (const [patch, code, path] of cases) expectError(() => toPolicy({ ...base(), ...patch }), code, path);
 });
 
+test('programs carry map entries in their layout JSON form; each bad one names its exact field', () => {
+  const doc = base();
+  const maps = {
+    blocklist_v4: [
+      { key: { prefixlen: 24, addr: '198.51.100.0' }, value: 1 },
+      { key: { prefixlen: 32, addr: '203.0.113.7' }, value: 1 },
+    ],
+    blocklist_v6: [],
+  };
+  doc.programs = [{ id: 'a', package: 'ns/p', version: '1', maps }];
+  assert.deepEqual(toPolicy(doc).programs[0]?.maps, maps);
+  const withMaps = (m: unknown) => ({
+    ...base(),
+    programs: [{ id: 'a', package: 'ns/p', version: '1', maps: m }],
+  });
+  const entry = { key: { prefixlen: 24, addr: '198.51.100.0' }, value: 1 };
+  const cases: Array<[unknown, string, string]> = [
+    [[], 'INVALID_TYPE', 'programs[0].maps'],
+    [{ 'bad-name': [] }, 'INVALID_VALUE', 'programs[0].maps.bad-name'],
+    [{ m: {} }, 'INVALID_TYPE', 'programs[0].maps.m'],
+    [{ m: [entry, 7] }, 'INVALID_TYPE', 'programs[0].maps.m[1]'],
+    [{ m: [{ key: 1 }] }, 'MISSING_FIELD', 'programs[0].maps.m[0].value'],
+    [{ m: [{ ...entry, extra: 1 }] }, 'UNKNOWN_FIELD', 'programs[0].maps.m[0].extra'],
+    [
+      { m: [{ key: { prefixlen: 24, addr: null }, value: 1 }] },
+      'INVALID_TYPE',
+      'programs[0].maps.m[0].key.addr',
+    ],
+    [
+      { m: [{ key: { prefixlen: 24, addr: [1] }, value: 1 }] },
+      'INVALID_TYPE',
+      'programs[0].maps.m[0].key.addr',
+    ],
+    [{ m: [{ key: {}, value: 1 }] }, 'EMPTY', 'programs[0].maps.m[0].key'],
+    [{ m: [{ key: { __proto__x: 1 }, value: 1 }] }, 'INVALID_VALUE', 'programs[0].maps.m[0].key.__proto__x'],
+    [{ m: [{ key: 'x'.repeat(2049), value: 1 }] }, 'TOO_LONG', 'programs[0].maps.m[0].key'],
+    [{ m: [{ key: 1, value: Number.NaN }] }, 'INVALID_TYPE', 'programs[0].maps.m[0].value'],
+    [{ m: new Array(65_537).fill(entry) }, 'TOO_MANY', 'programs[0].maps.m'],
+  ];
+  for (const [m, code, path] of cases) expectError(() => toPolicy(withMaps(m)), code, path);
+});
+
+test('the entries of all maps of a policy are bounded together', () => {
+  const full = new Array(65_536).fill({ key: 1, value: 1 });
+  const program = (id: string, n: number) => ({
+    id,
+    package: 'ns/p',
+    version: '1',
+    maps: Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, full])),
+  });
+  const doc = { ...base(), programs: [program('a', 3), program('b', 1)] };
+  assert.equal(toPolicy(doc).programs.length, 2);
+  expectError(
+    () => toPolicy({ ...doc, programs: [program('a', 3), program('b', 2)] }),
+    'TOO_MANY',
+    'programs[1].maps.m1',
+  );
+});
+
 test('reports text that is neither YAML nor JSON', () => {
   expectError(() => parsePolicy('{ "a": '), 'PARSE_FAILED', '');
   expectError(() => parsePolicy('a: 1\na: 2\n'), 'PARSE_FAILED', '');

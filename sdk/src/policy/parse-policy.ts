@@ -1,6 +1,7 @@
 // Parses a policy from YAML or JSON text, or checks a plain value, with a precise error code and field path.
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
+import { type EntryBudget, newEntryBudget, toPolicyMaps } from './parse-map-entries.js';
 import {
   type ConfigInput,
   POLICY_API_VERSION,
@@ -54,7 +55,8 @@ export function toPolicy(value: unknown): Policy {
   }
   const programsValue = required(doc, 'programs', '');
   if (!Array.isArray(programsValue)) fail('INVALID_TYPE', 'programs', 'expected a list');
-  const programs = programsValue.map((p, i) => toProgram(p, `programs[${i}]`));
+  const budget = newEntryBudget();
+  const programs = programsValue.map((p, i) => toProgram(p, `programs[${i}]`, budget));
   const seen = new Set<string>();
   programs.forEach((p, i) => {
     if (seen.has(p.id)) fail('DUPLICATE_ID', `programs[${i}].id`, `"${p.id}" is used twice`);
@@ -81,9 +83,9 @@ function toTarget(value: unknown): PolicyTarget {
   return { group: pattern(target.group, 'target.group', TOPIC_NAME, 'a group name') };
 }
 
-function toProgram(value: unknown, path: string): PolicyProgram {
+function toProgram(value: unknown, path: string, budget: EntryBudget): PolicyProgram {
   const p = object(value, path);
-  only(p, path, ['id', 'package', 'version', 'channel', 'attach', 'config']);
+  only(p, path, ['id', 'package', 'version', 'channel', 'attach', 'config', 'maps']);
   const program: PolicyProgram = {
     id: pattern(required(p, 'id', path), `${path}.id`, DEPLOYMENT_ID, 'a deployment id ([a-z0-9_-], 63 max)'),
     package: pattern(required(p, 'package', path), `${path}.package`, PACKAGE_NAME, '"namespace/name"'),
@@ -104,6 +106,7 @@ function toProgram(value: unknown, path: string): PolicyProgram {
   }
   if (p.attach !== undefined) program.attach = toAttach(p.attach, `${path}.attach`);
   if (p.config !== undefined) program.config = toConfig(p.config, `${path}.config`);
+  if (p.maps !== undefined) program.maps = toPolicyMaps(p.maps, `${path}.maps`, budget);
   return program;
 }
 

@@ -6,6 +6,27 @@ export const POLICY_KIND = 'Policy';
 export type ConfigScalar = string | number | boolean;
 export type ConfigInput = ConfigScalar | ConfigScalar[];
 
+/** A map key or value in its layout's JSON form: a scalar, or an object of struct fields. */
+export type MapEntryInput = ConfigScalar | { [field: string]: ConfigScalar };
+
+/** One entry of a policy-managed map. */
+export interface PolicyMapEntry {
+  key: MapEntryInput;
+  value: MapEntryInput;
+}
+
+/** Bounds that keep a policy small enough for a device to hold and apply. */
+export const POLICY_LIMITS = {
+  /** Entries of one map (xdp-firewall's blocklists hold 65,536 prefixes). */
+  maxMapEntries: 65_536,
+  /** Entries of all maps of all programs of one policy. */
+  maxPolicyMapEntries: 262_144,
+  maxMapsPerProgram: 64,
+  maxEntryFields: 32,
+  /** Characters of one string in an entry (`bytes` of up to 1,024 bytes as hex). */
+  maxEntryString: 2_048,
+} as const;
+
 export interface PolicyAttach {
   interface?: string;
   direction?: 'ingress' | 'egress';
@@ -23,6 +44,8 @@ export interface PolicyProgram {
   channel?: string;
   attach?: PolicyAttach;
   config?: Record<string, ConfigInput>;
+  /** The whole contents of the package's policy-managed maps, by map name (an absent map is empty). */
+  maps?: Record<string, PolicyMapEntry[]>;
 }
 
 export type PolicyTarget = { device: string } | { group: string };

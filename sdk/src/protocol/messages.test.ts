@@ -26,6 +26,7 @@ const reported = {
       version: '1.2.0',
       digest: `sha256:${'a'.repeat(64)}`,
       attach: { interface: 'wan0', mode: 'driver' },
+      maps: { blocklist_v4: 2, blocklist_v6: 0 },
     },
   ],
 };
@@ -61,6 +62,19 @@ test('bad payloads are refused with a precise reason', () => {
     () => parseReportedState(JSON.stringify(badStatus)),
     /programs\[0\]\.status: expected one of/,
   );
+  for (const [maps, path] of [
+    [{ blocklist_v4: -1 }, 'maps.blocklist_v4'],
+    [{ blocklist_v4: 65_537 }, 'maps.blocklist_v4'],
+    [{ blocklist_v4: '2' }, 'maps.blocklist_v4'],
+    [{ 'bad name': 1 }, 'maps.bad name'],
+    [[1], 'maps'],
+  ] as const) {
+    const bad = { ...reported, programs: [{ ...reported.programs[0], maps }] };
+    assert.throws(
+      () => parseReportedState(JSON.stringify(bad)),
+      new RegExp(`programs\\[0\\]\\.${path}: expected`),
+    );
+  }
   assert.throws(() => parseAgentEvent(JSON.stringify({ time: 't', state: 'DONE' })), /event state/);
   assert.throws(() => parsePresence('maybe'), { code: 'MESSAGE_INVALID' });
   assert.throws(() => parseReportedState('x'.repeat(300 * 1024)), { code: 'MESSAGE_TOO_LARGE' });

@@ -54,6 +54,8 @@ export interface ProgramReport {
   version?: string;
   digest?: string;
   attach?: ReportedAttach;
+  /** Entries the running version's policy-managed maps hold, by map name. */
+  maps?: Record<string, number>;
   lastError?: Reason;
 }
 
@@ -142,6 +144,23 @@ function attach(what: string, value: unknown, path: string): ReportedAttach | un
   return out;
 }
 
+const MAP_NAME = /^(?!__)[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function mapCounts(what: string, value: unknown, path: string): Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || Object.keys(value).length > 64)
+    fail(what, path, 'an object of at most 64 map names');
+  const out: Record<string, number> = {};
+  for (const [name, count] of Object.entries(value)) {
+    if (!MAP_NAME.test(name)) fail(what, `${path}.${name.slice(0, 64)}`, 'a map name');
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0 || count > 65_536) {
+      fail(what, `${path}.${name}`, 'an entry count from 0 to 65536');
+    }
+    out[name] = count;
+  }
+  return out;
+}
+
 function programReport(what: string, value: unknown, path: string): ProgramReport {
   if (!isObject(value)) fail(what, path, 'an object');
   const p = `${path}.`;
@@ -156,9 +175,11 @@ function programReport(what: string, value: unknown, path: string): ProgramRepor
   const digest = str(what, value, 'digest', p, true);
   const at = attach(what, value.attach, `${p}attach`);
   const lastError = reason(what, value.lastError, `${p}lastError`);
+  const maps = mapCounts(what, value.maps, `${p}maps`);
   if (version !== undefined) report.version = version;
   if (digest !== undefined) report.digest = digest;
   if (at !== undefined) report.attach = at;
+  if (maps !== undefined) report.maps = maps;
   if (lastError !== undefined) report.lastError = lastError;
   return report;
 }

@@ -1,8 +1,8 @@
 // Checks a policy against the catalog before it is sent: packages and versions exist, config values
-// fit the manifest's declarations, attach points fit what the program's SEC() type can use.
+// and map entries fit the manifest's declarations, attach points fit what the program's SEC() type can use.
 import { RegistryError } from '@bpfleet/sdk/errors';
 import { parseManifest, splitPackageName, validateConfigValue } from '@bpfleet/sdk/manifest';
-import type { Policy, PolicyProgram } from '@bpfleet/sdk/policy';
+import { encodePolicyMaps, type Policy, PolicyFieldError, type PolicyProgram } from '@bpfleet/sdk/policy';
 import semver from 'semver';
 import type { Catalog, VersionRecord } from '../../catalog/catalog.js';
 import type { PolicyValidator } from './policy-service.js';
@@ -54,6 +54,12 @@ export function createCatalogPolicyValidator(catalog: Catalog): PolicyValidator 
           } catch (err) {
             invalid(`${path}.config.${name}`, `${(err as Error).message}`);
           }
+        }
+        try {
+          encodePolicyMaps(manifest, entry.maps, `${path}.maps`);
+        } catch (err) {
+          if (err instanceof PolicyFieldError) throw new RegistryError('POLICY_INVALID', err.message);
+          throw err;
         }
         const attach = entry.attach;
         if (attach?.mode !== undefined && attach.mode !== 'driver' && attach.mode !== 'generic') {
