@@ -148,7 +148,8 @@ async function settled(id: string, states: string[], timeoutMs = 60_000): Promis
   await until(
     async () => {
       last = await edge.fleet.getRollout(id);
-      return states.includes(last.state);
+      // Finished means its last actions (group policy moved, overrides cleared, devices restored) are done too.
+      return states.includes(last.state) && !last.pending?.length;
     },
     `rollout ${id} ${states.join('|')}`,
     timeoutMs,

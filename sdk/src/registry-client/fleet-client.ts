@@ -40,6 +40,12 @@ export interface RolloutView {
   };
   waves: Array<{ devices: string[]; startedAt: string | null; finishedAt: string | null }>;
   devices: Record<string, { status: string; detail?: string }>;
+  /**
+   * Actions decided but not yet carried out (moving or restoring devices, moving the group policy and clearing
+   * overrides at the end). A rollout is saved as COMPLETED or ABORTED before its last actions run, so it is
+   * finished only once this is empty or absent.
+   */
+  pending?: Array<{ kind: 'move' | 'restore' | 'complete'; devices?: string[] }>;
 }
 
 export interface RolloutRequest {

@@ -31,7 +31,7 @@ export function rolloutText(r: RolloutView): string {
       .join(', ');
   };
   return [
-    `rollout ${r.id}: ${r.spec.package}@${r.spec.version} to group ${r.spec.group}: ${r.state}${r.reason ? ` (${r.reason})` : ''}`,
+    `rollout ${r.id}: ${r.spec.package}@${r.spec.version} to group ${r.spec.group}: ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.pending?.length ? ` — still applying: ${r.pending.map((a) => a.kind).join(', ')}` : ''}`,
     ...r.waves.map(
       (w, i) =>
         `  wave ${i + 1}${i === r.currentWave ? '*' : ' '} ${String(w.devices.length).padStart(5)} device(s): ${counts(w.devices)}`,
