@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { type RunningProcess, spawnLogged } from './child-process.js';
 import type { EdgeProcess } from './edge-process.js';
 import type { LocalDeviceNetwork } from './local-device-network.js';
-import { AGENT_MAIN } from './workspace-paths.js';
+import { AGENT_BIN } from './workspace-paths.js';
 
 export interface DeviceAgentOptions {
   deviceId: string;
@@ -83,8 +83,9 @@ export async function startDeviceAgent(o: DeviceAgentOptions): Promise<DeviceAge
     name: 'bpfleet-agent',
     command: 'nsenter',
     // Only the network namespace changes: bpffs (the pins) stays visible.
-    args: [`--net=/run/netns/${o.network.deviceNs}`, process.execPath, AGENT_MAIN, '--config', configPath],
+    args: [`--net=/run/netns/${o.network.deviceNs}`, AGENT_BIN, '--config', configPath],
     logFile: o.logFile,
+    env: { BPFLEET_NODE: process.execPath },
   });
   return { process: proc, configPath, metricsUrl: `http://${metrics.host}:${metrics.port}/metrics` };
 }

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const EDGE_MAIN = join(REPO_ROOT, 'registry', 'dist', 'main.js');
 export const AGENT_MAIN = join(REPO_ROOT, 'agent', 'dist', 'main.js');
+/** The agent's launcher, as shipped: it execs node with the daemon's heap flags on AGENT_MAIN (same pid). */
+export const AGENT_BIN = join(REPO_ROOT, 'agent', 'bin', 'bpfleet-agent');
 export const BPF_PROGRAMS = join(REPO_ROOT, 'bpf-programs');
 
 export interface StatePaths {
