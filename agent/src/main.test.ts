@@ -76,6 +76,6 @@ test('the launcher execs node with the heap flags on dist/main.js, also through 
     argv.slice(0, main).every((a) => a.startsWith('--')),
     `only flags before main.js: ${argv.join(' ')}`,
   );
-  assert.ok(argv.includes('--max-semi-space-size=1'));
+  assert.ok(argv.includes('--max-semi-space-size=1') && argv.includes('--v8-pool-size=1'));
   assert.deepEqual(argv.slice(main + 1), ['--config', '/etc/bpfleet/agent file.json', '--debug']);
 });
