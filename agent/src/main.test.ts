@@ -1,13 +1,14 @@
 // The bpfleet-agent binary: --help, --version, a bad config exits 2 naming the key, and the launcher that ships it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('./bpfleet-agent.mjs', import.meta.url));
 const LAUNCHER = fileURLToPath(new URL('../bin/bpfleet-agent', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'bpfleet-agent-main-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +50,7 @@ test('bad configuration exits 2 with the key named', () => {
   }
 });
 
-test('the launcher execs node with the heap flags on dist/main.js, also through a symlink', () => {
+test('the launcher execs node with the heap flags on the bundle (else dist/main.js), also through a symlink', () => {
   // npm's .bin and /usr/bin hold symlinks to the launcher: it must find dist/ from its real path.
   const link = join(dir, 'bpfleet-agent');
   symlinkSync(LAUNCHER, link);
@@ -70,8 +71,9 @@ test('the launcher execs node with the heap flags on dist/main.js, also through 
   });
   assert.equal(args.status, 0, args.stderr);
   const argv = args.stdout.trimEnd().split('\n');
-  const main = argv.indexOf(MAIN);
-  assert.ok(main > 0, `dist/main.js after the node flags: ${argv.join(' ')}`);
+  // `npm run build` bundles; after a bare `tsc --build` there is only dist/main.js.
+  const main = argv.indexOf(existsSync(BUNDLE) ? BUNDLE : MAIN);
+  assert.ok(main > 0, `the entry after the node flags: ${argv.join(' ')}`);
   assert.ok(
     argv.slice(0, main).every((a) => a.startsWith('--')),
     `only flags before main.js: ${argv.join(' ')}`,

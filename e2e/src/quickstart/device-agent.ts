@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrustedKey } from '@bpfleet/sdk/trust';
 import { stringify } from 'yaml';
+import { bundleAgent } from './agent-bundle.js';
 import { type RunningProcess, spawnLogged } from './child-process.js';
 import type { EdgeProcess } from './edge-process.js';
 import type { LocalDeviceNetwork } from './local-device-network.js';
@@ -79,6 +80,7 @@ export async function startDeviceAgent(o: DeviceAgentOptions): Promise<DeviceAge
       mode: 0o600,
     },
   );
+  bundleAgent();
   const proc = spawnLogged({
     name: 'bpfleet-agent',
     command: 'nsenter',
