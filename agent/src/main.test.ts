@@ -63,21 +63,38 @@ test('the launcher execs node with the heap flags on the bundle (else dist/main.
   assert.match(version.stdout, /^bpfleet-agent \d+\.\d+\.\d+\n$/);
 
   const fakeNode = join(dir, 'fake-node');
-  writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
+  writeFileSync(
+    fakeNode,
+    '#!/bin/sh\necho "$MALLOC_MMAP_THRESHOLD_"\nfor a in "$@"; do printf "%s\\n" "$a"; done\n',
+  );
   chmodSync(fakeNode, 0o755);
-  const args = spawnSync(link, ['--config', '/etc/bpfleet/agent file.json', '--debug'], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, BPFLEET_NODE: fakeNode },
-  });
-  assert.equal(args.status, 0, args.stderr);
-  const argv = args.stdout.trimEnd().split('\n');
+  const launch = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync(link, ['--config', '/etc/bpfleet/agent file.json', '--debug'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, BPFLEET_NODE: fakeNode, ...env },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const [mmapThreshold, ...argv] = r.stdout.trimEnd().split('\n');
+    return { mmapThreshold, argv };
+  };
+  const { mmapThreshold, argv } = launch({});
+  assert.equal(mmapThreshold, '65536');
   // `npm run build` bundles; after a bare `tsc --build` there is only dist/main.js.
   const main = argv.indexOf(existsSync(BUNDLE) ? BUNDLE : MAIN);
   assert.ok(main > 0, `the entry after the node flags: ${argv.join(' ')}`);
   assert.ok(
     argv.slice(0, main).every((a) => a.startsWith('--')),
-    `only flags before main.js: ${argv.join(' ')}`,
+    `only flags before the entry: ${argv.join(' ')}`,
   );
   assert.ok(argv.includes('--max-semi-space-size=1') && argv.includes('--v8-pool-size=1'));
   assert.deepEqual(argv.slice(main + 1), ['--config', '/etc/bpfleet/agent file.json', '--debug']);
+
+  // The operator's own settings win: an allocator threshold, and node flags (e.g. --max-opt=1).
+  const tuned = launch({
+    MALLOC_MMAP_THRESHOLD_: '131072',
+    BPFLEET_NODE_FLAGS: '--max-opt=1 --max-old-space-size=64',
+  });
+  assert.equal(tuned.mmapThreshold, '131072');
+  const entry = tuned.argv.findIndex((a) => !a.startsWith('--'));
+  assert.deepEqual(tuned.argv.slice(entry - 2, entry), ['--max-opt=1', '--max-old-space-size=64']);
 });
