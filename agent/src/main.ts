@@ -12,7 +12,6 @@ import { KernelProbe } from './host/kernel-probe.js';
 import { createJsonLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
-import { runSimulation, SIMULATE_USAGE } from './simulate/run-simulation.js';
 import { startDeviceAgent } from './start-device-agent.js';
 
 const VERSION = (
@@ -20,8 +19,10 @@ const VERSION = (
 ).version;
 
 async function main(argv: string[]): Promise<number> {
+  // The simulator (a load-test tool) is loaded only when asked for: the daemon does not carry its code.
+  const simulation = () => import('./simulate/run-simulation.js');
   if (argv[0] === 'simulate')
-    return runSimulation(argv.slice(1), process.env, process.stdout, process.stderr);
+    return (await simulation()).runSimulation(argv.slice(1), process.env, process.stdout, process.stderr);
   let loaded: Awaited<ReturnType<typeof loadAgentConfig>>;
   try {
     loaded = await loadAgentConfig(argv, process.env);
@@ -31,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (loaded.kind === 'help') {
-    process.stdout.write(`${USAGE}\n${SIMULATE_USAGE}\n`);
+    process.stdout.write(`${USAGE}\n${(await simulation()).SIMULATE_USAGE}\n`);
     return 0;
   }
   if (loaded.kind === 'version') {

@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { spawnLogged } = await import(join(root, 'e2e', 'dist', 'quickstart', 'child-process.js'));
-const { AGENT_MAIN } = await import(join(root, 'e2e', 'dist', 'quickstart', 'workspace-paths.js'));
+const { AGENT_BIN, AGENT_MAIN } = await import(join(root, 'e2e', 'dist', 'quickstart', 'workspace-paths.js'));
 
 const ADOPTED = 'adopted pinned deployments';
 const adoptions = (logFile) => readFileSync(logFile, 'utf8').split(ADOPTED).length - 1;
@@ -25,14 +25,10 @@ export async function restartWithDefaults(ctx, env) {
   const proc = spawnLogged({
     name: 'bpfleet-agent',
     command: 'nsenter',
-    args: [
-      `--net=/run/netns/${ctx.deviceNs}`,
-      process.execPath,
-      AGENT_MAIN,
-      '--config',
-      env.agent.configPath,
-    ],
+    // The shipped launcher (it execs node with the daemon's flags), so the idle figures are what ships.
+    args: [`--net=/run/netns/${ctx.deviceNs}`, AGENT_BIN, '--config', env.agent.configPath],
     logFile,
+    env: { BPFLEET_NODE: process.execPath },
   });
   await env.pids.add(proc.pid, AGENT_MAIN);
   ctx.cleanup.push('stop the restarted bpfleet-agent', async () => {

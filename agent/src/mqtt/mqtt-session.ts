@@ -45,6 +45,9 @@ export class MqttSession {
       connectTimeout: 10_000,
       // Reconnects are ours, with backoff and jitter; mqtt.js only knows a fixed period.
       reconnectPeriod: 0,
+      // mqtt-packet's number cache is 65,536 two-byte Buffers (6 MB of heap) to save an allocation per packet;
+      // a device sends a few packets a minute.
+      writeCache: false,
       will: { topic: o.presenceTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     };
     if (o.username !== undefined) clientOptions.username = o.username;

@@ -4,10 +4,11 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrustedKey } from '@bpfleet/sdk/trust';
 import { stringify } from 'yaml';
+import { bundleAgent } from './agent-bundle.js';
 import { type RunningProcess, spawnLogged } from './child-process.js';
 import type { EdgeProcess } from './edge-process.js';
 import type { LocalDeviceNetwork } from './local-device-network.js';
-import { AGENT_MAIN } from './workspace-paths.js';
+import { AGENT_BIN } from './workspace-paths.js';
 
 export interface DeviceAgentOptions {
   deviceId: string;
@@ -79,12 +80,14 @@ export async function startDeviceAgent(o: DeviceAgentOptions): Promise<DeviceAge
       mode: 0o600,
     },
   );
+  bundleAgent();
   const proc = spawnLogged({
     name: 'bpfleet-agent',
     command: 'nsenter',
     // Only the network namespace changes: bpffs (the pins) stays visible.
-    args: [`--net=/run/netns/${o.network.deviceNs}`, process.execPath, AGENT_MAIN, '--config', configPath],
+    args: [`--net=/run/netns/${o.network.deviceNs}`, AGENT_BIN, '--config', configPath],
     logFile: o.logFile,
+    env: { BPFLEET_NODE: process.execPath },
   });
   return { process: proc, configPath, metricsUrl: `http://${metrics.host}:${metrics.port}/metrics` };
 }

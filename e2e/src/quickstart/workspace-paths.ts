@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file compiles to e2e/dist/quickstart/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const EDGE_MAIN = join(REPO_ROOT, 'registry', 'dist', 'main.js');
-export const AGENT_MAIN = join(REPO_ROOT, 'agent', 'dist', 'main.js');
+/** The agent as it ships: the one-file bundle of agent/dist/main.js (see agent-bundle.ts). */
+export const AGENT_MAIN = join(REPO_ROOT, 'agent', 'dist', 'bpfleet-agent.mjs');
+/** The agent's launcher, as shipped: it execs node with the daemon's heap flags on AGENT_MAIN (same pid). */
+export const AGENT_BIN = join(REPO_ROOT, 'agent', 'bin', 'bpfleet-agent');
 export const BPF_PROGRAMS = join(REPO_ROOT, 'bpf-programs');
 
 export interface StatePaths {

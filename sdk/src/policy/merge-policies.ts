@@ -26,5 +26,6 @@ export function mergePolicies(
       if (!merged.has(program.id)) merged.set(program.id, { ...program, source });
     }
   }
-  return [...merged.values()].sort((a, b) => a.id.localeCompare(b.id));
+  // Code-point order: localeCompare would page in ICU's collation data (2 MB of a device agent's RSS).
+  return [...merged.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
