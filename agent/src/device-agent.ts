@@ -32,6 +32,8 @@ export interface DeviceAgentOptions {
   metrics: AgentMetrics;
   logger: Logger;
   now?: () => Date;
+  /** Frees what the wiring opened for this device (its registry connection) once it stopped. */
+  release?: () => void;
 }
 
 export class DeviceAgent {
@@ -131,12 +133,14 @@ export class DeviceAgent {
     await this.agent.reconcile().catch(() => {});
     await this.session.stop();
     await this.saving;
+    this.o.release?.();
   }
 
   /** Stops without a goodbye, like a crash: no offline message, no last pass. For tests of the last will. */
   abort(): void {
     for (const t of this.timers) clearInterval(t);
     this.session.abort();
+    this.o.release?.();
   }
 
   private kick(): void {

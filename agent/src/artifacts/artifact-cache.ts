@@ -1,5 +1,4 @@
 // Content-addressed cache of downloaded blobs: `<dir>/blobs/<hex>` complete and checked, `<dir>/partial/<hex>` in flight.
-import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, sha256Digest } from '@bpfleet/sdk/digest';
@@ -47,26 +46,27 @@ export class ArtifactCache {
     await unlink(this.partialPath(digest)).catch(() => {});
   }
 
-  /** Hashes the finished partial file; on a match, moves it into place durably. Returns the digest found. */
-  async commitPartial(digest: string): Promise<string> {
-    const path = this.partialPath(digest);
-    const hash = createHash('sha256');
-    const file = await open(path, 'r+');
+  /** The bytes downloaded so far for `digest`. */
+  async readPartial(digest: string): Promise<Buffer> {
     try {
-      for await (const chunk of file.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
-      await file.sync();
-    } finally {
-      await file.close();
+      return await readFile(this.partialPath(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw err;
     }
-    const found = `sha256:${hash.digest('hex')}`;
-    if (found !== digest) return found;
-    await rename(path, this.blobPath(digest));
+  }
+
+  /**
+   * Moves a finished partial file into place under its digest, durably. The caller hashed the bytes it wrote and
+   * synced the file; `get` re-hashes on every read, so an entry damaged later is still caught.
+   */
+  async commitPartial(digest: string): Promise<void> {
+    await rename(this.partialPath(digest), this.blobPath(digest));
     const dir = await open(join(this.dir, 'blobs'), 'r');
     try {
       await dir.sync();
     } finally {
       await dir.close();
     }
-    return found;
   }
 }
