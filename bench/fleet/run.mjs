@@ -162,6 +162,15 @@ async function runOnce(brokerKind, n) {
     const edge = start(
       process.execPath,
       [
+        ...(process.env.BENCH_FLEET_CPU_PROF
+          ? [
+              '--cpu-prof',
+              '--cpu-prof-dir',
+              process.env.BENCH_FLEET_CPU_PROF,
+              '--cpu-prof-name',
+              'edge.cpuprofile',
+            ]
+          : []),
         join(root, 'registry/dist/main.js'),
         '--data-dir',
         join(work, 'edge'),
