@@ -2,7 +2,7 @@
 // The bytes are hashed as they arrive and kept (they are at most the size the signed index gives), so a
 // finished download is checked and returned without reading the file back.
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
 import { type BackoffOptions, backoffDelay, sleep } from '../backoff.js';
@@ -144,7 +144,7 @@ async function fetchIntoFile(
   arm();
   const headers: Record<string, string> = { ...options.headers };
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  let file: Awaited<ReturnType<typeof open>> | undefined;
+  let file: FileHandle | undefined;
   let res: IncomingMessage | undefined;
   try {
     try {
@@ -182,7 +182,7 @@ async function fetchIntoFile(
         `fetch ${blob.label}: server announces ${start + declared} bytes, the index says ${blob.size}`,
       );
     }
-    file = await open(cache.partialPath(blob.digest), start === 0 ? 'w' : 'a', 0o600);
+    file = await cache.openPartial(blob.digest, start === 0 ? 'w' : 'a');
     let written = start;
     const began = Date.now();
     const body = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
