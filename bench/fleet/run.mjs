@@ -162,6 +162,7 @@ async function runOnce(brokerKind, n) {
     const edge = start(
       process.execPath,
       [
+        ...(process.env.BENCH_FLEET_PERF ? ['--perf-basic-prof-only-functions'] : []),
         ...(process.env.BENCH_FLEET_CPU_PROF
           ? [
               '--cpu-prof',
@@ -269,6 +270,7 @@ async function runOnce(brokerKind, n) {
           process.execPath,
           [
             '--max-old-space-size=4096',
+            ...(process.env.BENCH_FLEET_PERF ? ['--perf-basic-prof-only-functions'] : []),
             ...(process.env.BENCH_FLEET_CPU_PROF
               ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_FLEET_CPU_PROF]
               : []),
@@ -305,6 +307,24 @@ async function runOnce(brokerKind, n) {
       pids[`sim${i}`] = s.pid;
     });
     for (const [name, pid] of Object.entries(pids)) before[name] = await usage(pid);
+    // BENCH_FLEET_PERF=DIR: perf samples (CPU time, not wall time) of every process, from the apply to convergence.
+    const perf = process.env.BENCH_FLEET_PERF
+      ? spawn(
+          'perf',
+          [
+            'record',
+            '-F',
+            '499',
+            '-g',
+            '-o',
+            join(process.env.BENCH_FLEET_PERF, `perf-${brokerKind}-${n}.data`),
+            '-p',
+            Object.values(pids).join(','),
+          ],
+          { stdio: 'ignore' },
+        )
+      : undefined;
+    if (perf) await sleep(500);
 
     const policy = await signPolicy(
       {
@@ -336,6 +356,12 @@ async function runOnce(brokerKind, n) {
     });
     const after = {};
     for (const [name, pid] of Object.entries(pids)) after[name] = await usage(pid);
+    if (perf) {
+      const done = new Promise((r) => perf.once('exit', r));
+      perf.kill('SIGINT');
+      await done;
+      process.stderr.write(`  perf: ${JSON.stringify(pids)}\n`);
+    }
     const times = attached
       .all()
       .map((r) => (Date.parse(r.at) - t0) / 1000)
