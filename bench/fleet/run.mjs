@@ -382,6 +382,15 @@ async function runOnce(brokerKind, n) {
         `  ${state}: ${ts.length} events, first ${q(0)} s, p50 ${q(0.5)} s, last ${q(1)} s\n`,
       );
     }
+    // Why devices failed on the way (and retried): the most common reasons.
+    const reasons = db
+      .prepare(
+        `SELECT json_extract(event, '$.reason.code') || ': ' || substr(json_extract(event, '$.reason.message'), 1, 120) AS r,
+           count(*) AS c FROM fleet_events WHERE received_at >= ? AND json_extract(event, '$.reason') IS NOT NULL
+         GROUP BY r ORDER BY c DESC LIMIT 5`,
+      )
+      .all(new Date(t0).toISOString());
+    for (const { r, c } of reasons) process.stderr.write(`  ${c} × ${r}\n`);
     if (process.env.BENCH_FLEET_DEBUG) for (const s of sims) process.stderr.write(`${s.tail}\n`);
     db.close();
     const at = (fraction) => {

@@ -47,7 +47,7 @@ export class RegistryFetcher implements Fetcher {
       const http = this.options.http ?? sharedRegistryHttp();
       let res: Awaited<ReturnType<typeof http.get>>;
       try {
-        res = await http.get(url, { signal: AbortSignal.timeout(15_000) });
+        res = await http.get(url, { timeoutMs: 15_000 });
       } catch (err) {
         last = networkMessage(err);
         continue;

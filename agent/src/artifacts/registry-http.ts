@@ -7,6 +7,11 @@ export interface HttpGetOptions {
   headers?: Record<string, string>;
   /** Aborts the request, or the body while it is read (the body's iterator then throws). */
   signal?: AbortSignal;
+  /**
+   * Gives up when the whole response (body included) has not arrived in this time. Cheaper than an
+   * `AbortSignal.timeout`, whose timer outlives the request and then fails it with a costly error.
+   */
+  timeoutMs?: number;
 }
 
 export interface RegistryHttpOptions {
@@ -50,7 +55,14 @@ export class RegistryHttp {
         },
         resolve,
       );
+      let timer: NodeJS.Timeout | undefined;
+      if (options.timeoutMs !== undefined) {
+        const ms = options.timeoutMs;
+        timer = setTimeout(() => request.destroy(new TimeoutError(ms)), ms);
+        request.once('response', (res: IncomingMessage) => res.once('close', () => clearTimeout(timer)));
+      }
       request.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
         if (mayRetry && request.reusedSocket && STALE_SOCKET.has(err.code ?? '')) {
           resolve(this.attempt(url, options, false));
         } else reject(err);
@@ -82,6 +94,13 @@ export async function readBody(res: IncomingMessage, limit: number): Promise<Buf
 /** Lets the socket go back to the pool without reading what the server sent. */
 export function discard(res: IncomingMessage): void {
   res.resume();
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(readonly ms: number) {
+    super(`no complete answer in ${ms} ms`);
+  }
 }
 
 export class BodyTooLarge extends Error {

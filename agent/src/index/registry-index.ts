@@ -79,7 +79,7 @@ export class RegistryIndex implements IndexSource {
     try {
       res = await (this.o.http ?? sharedRegistryHttp()).get(url, {
         headers: this.etag && this.current ? { 'if-none-match': this.etag } : {},
-        signal: AbortSignal.timeout(15_000),
+        timeoutMs: 15_000,
       });
     } catch (err) {
       if (this.current) return this.fresh(this.current, now);
