@@ -129,7 +129,16 @@ async function fetchIntoFile(
     offset = kept.length;
     hash.update(kept);
     chunks.push(kept);
-    if (offset === blob.size) return { digest: `sha256:${hash.digest('hex')}`, bytes: kept };
+    if (offset === blob.size) {
+      // Complete before a crash, maybe not yet on disk: synced before it is renamed into place.
+      const done = await cache.openPartial(blob.digest, 'a');
+      try {
+        await done.sync();
+      } finally {
+        await done.close();
+      }
+      return { digest: `sha256:${hash.digest('hex')}`, bytes: kept };
+    }
   }
   const controller = new AbortController();
   let stalled = false;
