@@ -204,9 +204,19 @@ test('a failed download is retried on the next pass, never marked', async () => 
   t.fetchFailures.push('fetch acme/count@1.0.0: connection refused');
   await t.agent.reconcile();
   assert.equal(t.reports()[0]?.status, 'FAILED');
+  assert.equal(t.agent.retrySoon, true, 'a passing failure asks for an early pass');
   await t.agent.reconcile();
   assert.deepEqual(t.loader.calls, ['attach count 1.0.0']);
   assert.deepEqual(t.marks(), {});
+  assert.equal(t.agent.retrySoon, false);
+});
+
+test('only passing failures ask for an early pass, not a refused package', async () => {
+  const t = setup();
+  t.rejected.add('1.0.0');
+  await t.agent.reconcile();
+  assert.equal(t.reports()[0]?.status, 'REJECTED');
+  assert.equal(t.agent.retrySoon, false);
 });
 
 test('programs no longer wanted are detached; attach points outside the allowlist are refused', async () => {

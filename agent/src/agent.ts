@@ -88,6 +88,7 @@ export class Agent {
   private queued: Promise<void> | undefined;
   private tail: Promise<void> = Promise.resolve();
   private adopted = false;
+  private transient = false;
 
   constructor(private readonly o: AgentOptions) {
     this.failed = new Map(Object.entries(o.failed ?? {}));
@@ -103,6 +104,11 @@ export class Agent {
     this.queued = next;
     this.tail = next.catch(() => {});
     return next;
+  }
+
+  /** Whether the last pass left something undone for a reason that passes (registry away, download cut). */
+  get retrySoon(): boolean {
+    return this.transient;
   }
 
   deployments(): Deployment[] {
@@ -121,6 +127,7 @@ export class Agent {
       this.o.logger.info('adopted pinned deployments', { ids: [...this.running.keys()] });
     }
     const marksBefore = this.failed.size;
+    this.transient = false;
     if (this.o.policies.ready()) {
       const wanted = this.o.policies.wanted();
       for (const want of wanted) await this.converge(want);
@@ -146,6 +153,7 @@ export class Agent {
       );
     } catch (err) {
       // The registry being away changes nothing that runs; say so and retry on the next pass.
+      this.transient = true;
       return this.settle(want, current, current ? 'ATTACHED' : 'PENDING', toReason(err), undefined);
     }
     const sameProgram =
@@ -204,6 +212,7 @@ export class Agent {
       const reason = toReason(err);
       const transient = stage === 'fetch' || TRANSIENT.has(reason.code);
       if (!transient) this.failed.set(key, reason);
+      else this.transient = true;
       const still = this.running.get(want.id);
       const state: EventState = still ? 'ROLLED_BACK' : stage === 'verify' ? 'REJECTED' : 'FAILED';
       this.o.logger.warn('deploy failed', { ...fields, state, code: reason.code, error: reason.message });

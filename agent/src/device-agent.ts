@@ -1,6 +1,7 @@
 // A running device: MQTT session, policy store, reconcile loop, reports, telemetry and state file, wired together.
 import { errorMessage } from '@bpfleet/sdk/errors';
 import { Agent, type AgentPorts } from './agent.js';
+import { backoffDelay } from './backoff.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
@@ -32,6 +33,8 @@ export interface DeviceAgentOptions {
   metrics: AgentMetrics;
   logger: Logger;
   now?: () => Date;
+  /** Frees what the wiring opened for this device (its registry connection) once it stopped. */
+  release?: () => void;
 }
 
 export class DeviceAgent {
@@ -40,6 +43,9 @@ export class DeviceAgent {
   private saving: Promise<void> = Promise.resolve();
   private lastReported = '';
   private programs: ProgramReport[] = [];
+  private retries = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   private constructor(
     private readonly o: DeviceAgentOptions,
@@ -118,7 +124,10 @@ export class DeviceAgent {
   /** A reconcile pass; returns when it (or the pass it joined) is done. */
   reconcile(): Promise<void> {
     return this.agent.reconcile().then(
-      () => this.o.metrics.reconciled(true),
+      () => {
+        this.o.metrics.reconciled(true);
+        this.retryIfTransient();
+      },
       (err: unknown) => {
         this.o.metrics.reconciled(false);
         this.o.logger.error('reconcile failed', { error: errorMessage(err) });
@@ -126,17 +135,43 @@ export class DeviceAgent {
     );
   }
 
+  /**
+   * A pass that a passing failure cut short (registry busy or away, download interrupted) is tried again with
+   * backoff, up to the reconcile interval, rather than only at the next periodic pass.
+   */
+  private retryIfTransient(): void {
+    if (!this.agent.retrySoon) {
+      this.retries = 0;
+      return;
+    }
+    if (this.retryTimer || this.stopped) return;
+    const delay = backoffDelay(this.retries++, {
+      initialMs: 1000,
+      maxMs: this.o.config.reconcileIntervalSeconds * 1000,
+    });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, delay);
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
     for (const t of this.timers) clearInterval(t);
     await this.agent.reconcile().catch(() => {});
     await this.session.stop();
     await this.saving;
+    this.o.release?.();
   }
 
   /** Stops without a goodbye, like a crash: no offline message, no last pass. For tests of the last will. */
   abort(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
     for (const t of this.timers) clearInterval(t);
     this.session.abort();
+    this.o.release?.();
   }
 
   private kick(): void {

@@ -4,6 +4,7 @@ import { verifyPolicy } from '@bpfleet/sdk/policy';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
 import { SignedPackageVerifier } from './artifacts/package-verifier.js';
 import { RegistryFetcher } from './artifacts/registry-fetcher.js';
+import { RegistryHttp } from './artifacts/registry-http.js';
 import { unpackPackage } from './artifacts/unpack-package.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { type AgentState, DeviceAgent, initialAgentState } from './device-agent.js';
@@ -24,6 +25,8 @@ export interface DeviceParts {
 export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts): Promise<DeviceAgent> {
   const cache = new ArtifactCache(join(config.dataDir, 'cache'));
   await cache.init();
+  // The device's own keep-alive connection to the registry, for the index, the blobs and the bundles.
+  const http = new RegistryHttp();
   return DeviceAgent.start({
     config,
     ports: {
@@ -33,6 +36,7 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
         stallTimeoutMs: config.registry.stallTimeoutSeconds * 1000,
         minBytesPerSecond: config.registry.minBytesPerSecond,
         logger: parts.logger,
+        http,
       }),
       verifier: new SignedPackageVerifier({ publishers: config.trust.publishers }, unpackPackage),
       probe: parts.probe,
@@ -44,10 +48,12 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
         registryKeys: config.trust.registryKeys,
         lastSerial,
         onSerial,
+        http,
       }),
     verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
     state: new StateFile<AgentState>(join(config.dataDir, 'state.json'), initialAgentState),
     metrics: parts.metrics,
     logger: parts.logger,
+    release: () => http.close(),
   });
 }

@@ -13,6 +13,7 @@ import { toOpenApi } from './openapi/openapi.js';
 import { mountRoutes, type RouteSpec } from './openapi/route-table.js';
 import { type BlobResponder, createBlobResponder } from './routes/blob-responder.js';
 import { channelRoutes } from './routes/channel-routes.js';
+import { createDocumentFastPath, type DocumentFastPath } from './routes/document-fast-path.js';
 import { fleetRoutes } from './routes/fleet-routes.js';
 import { indexRoutes } from './routes/index-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
@@ -26,6 +27,8 @@ export interface RegistryApp {
   app: Hono<AppEnv>;
   /** Serves published blobs; also used by the Node download fast path. */
   downloads: BlobResponder;
+  /** The index and bundle requests of a rollout without the framework; Node listener only (node-listener.ts). */
+  documents: DocumentFastPath;
   routes: RouteSpec[];
   openApi(): Record<string, unknown>;
 }
@@ -76,5 +79,6 @@ export function createApp(deps: AppDeps): RegistryApp {
     }
     return errorResponse(err);
   });
-  return { app, downloads, routes, openApi };
+  const documents = createDocumentFastPath(deps.catalog, signer, deps.metrics);
+  return { app, downloads, documents, routes, openApi };
 }

@@ -100,7 +100,9 @@ async function serveHttp(
   });
   // The bundle travels in a header: allow a little more than Node's 16 KiB default.
   const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(registry, metrics));
-  server.listen(config.port, config.host, () => {
+  // A fleet asks at once (a policy reaches every device within a second): with Node's default backlog of 511,
+  // connections past it are dropped and retried by the kernel a second or more later.
+  server.listen({ port: config.port, host: config.host, backlog: 8192 }, () => {
     const address = server.address() as AddressInfo;
     if (announce) announceListening(logger, address.address, address.port, config);
   });

@@ -1,4 +1,4 @@
-// The Node request listener of the registry: the download fast path first, the Hono app for everything else.
+// The Node request listener of the registry: the download and document fast paths first, the Hono app for the rest.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { RegistryApp } from './app.js';
@@ -12,6 +12,11 @@ export function createNodeListener(
   const app = getRequestListener(registry.app.fetch);
   const fast = createDownloadFastPath(registry.downloads, metrics);
   return (req, res) => {
-    if (!fast(req, res)) void app(req, res);
+    if (fast(req, res)) return;
+    const document = registry.documents(req, res);
+    if (!document) return void app(req, res);
+    void document.then((answered) => {
+      if (!answered) void app(req, res);
+    });
   };
 }

@@ -1,9 +1,14 @@
 // Downloads a blob by digest into the cache: size bound, Range resume, stall detection, retries with backoff.
-import { open } from 'node:fs/promises';
+// The bytes are hashed as they arrive and kept (they are at most the size the signed index gives), so a
+// finished download is checked and returned without reading the file back.
+import { createHash, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
 import { type BackoffOptions, backoffDelay, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactCache } from './artifact-cache.js';
+import { networkMessage, RegistryHttp } from './registry-http.js';
 
 export interface DownloadOptions {
   attempts: number;
@@ -14,6 +19,21 @@ export interface DownloadOptions {
   minBytesPerSecond?: number;
   logger: Logger;
   headers?: Record<string, string>;
+  /** The device's registry connection; a shared default one when absent. */
+  http?: RegistryHttp;
+}
+
+let defaultHttp: RegistryHttp | undefined;
+/** For callers that do not keep their own connection (tools, tests): one keep-alive pool per process. */
+export function sharedRegistryHttp(): RegistryHttp {
+  defaultHttp ??= new RegistryHttp({ maxSockets: 16 });
+  return defaultHttp;
+}
+
+/** What a finished attempt holds: every byte of the blob and their digest. */
+interface Downloaded {
+  digest: string;
+  bytes: Buffer;
 }
 
 export interface BlobRef {
@@ -38,25 +58,25 @@ export async function downloadBlob(
   let restarts = 0;
   for (let attempt = 0; attempt < options.attempts; attempt++) {
     if (attempt > 0) await sleep(backoffDelay(attempt - 1, options.backoff));
+    let got: Downloaded;
     try {
-      await fetchInto(cache, url, blob, options);
+      got = await fetchInto(cache, url, blob, options);
     } catch (err) {
       if (!(err instanceof Retryable)) throw err;
       lastError = err;
       options.logger.info('download interrupted, will resume', { blob: blob.label, error: err.message });
       continue;
     }
-    const found = await cache.commitPartial(blob.digest);
-    if (found === blob.digest) {
-      const bytes = await cache.get(blob.digest);
-      if (bytes) return bytes;
+    if (got.digest === blob.digest) {
+      await cache.commitPartial(blob.digest);
+      return got.bytes;
     }
     await cache.dropPartial(blob.digest);
     // A resumed download can splice two different bodies; start over once before calling it tampering.
     if (restarts++ === 0) continue;
     throw new TrustError(
       'DIGEST_MISMATCH',
-      `fetch ${blob.label}: digest mismatch: expected ${blob.digest}, got ${found}`,
+      `fetch ${blob.label}: digest mismatch: expected ${blob.digest}, got ${got.digest}`,
     );
   }
   throw new RegistryError(
@@ -74,9 +94,9 @@ async function fetchInto(
   url: string,
   blob: BlobRef,
   options: DownloadOptions,
-): Promise<void> {
+): Promise<Downloaded> {
   try {
-    await fetchIntoFile(cache, url, blob, options);
+    return await fetchIntoFile(cache, url, blob, options);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && DISK_FULL.has(code)) {
@@ -95,13 +115,31 @@ async function fetchIntoFile(
   url: string,
   blob: BlobRef,
   options: DownloadOptions,
-): Promise<void> {
+): Promise<Downloaded> {
+  let hash: Hash = createHash('sha256');
+  const chunks: Buffer[] = [];
   let offset = await cache.partialSize(blob.digest);
   if (offset > blob.size) {
     await cache.dropPartial(blob.digest);
     offset = 0;
   }
-  if (offset === blob.size && offset > 0) return;
+  if (offset > 0) {
+    // Resuming: what is already on disk counts towards the digest.
+    const kept = await cache.readPartial(blob.digest);
+    offset = kept.length;
+    hash.update(kept);
+    chunks.push(kept);
+    if (offset === blob.size) {
+      // Complete before a crash, maybe not yet on disk: synced before it is renamed into place.
+      const done = await cache.openPartial(blob.digest, 'a');
+      try {
+        await done.sync();
+      } finally {
+        await done.close();
+      }
+      return { digest: `sha256:${hash.digest('hex')}`, bytes: kept };
+    }
+  }
   const controller = new AbortController();
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -115,49 +153,55 @@ async function fetchIntoFile(
   arm();
   const headers: Record<string, string> = { ...options.headers };
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  let file: Awaited<ReturnType<typeof open>> | undefined;
+  let file: FileHandle | undefined;
+  let res: IncomingMessage | undefined;
   try {
-    let res: Response;
     try {
-      res = await fetch(url, { headers, signal: controller.signal });
+      res = await (options.http ?? sharedRegistryHttp()).get(url, { headers, signal: controller.signal });
     } catch (err) {
-      throw new Retryable(stalled ? 'no response' : `request failed: ${causeMessage(err)}`);
+      throw new Retryable(stalled ? 'no response' : `request failed: ${networkMessage(err)}`);
     }
-    if (res.status === 416 && offset > 0) {
+    const status = res.statusCode ?? 0;
+    if (status === 416 && offset > 0) {
       // Our partial file does not fit the server's blob: start from zero.
       await cache.dropPartial(blob.digest);
       throw new Retryable('range not satisfiable');
     }
-    if (res.status >= 500 || res.status === 429) throw new Retryable(`HTTP ${res.status}`);
-    if (res.status !== 200 && res.status !== 206) {
-      throw new RegistryError('FETCH_FAILED', `fetch ${blob.label}: HTTP ${res.status} from ${url}`);
+    if (status >= 500 || status === 429) {
+      throw new Retryable(`HTTP ${status}`);
+    }
+    if (status !== 200 && status !== 206) {
+      throw new RegistryError('FETCH_FAILED', `fetch ${blob.label}: HTTP ${status} from ${url}`);
     }
     let start = 0;
-    if (res.status === 206) {
-      const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    if (status === 206) {
+      const range = res.headers['content-range'];
+      const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(range ?? '');
       start = match ? Number(match[1]) : -1;
-      if (start !== offset)
-        throw new Retryable(`unexpected Content-Range ${res.headers.get('content-range')}`);
+      if (start !== offset) throw new Retryable(`unexpected Content-Range ${range}`);
+    } else if (offset > 0) {
+      // The server sent the whole blob instead of the rest: what was kept does not count.
+      hash = createHash('sha256');
+      chunks.length = 0;
     }
-    const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+    const declared = Number(res.headers['content-length'] ?? Number.NaN);
     if (!Number.isNaN(declared) && start + declared > blob.size) {
       throw new TrustError(
         'SIZE_EXCEEDED',
         `fetch ${blob.label}: server announces ${start + declared} bytes, the index says ${blob.size}`,
       );
     }
-    file = await open(cache.partialPath(blob.digest), start === 0 ? 'w' : 'a', 0o600);
+    file = await cache.openPartial(blob.digest, start === 0 ? 'w' : 'a');
     let written = start;
     const began = Date.now();
-    if (!res.body) throw new Retryable('empty body');
-    const reader = res.body.getReader();
+    const body = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      let chunk: IteratorResult<Buffer>;
       try {
-        chunk = await reader.read();
+        chunk = await body.next();
       } catch (err) {
         throw new Retryable(
-          stalled ? `stalled at byte ${written}` : `body cut at byte ${written}: ${causeMessage(err)}`,
+          stalled ? `stalled at byte ${written}` : `body cut at byte ${written}: ${networkMessage(err)}`,
         );
       }
       if (chunk.done) break;
@@ -183,15 +227,17 @@ async function fetchIntoFile(
         );
       }
       await file.write(chunk.value);
+      hash.update(chunk.value);
+      chunks.push(chunk.value);
     }
     if (written < blob.size) throw new Retryable(`body ended at byte ${written} of ${blob.size}`);
+    // Durable before it is renamed into place under its digest.
+    await file.sync();
+    return { digest: `sha256:${hash.digest('hex')}`, bytes: Buffer.concat(chunks, written) };
   } finally {
     clearTimeout(timer);
+    // An unread or half-read body cannot leave its socket for the next request.
+    if (res && !res.complete) res.destroy();
     await file?.close();
   }
-}
-
-function causeMessage(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string; code?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }

@@ -3,7 +3,8 @@ import { RegistryError } from '@bpfleet/sdk/errors';
 import { backoffDelay, sleep } from '../backoff.js';
 import type { Artifact, Fetcher, PackageRef } from '../ports.js';
 import type { ArtifactCache } from './artifact-cache.js';
-import { type DownloadOptions, downloadBlob } from './http-download.js';
+import { type DownloadOptions, downloadBlob, sharedRegistryHttp } from './http-download.js';
+import { BodyTooLarge, networkMessage, readBody } from './registry-http.js';
 
 // A bundle is a few KB; anything much larger is not one.
 const MAX_BUNDLE_BYTES = 1024 * 1024;
@@ -26,12 +27,6 @@ export class RegistryFetcher implements Fetcher {
     const [ns, name] = ref.package.split('/');
     const url = `${this.registryUrl}/v1/packages/${ns}/${name}/versions/${encodeURIComponent(ref.version)}/bundle`;
     const text = await this.fetchBundle(url, label);
-    if (text.length > MAX_BUNDLE_BYTES) {
-      throw new RegistryError(
-        'FETCH_FAILED',
-        `fetch ${label} bundle: ${text.length} bytes, limit ${MAX_BUNDLE_BYTES}`,
-      );
-    }
     let bundle: unknown;
     try {
       bundle = JSON.parse(text);
@@ -49,24 +44,31 @@ export class RegistryFetcher implements Fetcher {
     let last = '';
     for (let attempt = 0; attempt < this.options.attempts; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt - 1, this.options.backoff));
-      let res: Response;
+      const http = this.options.http ?? sharedRegistryHttp();
+      let res: Awaited<ReturnType<typeof http.get>>;
       try {
-        res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+        res = await http.get(url, { timeoutMs: 15_000 });
       } catch (err) {
-        last = (err as Error).message;
+        last = networkMessage(err);
         continue;
       }
-      if (res.status >= 500 || res.status === 429) {
-        await res.body?.cancel();
-        last = `HTTP ${res.status}`;
+      const status = res.statusCode ?? 0;
+      if (status >= 500 || status === 429) {
+        res.destroy();
+        last = `HTTP ${status}`;
         continue;
       }
-      if (res.status !== 200)
-        throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: HTTP ${res.status}`);
+      if (status !== 200) {
+        res.destroy();
+        throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: HTTP ${status}`);
+      }
       try {
-        return await res.text();
+        return (await readBody(res, MAX_BUNDLE_BYTES)).toString('utf8');
       } catch (err) {
-        last = (err as Error).message;
+        if (err instanceof BodyTooLarge) {
+          throw new RegistryError('FETCH_FAILED', `fetch ${label} bundle: ${err.message}`);
+        }
+        last = networkMessage(err);
       }
     }
     throw new RegistryError(

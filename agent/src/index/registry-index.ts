@@ -2,7 +2,12 @@
 import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
 import { INDEX_PAYLOAD_TYPE, type TrustedKey, verifyDocument } from '@bpfleet/sdk/trust';
 import semver from 'semver';
+import { sharedRegistryHttp } from '../artifacts/http-download.js';
+import { BodyTooLarge, networkMessage, type RegistryHttp, readBody } from '../artifacts/registry-http.js';
 import type { IndexSource, PackageRef } from '../ports.js';
+
+// Far above any real index (a few hundred bytes per version); only a broken or hostile server sends more.
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 interface IndexVersion {
   digest: string;
@@ -25,7 +30,8 @@ export interface RegistryIndexOptions {
   lastSerial?: number;
   onSerial?: (serial: number) => void;
   now?: () => Date;
-  fetch?: typeof fetch;
+  /** The device's registry connection; a shared default one when absent. */
+  http?: RegistryHttp;
 }
 
 export class RegistryIndex implements IndexSource {
@@ -69,26 +75,32 @@ export class RegistryIndex implements IndexSource {
   private async load(): Promise<IndexDocument> {
     const now = (this.o.now ?? (() => new Date()))();
     const url = `${this.o.registryUrl}/v1/index`;
-    let res: Response | undefined;
+    let res: Awaited<ReturnType<RegistryHttp['get']>>;
     try {
-      res = await (this.o.fetch ?? fetch)(url, {
+      res = await (this.o.http ?? sharedRegistryHttp()).get(url, {
         headers: this.etag && this.current ? { 'if-none-match': this.etag } : {},
-        signal: AbortSignal.timeout(15_000),
+        timeoutMs: 15_000,
       });
     } catch (err) {
       if (this.current) return this.fresh(this.current, now);
-      throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: ${(err as Error).message}`, { cause: err });
+      throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: ${networkMessage(err)}`, { cause: err });
     }
-    if (res.status === 304 && this.current) return this.fresh(this.current, now);
-    if (res.status !== 200) {
-      if (this.current && res.status >= 500) return this.fresh(this.current, now);
-      throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: HTTP ${res.status}`);
+    const status = res.statusCode ?? 0;
+    if (status !== 200) res.resume();
+    if (status === 304 && this.current) return this.fresh(this.current, now);
+    if (status !== 200) {
+      if (this.current && status >= 500) return this.fresh(this.current, now);
+      throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: HTTP ${status}`);
     }
     let bundle: unknown;
     try {
-      bundle = await res.json();
+      bundle = JSON.parse((await readBody(res, MAX_INDEX_BYTES)).toString('utf8'));
     } catch (err) {
-      throw new TrustError('INDEX_INVALID', `index ${url}: not JSON`, { cause: err });
+      if (err instanceof BodyTooLarge) throw new TrustError('INDEX_INVALID', `index ${url}: ${err.message}`);
+      if (err instanceof SyntaxError)
+        throw new TrustError('INDEX_INVALID', `index ${url}: not JSON`, { cause: err });
+      if (this.current) return this.fresh(this.current, now);
+      throw new RegistryError('INDEX_UNAVAILABLE', `index ${url}: ${networkMessage(err)}`, { cause: err });
     }
     const { document } = await verifyDocument(bundle, INDEX_PAYLOAD_TYPE, this.o.registryKeys, now);
     const index = toIndex(document);
@@ -104,7 +116,7 @@ export class RegistryIndex implements IndexSource {
       this.o.onSerial?.(index.serial);
     }
     this.current = index;
-    this.etag = res.headers.get('etag') ?? undefined;
+    this.etag = res.headers.etag;
     return index;
   }
 

@@ -28,6 +28,7 @@ export class MqttSession {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private corked = false;
 
   constructor(private readonly options: MqttSessionOptions) {}
 
@@ -80,8 +81,24 @@ export class MqttSession {
 
   /** QoS 1 publish; while disconnected mqtt.js keeps it in the outgoing store and sends it on reconnect. */
   publish(topic: string, payload: string, retain = false): void {
+    this.coalesce();
     this.client?.publish(topic, payload, { qos: 1, retain }, (err) => {
       if (err) this.options.logger.debug('mqtt publish failed', { topic, error: err.message });
+    });
+  }
+
+  /**
+   * Holds this turn's packets in the socket and sends them in one write once the turn is over: a reconcile step
+   * publishes an event, then the report, back to back; one packet each costs a system call on both ends.
+   */
+  private coalesce(): void {
+    const stream = this.client?.stream;
+    if (this.corked || !stream || !('cork' in stream) || stream.destroyed) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork();
     });
   }
 

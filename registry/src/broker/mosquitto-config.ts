@@ -42,6 +42,8 @@ export interface MosquittoConfOptions {
   persistenceDir?: string;
   /** The account mosquitto drops to when started as root (it must be able to read the files). */
   user?: string;
+  /** Messages held per client while it catches up (default 200,000: a burst of 5 messages from 40,000 devices). */
+  maxQueuedMessages?: number;
 }
 
 export function renderMosquittoConf(options: MosquittoConfOptions): string {
@@ -55,6 +57,12 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
       ? `persistence true\npersistence_location ${options.persistenceDir}/`
       : 'persistence false',
     ...(options.user ? [`user ${options.user}`] : []),
+    // The controller acknowledges device messages once they are stored (one commit per burst): the default 20
+    // in flight would hold it to 20 messages per commit. Devices only ever receive their few desired states.
+    'max_inflight_messages 1000',
+    // A rollout makes every device report a few messages within seconds; the default queue of 1000 would drop
+    // what the controller has not taken yet (reports and events are then lost, not delayed).
+    `max_queued_messages ${options.maxQueuedMessages ?? 200_000}`,
     'log_dest stderr',
     'log_type error',
     'log_type warning',

@@ -103,6 +103,8 @@ export function openSqliteCatalog(path: string): Catalog {
     versionsOf: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ?'),
     version: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?'),
     tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
+    // Read on every index request: prepared once, as preparing costs more than the lookup.
+    signedIndex: db.prepare('SELECT * FROM signed_indexes WHERE scope = ?'),
   };
   const mutate = <A extends unknown[], R>(fn: (...args: A) => R) =>
     db.transaction((...args: A) => {
@@ -192,7 +194,7 @@ export function openSqliteCatalog(path: string): Catalog {
   });
 
   function getSignedIndex(scope: string): StoredIndex | undefined {
-    const row = db.prepare('SELECT * FROM signed_indexes WHERE scope = ?').get(scope) as
+    const row = q.signedIndex.get(scope) as
       | { serial: number; changes: number; issued_at: string; expires: string; body: string }
       | undefined;
     return row

@@ -54,36 +54,76 @@ export function createFleetController(options: FleetControllerOptions): FleetCon
     fleetDeviceFilter(fleet, kind),
   );
 
+  // Messages of one turn of the event loop are stored in one transaction. The broker's acknowledgements
+  // (PUBACK, written by mqtt.js as each message is handled) wait in the corked socket until that commit: a
+  // crash before it leaves them unacknowledged, and the broker redelivers them to this persistent session.
+  let pending: Array<{ device: string; write: () => void }> = [];
+  const corked = new Set<typeof mqtt.stream>();
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    try {
+      store.batch(() => {
+        for (const { write } of batch) write();
+      });
+    } catch (err) {
+      // One bad write must not cost the others: store them one by one, as they would be without batching.
+      logger.warn(
+        `fleet: storing ${batch.length} device messages at once failed (${errorMessage(err)}); one by one`,
+      );
+      for (const { device, write } of batch) {
+        try {
+          write();
+        } catch (e) {
+          logger.warn(`fleet: storing a message of ${device} failed: ${errorMessage(e)}`);
+        }
+      }
+    }
+    for (const stream of corked) stream.uncork();
+    corked.clear();
+    for (const { device } of batch) options.onDeviceChanged?.(device);
+  };
+  const enqueue = (device: string, write: () => void) => {
+    if (pending.length === 0) setImmediate(flush);
+    const stream = mqtt.stream;
+    if (!corked.has(stream)) {
+      stream.cork();
+      corked.add(stream);
+    }
+    pending.push({ device, write });
+  };
+
   const onMessage = (topic: string, payload: Buffer) => {
     const parsed = parseTopic(topic);
     if (parsed?.scope !== 'dev' || parsed.fleet !== fleet) return;
     const device = parsed.device;
-    if (!store.getDevice(device)) {
+    if (!store.hasDevice(device)) {
       logger.warn(`fleet: message on ${topic} from unregistered device ${device} ignored`);
       return;
     }
     // A retained message cleared by an empty payload is not a report.
     if (payload.length === 0) return;
+    const at = now();
     try {
       if (parsed.kind === 'reported') {
         const reported = parseReportedState(payload);
         if (reported.device !== device) throw new Error(`payload names device ${reported.device}`);
-        store.recordReported(device, reported, now());
+        enqueue(device, () => store.recordReported(device, reported, at));
       } else if (parsed.kind === 'presence') {
-        store.recordPresence(device, parsePresence(payload), now());
+        const presence = parsePresence(payload);
+        enqueue(device, () => store.recordPresence(device, presence, at));
       } else if (parsed.kind === 'events') {
-        store.recordEvent(device, parseAgentEvent(payload), now());
+        const event = parseAgentEvent(payload);
+        enqueue(device, () => store.recordEvent(device, event, at));
       } else if (parsed.kind === 'telemetry') {
-        store.recordTelemetry(device, parseTelemetry(payload), now());
-      } else {
-        return;
+        const telemetry = parseTelemetry(payload);
+        enqueue(device, () => store.recordTelemetry(device, telemetry, at));
       }
     } catch (err) {
       // Bad input from one device changes nothing stored; it is logged with its origin.
       logger.warn(`fleet: ${topic}: ${errorMessage(err)}`);
-      return;
     }
-    options.onDeviceChanged?.(device);
   };
 
   return {
@@ -100,6 +140,8 @@ export function createFleetController(options: FleetControllerOptions): FleetCon
     },
     async stop() {
       mqtt.off('message', onMessage);
+      // Stored before the connection ends: ending it sends whatever the socket holds, acknowledgements included.
+      if (pending.length > 0) flush();
       await mqtt.unsubscribeAsync(filters).catch(() => undefined);
     },
   };

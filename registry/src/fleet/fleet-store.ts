@@ -34,6 +34,10 @@ export interface FleetStore {
   updateDevice(id: string, changes: { groups?: string[]; secretHash?: string }): DeviceRecord;
   removeDevice(id: string): boolean;
   getDevice(id: string): DeviceRecord | undefined;
+  /** Whether `id` is registered, without reading its record (checked on every message a device sends). */
+  hasDevice(id: string): boolean;
+  /** Runs `work` as one atomic unit: all its writes are stored, or none (one commit for a burst of reports). */
+  batch<T>(work: () => T): T;
   listDevices(filter?: DeviceFilter): DeviceRecord[];
   recordPresence(id: string, presence: Presence, now: Date): void;
   recordReported(id: string, reported: ReportedState, now: Date): void;

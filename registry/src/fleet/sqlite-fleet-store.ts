@@ -73,6 +73,7 @@ export function migrateFleetSchema(db: Database): void {
 export function createSqliteFleetStore(db: Database): FleetStore {
   migrateFleetSchema(db);
   const get = db.prepare('SELECT * FROM fleet_devices WHERE id = ?');
+  const exists = db.prepare('SELECT 1 FROM fleet_devices WHERE id = ?').pluck();
   const all = db.prepare('SELECT * FROM fleet_devices ORDER BY id');
   const insertEvent = db.prepare('INSERT INTO fleet_events (device, received_at, event) VALUES (?, ?, ?)');
   const prune = db.prepare(
@@ -126,6 +127,12 @@ export function createSqliteFleetStore(db: Database): FleetStore {
       })();
     },
     getDevice: find,
+    hasDevice(id) {
+      return exists.get(id) !== undefined;
+    },
+    batch(work) {
+      return db.transaction(work)();
+    },
     listDevices(filter: DeviceFilter = {}) {
       return (all.all() as DeviceRow[]).map(toRecord).filter((d) => matchesFilter(d, filter));
     },

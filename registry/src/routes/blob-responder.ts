@@ -22,6 +22,24 @@ export function createBlobResponder(deps: AppDeps): BlobResponder {
   // Digests already seen in a published version; a published version is never deleted, so this only grows.
   const published = new Set<string>();
   const bytesServed = metrics.bytesServed.labels('package');
+  // A new version is asked for by a whole fleet at once: the first request reads it, the others wait for that.
+  const loading = new Map<string, Promise<{ size: number; bytes?: Buffer } | undefined>>();
+  const loadCold = (digest: string) => {
+    let load = loading.get(digest);
+    if (!load) {
+      load = (async () => {
+        const stat = await blobs.stat(digest);
+        if (!stat) return undefined;
+        if (stat.size > cache.maxItemBytes) return { size: stat.size };
+        const bytes = await readBlob(blobs, digest);
+        if (!bytes) return { size: stat.size };
+        cache.set(digest, bytes);
+        return { size: bytes.length, bytes };
+      })().finally(() => loading.delete(digest));
+      loading.set(digest, load);
+    }
+    return load;
+  };
 
   const respond = async (c: Context<AppEnv>, digest: string): Promise<Response> => {
     if (!published.has(digest)) {
@@ -35,12 +53,12 @@ export function createBlobResponder(deps: AppDeps): BlobResponder {
     let bytes = cache.get(digest);
     let size = bytes?.length;
     if (size === undefined) {
-      const stat = await blobs.stat(digest);
-      if (!stat) {
+      const cold = await loadCold(digest);
+      if (!cold) {
         deps.logger.error('published blob missing from the blob store', { digest });
         return errorResponse(httpError('BLOB_NOT_FOUND', `blob ${digest}: missing from storage`));
       }
-      size = stat.size;
+      ({ size, bytes } = cold);
     }
     const ifRange = c.req.header('if-range');
     const range = ifRange && ifRange !== etag ? undefined : parseRange(c.req.header('range'), size);
@@ -63,10 +81,6 @@ export function createBlobResponder(deps: AppDeps): BlobResponder {
     if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
     if (c.req.method === 'HEAD') return new Response(null, { status, headers });
 
-    if (!bytes && size <= cache.maxItemBytes) {
-      bytes = await readBlob(blobs, digest);
-      if (bytes) cache.set(digest, bytes);
-    }
     if (bytes) {
       const body = range ? bytes.subarray(range.start, range.end + 1) : bytes;
       bytesServed.inc(body.length);

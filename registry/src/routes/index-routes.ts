@@ -13,11 +13,13 @@ const bundleResponse = {
   content: json({ type: 'object', properties: {} }),
 };
 
+/** Short caching: the index changes with every publish and must be fresh before it expires. */
+export const INDEX_CACHE_CONTROL = 'public, max-age=30, must-revalidate';
+
 export function indexRoutes(deps: AppDeps, signer: IndexSigner, payloadType: string): RouteSpec[] {
   const respond = async (c: Context<AppEnv>, namespace?: string) => {
     const index = await signer.get(namespace);
-    // Short caching: the index changes with every publish and must be fresh before it expires.
-    const headers = { etag: index.etag, 'cache-control': 'public, max-age=30, must-revalidate' };
+    const headers = { etag: index.etag, 'cache-control': INDEX_CACHE_CONTROL };
     if (etagMatches(c.req.header('if-none-match'), index.etag))
       return new Response(null, { status: 304, headers });
     deps.metrics.bytesServed.inc({ kind: 'index' }, Buffer.byteLength(index.body));

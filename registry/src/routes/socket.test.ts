@@ -113,6 +113,49 @@ describe('registry over a real socket', () => {
     assert.ok(count('304') >= 1);
   });
 
+  it('the document fast path answers the index and bundles exactly as the Hono routes do, and counts them', async () => {
+    await seedVersion(fx, 'acme', 'docs', '1.0.0-rc.1+b7', randomBytes(100));
+    const pick = (res: Response) =>
+      [
+        'content-type',
+        'etag',
+        'cache-control',
+        'content-length',
+        'bpfleet-index-serial',
+        'bpfleet-index-expires',
+      ].map((h) => res.headers.get(h));
+    const bundlePath = `/v1/packages/acme/docs/versions/${encodeURIComponent('1.0.0-rc.1+b7')}/bundle`;
+    for (const path of ['/v1/index', bundlePath]) {
+      // A query string sends the same request through Hono.
+      const viaHono = await fetch(`${served.url}${path}?via=hono`);
+      const honoBody = await viaHono.text();
+      const fast = await fetch(`${served.url}${path}`);
+      assert.equal(fast.status, 200, path);
+      assert.deepEqual(pick(fast), pick(viaHono), path);
+      assert.equal(await fast.text(), honoBody, path);
+      const etag = fast.headers.get('etag') ?? '';
+      const again = await fetch(`${served.url}${path}`, { headers: { 'if-none-match': etag } });
+      assert.equal(again.status, 304, path);
+      assert.equal(again.headers.get('etag'), etag);
+    }
+    // What the fast path does not serve still gets the documented answers.
+    const missing = await fetch(`${served.url}/v1/packages/acme/docs/versions/9.9.9/bundle`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'VERSION_NOT_FOUND');
+    assert.equal((await fetch(`${served.url}/v1/packages/Acme/docs/versions/1.0.0/bundle`)).status, 400);
+    const metrics = await (await fetch(`${served.url}/metrics`)).text();
+    const count = (route: string, status: string) =>
+      Number(
+        new RegExp(
+          `bpfleet_registry_http_requests_total\\{method="GET",route="${route}",status="${status}"\\} (\\d+)`,
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    assert.ok(count('/v1/index', '200') >= 1);
+    assert.ok(count('/v1/index', '304') >= 1);
+    assert.ok(count('/v1/packages/:ns/:name/versions/:version/bundle', '200') >= 1);
+    assert.ok(count('/v1/packages/:ns/:name/versions/:version/bundle', '404') >= 1);
+  });
+
   it('a publish whose connection dies mid-body leaves nothing visible and nothing staged', async () => {
     const bundle = Buffer.from(
       JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' }),

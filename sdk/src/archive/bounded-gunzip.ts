@@ -1,11 +1,17 @@
 // Streaming gunzip that counts bytes in and out and stops at the limits before buffering anything more.
 import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { ArchiveError, isBpfleetError } from '../errors.js';
 import type { ArchiveLimits } from './limits.js';
 
 const CHUNK = 64 * 1024;
+/**
+ * Bytes already in memory that inflate to at most this are inflated in one call: a package is tens of KB, and
+ * the stream machinery costs ten times the inflating. Past it (a big package or a bomb) the stream takes over,
+ * so the event loop is never held for more than this much inflating.
+ */
+const IN_MEMORY_MAX_OUTPUT = 4 * 1024 * 1024;
 
 export type ArchiveSource = Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -95,4 +101,43 @@ export async function* boundedGunzip(
     input.destroy();
     gunzip.destroy();
   }
+}
+
+/**
+ * The tar inside gzip'd bytes held in memory, with the same limits and errors as `boundedGunzip`; undefined when
+ * the content is larger than the in-memory bound but within the limits (then stream it).
+ */
+export function gunzipInMemory(
+  source: Uint8Array,
+  limits: ArchiveLimits,
+  context: string,
+): { tar: Buffer; digest: string } | undefined {
+  if (source.byteLength > limits.maxCompressedBytes) {
+    throw new ArchiveError(
+      'ARCHIVE_TOO_LARGE',
+      `${context}: archive is over ${limits.maxCompressedBytes} bytes`,
+    );
+  }
+  if (source.byteLength < 2 || source[0] !== 0x1f || source[1] !== 0x8b) {
+    throw new ArchiveError(
+      'NOT_GZIP',
+      `${context}: not a gzip stream${source.byteLength < 2 ? ` (${source.byteLength} bytes)` : ''}`,
+    );
+  }
+  const bound = Math.min(limits.maxTotalBytes, IN_MEMORY_MAX_OUTPUT);
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(source, { maxOutputLength: bound, chunkSize: CHUNK });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      if (bound < limits.maxTotalBytes) return undefined;
+      throw new ArchiveError(
+        'ARCHIVE_TOO_LARGE',
+        `${context}: content is over ${limits.maxTotalBytes} bytes`,
+      );
+    }
+    throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: gzip: ${(err as Error).message}`, { cause: err });
+  }
+  const digest = `sha256:${createHash('sha256').update(source).digest('hex')}`;
+  return { tar, digest };
 }

@@ -1,7 +1,7 @@
 // Streaming unpack with limits: only regular files under the allowed paths, each class of bad input its own code.
 import tar from 'tar-stream';
 import { ArchiveError, isBpfleetError } from '../errors.js';
-import { type ArchiveSource, boundedGunzip, type SourceSummary } from './bounded-gunzip.js';
+import { type ArchiveSource, boundedGunzip, gunzipInMemory, type SourceSummary } from './bounded-gunzip.js';
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS } from './limits.js';
 import { type PackageContents, toPackageContents } from './package-contents.js';
 import { checkEntryPath } from './paths.js';
@@ -71,24 +71,6 @@ function checkHeader(
   return size;
 }
 
-async function readEntry(
-  entry: AsyncIterable<Buffer>,
-  size: number,
-  context: string,
-  name: string,
-): Promise<Buffer> {
-  const data = Buffer.alloc(size);
-  let offset = 0;
-  for await (const chunk of entry) {
-    if (offset + chunk.length > size)
-      throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: ${name} overruns its size`);
-    chunk.copy(data, offset);
-    offset += chunk.length;
-  }
-  if (offset !== size) throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: ${name} is truncated`);
-  return data;
-}
-
 /**
  * Reads a package from bytes or a stream, holding at most the limits in memory. Never trusts the order of
  * entries; the whole source is read (and hashed) before the contents are returned.
@@ -100,6 +82,19 @@ export async function unpackArchive(
 ): Promise<UnpackedPackage> {
   const bounds: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
   const context = options.context ?? 'unpack';
+  if (source instanceof Uint8Array) {
+    const inMemory = gunzipInMemory(source, bounds, context);
+    if (inMemory) {
+      const extract = tar.extract();
+      extract.end(inMemory.tar);
+      const files = await readEntries(extract, bounds, context);
+      return {
+        ...toPackageContents(files, context),
+        archiveDigest: inMemory.digest,
+        archiveSize: source.length,
+      };
+    }
+  }
   let summary: SourceSummary | undefined;
   const extract = tar.extract();
   const feeding = feed(
@@ -108,25 +103,69 @@ export async function unpackArchive(
       summary = s;
     }),
   );
-  const files = new Map<string, Buffer>();
+  let files: Map<string, Buffer>;
   try {
-    for await (const entry of extract) {
-      if (files.size >= bounds.maxEntries) {
-        throw new ArchiveError('TOO_MANY_ENTRIES', `${context}: more than ${bounds.maxEntries} entries`);
-      }
-      const size = checkHeader(entry.header, files, bounds, context);
-      files.set(
-        entry.header.name,
-        await readEntry(entry as AsyncIterable<Buffer>, size, context, entry.header.name),
-      );
-    }
+    files = await readEntries(extract, bounds, context);
   } catch (err) {
-    extract.destroy();
     await feeding;
-    if (isBpfleetError(err)) throw err;
-    throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: tar: ${(err as Error).message}`, { cause: err });
+    throw err;
   }
   await feeding;
   if (!summary) throw new ArchiveError('CORRUPT_ARCHIVE', `${context}: tar ended before the gzip stream`);
   return { ...toPackageContents(files, context), archiveDigest: summary.digest, archiveSize: summary.size };
+}
+
+/**
+ * Every entry of the tar stream, checked; on failure the extractor is destroyed and the error typed. Driven by
+ * events rather than async iteration: the iterators cost more than the parsing for a package of a few files.
+ */
+function readEntries(extract: Extract, bounds: ArchiveLimits, context: string): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const files = new Map<string, Buffer>();
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      extract.destroy();
+      reject(
+        isBpfleetError(err)
+          ? err
+          : new ArchiveError('CORRUPT_ARCHIVE', `${context}: tar: ${(err as Error).message}`, { cause: err }),
+      );
+    };
+    extract.on('entry', (header, stream, next) => {
+      try {
+        if (files.size >= bounds.maxEntries) {
+          throw new ArchiveError('TOO_MANY_ENTRIES', `${context}: more than ${bounds.maxEntries} entries`);
+        }
+        const size = checkHeader(header, files, bounds, context);
+        const { name } = header;
+        const data = Buffer.alloc(size);
+        let offset = 0;
+        stream.on('data', (value: unknown) => {
+          const chunk = value as Buffer;
+          if (failed) return;
+          if (offset + chunk.length > size) {
+            return fail(new ArchiveError('CORRUPT_ARCHIVE', `${context}: ${name} overruns its size`));
+          }
+          chunk.copy(data, offset);
+          offset += chunk.length;
+        });
+        stream.on('error', fail);
+        stream.on('end', () => {
+          if (failed) return;
+          if (offset !== size)
+            return fail(new ArchiveError('CORRUPT_ARCHIVE', `${context}: ${name} is truncated`));
+          files.set(name, data);
+          next();
+        });
+      } catch (err) {
+        fail(err);
+      }
+    });
+    extract.on('error', fail);
+    extract.on('close', () => {
+      if (!failed) resolve(files);
+    });
+  });
 }
