@@ -86,15 +86,30 @@ test('the launcher execs node with the heap flags on the bundle (else dist/main.
     argv.slice(0, main).every((a) => a.startsWith('--')),
     `only flags before the entry: ${argv.join(' ')}`,
   );
-  assert.ok(argv.includes('--max-semi-space-size=1') && argv.includes('--v8-pool-size=1'));
+  for (const flag of ['--max-semi-space-size=1', '--v8-pool-size=1', '--max-opt=1'])
+    assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`);
   assert.deepEqual(argv.slice(main + 1), ['--config', '/etc/bpfleet/agent file.json', '--debug']);
 
   // The operator's own settings win: an allocator threshold, and node flags (e.g. --max-opt=1).
   const tuned = launch({
     MALLOC_MMAP_THRESHOLD_: '131072',
-    BPFLEET_NODE_FLAGS: '--max-opt=1 --max-old-space-size=64',
+    BPFLEET_NODE_FLAGS: '--max-opt=3 --max-old-space-size=64',
   });
   assert.equal(tuned.mmapThreshold, '131072');
   const entry = tuned.argv.findIndex((a) => !a.startsWith('--'));
-  assert.deepEqual(tuned.argv.slice(entry - 2, entry), ['--max-opt=1', '--max-old-space-size=64']);
+  // V8 takes the last of repeated flags: the operator's come after the launcher's.
+  assert.deepEqual(tuned.argv.slice(entry - 2, entry), ['--max-opt=3', '--max-old-space-size=64']);
+
+  // The simulator runs thousands of devices in one process: none of the daemon's sizing.
+  const sim = spawnSync(link, ['simulate', '--devices', '2'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, BPFLEET_NODE: fakeNode },
+  });
+  const simArgv = sim.stdout.trimEnd().split('\n').slice(1);
+  assert.equal(
+    simArgv.filter((a) => a.startsWith('--max-') || a.startsWith('--v8-')).length,
+    0,
+    simArgv.join(' '),
+  );
+  assert.deepEqual(simArgv.slice(-3), ['simulate', '--devices', '2']);
 });
