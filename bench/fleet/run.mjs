@@ -7,7 +7,7 @@
 // message in, five out (four events and its report), three HTTP requests (index, blob, bundle), three ECDSA
 // P-256 verifications (policy, index, package), a gunzip/untar and two fsync'd state writes — and the devices of a
 // simulator move in lockstep on its event loop, so p50 ≈ p100 ≈ (CPU of all processes) / 2 cores. Measured at
-// 10,000 devices: 6.5–7.2 ms of CPU per device (simulators ~5.5, edge ~1.3, mosquitto ~0.3); the aim (10 s) needs 2.
+// 10,000 devices: 6.5–7.2 ms of CPU per device (last full run: 6.9 — simulators 5.3, edge 1.3, mosquitto 0.3); the aim (10 s) needs 2.
 // In a simulator (perf, CPU time): V8 running Node's http client, streams and mqtt.js (~45%: a keep-alive GET
 // costs ~0.3 ms of client CPU), JIT compilation (~13%, once per process), GC (~13%), signatures (~7%, ~0.1 ms
 // each and irreducible per device), the kernel's loopback TCP (~6%). At the edge: three requests per device on
