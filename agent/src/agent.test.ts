@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BpfleetError, TrustError, VerifierError } from '@bpfleet/sdk/errors';
 import { Agent, configDigestOf } from './agent.js';
+import { deploymentRecord, specEntryCounts } from './deployments/deployment-record.js';
 import { silentLogger } from './logger.js';
 import type {
   Artifact,
@@ -47,17 +48,7 @@ class FakeLoader implements Loader {
     return [];
   }
   private put(spec: DeploySpec): Deployment {
-    const d: Deployment = {
-      id: spec.id,
-      package: spec.pkg.ref.package,
-      version: spec.pkg.ref.version,
-      digest: spec.pkg.ref.digest,
-      attach: spec.attach,
-      configDigest: spec.configDigest,
-    };
-    if (spec.mapsDigest) d.mapsDigest = spec.mapsDigest;
-    if (spec.maps)
-      d.mapEntries = Object.fromEntries(Object.entries(spec.maps).map(([m, e]) => [m, e.length]));
+    const d = deploymentRecord(spec, specEntryCounts(spec));
     this.live.set(d.id, d);
     return d;
   }

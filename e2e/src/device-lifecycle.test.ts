@@ -11,8 +11,9 @@ import { after, before, test } from 'node:test';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic, type ProgramReport } from '@bpfleet/sdk/protocol';
 import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
-import { generateKeyPair, type KeyPair, toSigningKey } from '@bpfleet/sdk/trust';
-import { type AgentProcess, spawnAgent, writeAgentConfig } from './fixtures/agent-process.js';
+import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
+import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
+import { writeDeviceAgentConfig } from './fixtures/device-agent-config.js';
 import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-network.js';
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
@@ -30,7 +31,6 @@ const DEVICE = 'cpe-1';
 const operator = generateKeyPair();
 const publisher = generateKeyPair();
 const rogue = generateKeyPair();
-const key = (k: KeyPair) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
 const pinRoot = `/sys/fs/bpf/bpfleet-e2e-${randomBytes(6).toString('hex')}`;
 const desiredTopic = deviceTopic(FLEET, DEVICE, 'desired');
 
@@ -55,29 +55,21 @@ before(async () => {
   const { token } = await registry.admin.createToken('acme', 'e2e');
   publish = createRegistryClient({ url: registry.url, token });
   metricsUrl = `http://${net.deviceAddr}:9465/metrics`;
-  configPath = await writeAgentConfig(work, {
-    deviceId: DEVICE,
-    fleet: FLEET,
-    groups: ['gateways'],
-    broker: {
-      url: edge.brokerUrl,
-      username: DEVICE,
-      password: edge.logins[DEVICE]?.secret,
-      keepaliveSeconds: 5,
+  configPath = await writeDeviceAgentConfig(
+    {
+      work,
+      deviceId: DEVICE,
+      fleet: FLEET,
+      groups: ['gateways'],
+      broker: { url: edge.brokerUrl, password: edge.logins[DEVICE]?.secret },
+      registry: { url: registry.url, registryKey: registry.registryKey },
+      operator,
+      publisher,
+      pinRoot,
+      wan: net.wan,
     },
-    registry: { url: registry.url },
-    trust: {
-      operatorKeys: [key(operator)],
-      registryKeys: [registry.registryKey],
-      publishers: { acme: [key(publisher)] },
-    },
-    dataDir: join(work, 'data'),
-    pinRoot,
-    allow: { interfaces: [net.wan] },
-    metrics: { host: net.deviceAddr, port: 9465 },
-    reconcileIntervalSeconds: 1,
-    telemetryIntervalSeconds: 1,
-  });
+    { metrics: { host: net.deviceAddr, port: 9465 }, telemetryIntervalSeconds: 1 },
+  );
 });
 
 after(async () => {

@@ -10,7 +10,8 @@ import { libraryProgram } from '@bpfleet/agent';
 import { type Policy, type PolicyMapEntry, signPolicy } from '@bpfleet/sdk/policy';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
-import { type AgentProcess, spawnAgent, writeAgentConfig } from './fixtures/agent-process.js';
+import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
+import { writeDeviceAgentConfig } from './fixtures/device-agent-config.js';
 import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-network.js';
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
@@ -22,7 +23,6 @@ const FLEET = 'home';
 const DEVICE = 'cpe-maps';
 const operator = generateKeyPair();
 const publisher = generateKeyPair();
-const key = (k: typeof operator) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
 const pinRoot = `/sys/fs/bpf/bpfleet-e2e-${randomBytes(6).toString('hex')}`;
 
 let net: DeviceNetwork;
@@ -64,26 +64,17 @@ test('a signed policy blocklists a source on the device, then unblocks it in pla
     archive: pkg.archive,
     bundle: pkg.bundle,
   });
-  const configPath = await writeAgentConfig(work, {
+  const configPath = await writeDeviceAgentConfig({
+    work,
     deviceId: DEVICE,
     fleet: FLEET,
     groups: [],
-    broker: {
-      url: edge.brokerUrl,
-      username: DEVICE,
-      password: edge.logins[DEVICE]?.secret,
-      keepaliveSeconds: 5,
-    },
-    registry: { url: registry.url },
-    trust: {
-      operatorKeys: [key(operator)],
-      registryKeys: [registry.registryKey],
-      publishers: { acme: [key(publisher)] },
-    },
-    dataDir: join(work, 'data'),
+    broker: { url: edge.brokerUrl, password: edge.logins[DEVICE]?.secret },
+    registry: { url: registry.url, registryKey: registry.registryKey },
+    operator,
+    publisher,
     pinRoot,
-    allow: { interfaces: [net.wan] },
-    reconcileIntervalSeconds: 1,
+    wan: net.wan,
   });
   agent = spawnAgent(net.deviceNs, configPath);
 

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
 import { attachTarget, configValues } from './attach-targets.js';
 import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
+import { deploymentRecord } from './deployment-record.js';
 import { readMapMetrics } from './map-metrics.js';
 import { writePolicyMaps } from './map-writer.js';
 
@@ -256,19 +257,8 @@ export class BpfLoader implements Loader {
     collection: Collection,
     counts: Record<string, number> | undefined,
   ): VersionMeta {
-    const ref = spec.pkg.ref;
-    const deployment: Deployment = {
-      id: spec.id,
-      package: ref.package,
-      version: ref.version,
-      digest: ref.digest,
-      attach: spec.attach,
-      configDigest: spec.configDigest,
-    };
-    if (spec.mapsDigest) deployment.mapsDigest = spec.mapsDigest;
-    if (counts) deployment.mapEntries = counts;
     return {
-      deployment,
+      deployment: deploymentRecord(spec, counts),
       programIds: Object.fromEntries([...collection.programs].map(([name, p]) => [name, p.id])),
       maps: manifest.maps ?? {},
     };

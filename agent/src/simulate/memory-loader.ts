@@ -1,5 +1,6 @@
 // An in-memory Loader: simulated devices and tests of the loop; records calls, keeps "pins" across a restart.
 import { BpfError } from '@bpfleet/sdk/errors';
+import { deploymentRecord, specEntryCounts } from '../deployments/deployment-record.js';
 import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
 
 export interface MemoryLoaderOptions {
@@ -65,17 +66,7 @@ export class MemoryLoader implements Loader {
   }
 
   private put(spec: DeploySpec): Deployment {
-    const d: Deployment = {
-      id: spec.id,
-      package: spec.pkg.ref.package,
-      version: spec.pkg.ref.version,
-      digest: spec.pkg.ref.digest,
-      attach: spec.attach,
-      configDigest: spec.configDigest,
-    };
-    if (spec.mapsDigest) d.mapsDigest = spec.mapsDigest;
-    if (spec.maps)
-      d.mapEntries = Object.fromEntries(Object.entries(spec.maps).map(([m, e]) => [m, e.length]));
+    const d = deploymentRecord(spec, specEntryCounts(spec));
     this.live.set(d.id, d);
     return d;
   }

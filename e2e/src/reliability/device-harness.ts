@@ -9,7 +9,8 @@ import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic, type ProgramReport } from '@bpfleet/sdk/protocol';
 import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, type KeyPair, toSigningKey } from '@bpfleet/sdk/trust';
-import { type AgentProcess, spawnAgent, writeAgentConfig } from '../fixtures/agent-process.js';
+import { type AgentProcess, spawnAgent } from '../fixtures/agent-process.js';
+import { writeDeviceAgentConfig } from '../fixtures/device-agent-config.js';
 import { createDeviceNetwork, type DeviceNetwork } from '../fixtures/device-network.js';
 import { type EdgeRegistry, startEdgeRegistry } from '../fixtures/edge-registry.js';
 import { type BrokerKind, type FleetEdge, startFleetEdge } from '../fixtures/fleet-edge.js';
@@ -102,27 +103,25 @@ export async function startDeviceHarness(options: HarnessOptions = {}): Promise<
   const { token } = await reg.admin.createToken('acme', 'e2e');
   const publish = createRegistryClient({ url: reg.url, token });
   const metricsUrl = `http://${net.deviceAddr}:9465/metrics`;
-  const key = (k: KeyPair) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
-  const configPath = await writeAgentConfig(work, {
-    deviceId: DEVICE,
-    fleet: FLEET,
-    groups: ['g'],
-    broker: { url: fleetEdge.brokerUrl, username: DEVICE, keepaliveSeconds: 5 },
-    registry: {
-      url: options.agentRegistryUrl ? await options.agentRegistryUrl(reg.url, net.edgeAddr) : reg.url,
-      ...options.registryConfig,
+  const configPath = await writeDeviceAgentConfig(
+    {
+      work,
+      deviceId: DEVICE,
+      fleet: FLEET,
+      groups: ['g'],
+      broker: { url: fleetEdge.brokerUrl },
+      registry: {
+        url: options.agentRegistryUrl ? await options.agentRegistryUrl(reg.url, net.edgeAddr) : reg.url,
+        ...options.registryConfig,
+        registryKey: reg.registryKey,
+      },
+      operator,
+      publisher,
+      pinRoot,
+      wan: net.wan,
     },
-    trust: {
-      operatorKeys: [key(operator)],
-      registryKeys: [reg.registryKey],
-      publishers: { acme: [key(publisher)] },
-    },
-    dataDir: join(work, 'data'),
-    pinRoot,
-    allow: { interfaces: [net.wan] },
-    metrics: { host: net.deviceAddr, port: 9465 },
-    reconcileIntervalSeconds: 1,
-  });
+    { metrics: { host: net.deviceAddr, port: 9465 } },
+  );
   const object = compileProgram('xdp_count');
   const topic = deviceTopic(FLEET, DEVICE, 'desired');
   let serial = 0;
