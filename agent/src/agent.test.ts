@@ -8,6 +8,7 @@ import type {
   Artifact,
   Deployment,
   DeploySpec,
+  KernelCheck,
   Loader,
   PackageRef,
   ProgramMetric,
@@ -43,6 +44,16 @@ class FakeLoader implements Loader {
   }
   async detach(id: string): Promise<void> {
     await this.track(`detach ${id}`, () => this.live.delete(id));
+  }
+  async handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
+    return this.track(`handover ${from.id}->${spec.id} ${spec.pkg.ref.version}`, () => {
+      const d = this.put(spec);
+      this.live.delete(from.id);
+      return d;
+    });
+  }
+  async check(): Promise<KernelCheck[]> {
+    return [...this.live.keys()].map((id) => ({ id }));
   }
   async metrics(): Promise<ProgramMetric[]> {
     return [];

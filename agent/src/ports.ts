@@ -1,5 +1,6 @@
 // The ports the reconcile loop depends on; real implementations wire the sdk, tests may pass fakes.
 import type { ConfigInput, EncodedMaps, MergedProgram, PolicyAttach } from '@bpfleet/sdk/policy';
+import type { Reason } from './reporting/report.js';
 
 export type WantedProgram = MergedProgram;
 
@@ -91,6 +92,24 @@ export interface ProgramMetric {
   value: number;
 }
 
+/** What the kernel shows for one deployment, checked against what the loader recorded (never its own bookkeeping). */
+export interface KernelCheck {
+  id: string;
+  /**
+   * Absent when every link is in the kernel, pinned where recorded, on its recorded target (interface by name
+   * and ifindex, cgroup), running the recorded program id. Codes: DRIFT_PIN_MISSING, DRIFT_DETACHED,
+   * DRIFT_PROGRAM_REPLACED, DRIFT_TARGET_MISSING (the interface or cgroup is gone).
+   */
+  drift?: Reason;
+  /**
+   * What the loader did in this same call: `repaired` (re-pinned or re-attached from the collection it holds
+   * open: ATTACHED again), `waiting` (the target is missing; it re-attaches when it comes back, on a later
+   * check), `redeploy` (nothing to repair from, e.g. after a restart: the agent detaches the remains and
+   * deploys it again from the package).
+   */
+  outcome?: 'repaired' | 'waiting' | 'redeploy';
+}
+
 export interface Loader {
   /** Deployments found pinned from an earlier run, taken over without re-attaching. */
   adopt(): Promise<Deployment[]>;
@@ -105,6 +124,18 @@ export interface Loader {
    * reload. Everything is checked before the first write; a refusal throws and leaves the maps as they were.
    */
   updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment>;
+  /**
+   * Removes everything of the deployment from the kernel: every link closed and unpinned (detached first where
+   * the link type can), maps unpinned, no fd kept. Never leaves a program running because detach is unsupported.
+   */
   detach(id: string): Promise<void>;
+  /**
+   * Make-before-break hand-over from a deployment that is going away to a new id on the same hooks (a rename):
+   * single-attach hooks (XDP) swap the program in the existing link; multi-attach hooks attach the new program
+   * before the old link is closed. The old id's pins and record are gone afterwards.
+   */
+  handover(from: Deployment, spec: DeploySpec): Promise<Deployment>;
+  /** Observes every deployment in the kernel and repairs what it can (see KernelCheck). Cheap: syscalls only. */
+  check(): Promise<KernelCheck[]>;
   metrics(): Promise<ProgramMetric[]>;
 }

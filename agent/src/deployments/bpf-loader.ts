@@ -13,7 +13,7 @@ import {
 import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { Logger } from '../logger.js';
-import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
+import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
 import { attachTarget, configValues } from './attach-targets.js';
 import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
 import { deploymentRecord } from './deployment-record.js';
@@ -217,6 +217,16 @@ export class BpfLoader implements Loader {
     this.open.get(id)?.close();
     this.open.delete(id);
     await this.o.meta.remove(id);
+  }
+
+  // In progress (issue #14): replaced by the make-before-break hand-over and the kernel check.
+  async handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
+    await this.detach(from.id);
+    return this.attach(spec);
+  }
+
+  async check(): Promise<KernelCheck[]> {
+    return (await this.o.meta.ids()).map((id) => ({ id }));
   }
 
   async metrics(): Promise<ProgramMetric[]> {

@@ -1,7 +1,7 @@
 // An in-memory Loader: simulated devices and tests of the loop; records calls, keeps "pins" across a restart.
 import { BpfError } from '@bpfleet/sdk/errors';
 import { deploymentRecord, specEntryCounts } from '../deployments/deployment-record.js';
-import type { Deployment, DeploySpec, Loader, ProgramMetric } from '../ports.js';
+import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
 
 export interface MemoryLoaderOptions {
   /**
@@ -47,6 +47,19 @@ export class MemoryLoader implements Loader {
   async detach(id: string): Promise<void> {
     this.calls.push(`detach ${id}`);
     this.live.delete(id);
+  }
+
+  async handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
+    this.calls.push(`handover ${from.id}->${spec.id} ${spec.pkg.ref.version}`);
+    this.refuse(spec);
+    const d = this.put(spec);
+    this.live.delete(from.id);
+    return d;
+  }
+
+  /** A simulated kernel never changes behind the agent's back. */
+  async check(): Promise<KernelCheck[]> {
+    return [...this.live.keys()].map((id) => ({ id }));
   }
 
   async metrics(): Promise<ProgramMetric[]> {
