@@ -54,6 +54,24 @@ test('parses the reported state, events and presence devices publish', () => {
   );
 });
 
+test('drift and policy expiry are statuses and events the edge accepts', () => {
+  const drifted = {
+    ...reported,
+    programs: [
+      {
+        ...reported.programs[0],
+        status: 'DRIFTED',
+        lastError: { code: 'DRIFT_TARGET_MISSING', message: 'check fw: interface wan0 is gone' },
+      },
+    ],
+  };
+  assert.deepEqual(parseReportedState(JSON.stringify(drifted)), drifted);
+  for (const state of ['DRIFTED', 'POLICY_EXPIRED']) {
+    const event = { time: 't', state, deployment: 'fw', reason: { code: 'C', message: 'm' } };
+    assert.deepEqual(parseAgentEvent(JSON.stringify(event)), event);
+  }
+});
+
 test('bad payloads are refused with a precise reason', () => {
   assert.throws(() => parseReportedState('{'), { code: 'MESSAGE_NOT_JSON' });
   assert.throws(() => parseReportedState('[]'), { code: 'MESSAGE_INVALID' });

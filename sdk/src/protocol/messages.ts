@@ -1,6 +1,12 @@
 // What devices publish (reported state, events, presence) and the strict parsers the edge reads them with.
 import { BpfleetError } from '../errors.js';
 
+/**
+ * What happened to a deployment (or a policy): the pipeline steps QUEUED → DOWNLOADING → VERIFYING → ATTACHED;
+ * FAILED, REJECTED and ROLLED_BACK as the statuses of the same name; REMOVED once nothing of it is left in the
+ * kernel; DRIFTED when the kernel no longer holds what the agent attached (ATTACHED follows once repaired);
+ * POLICY_EXPIRED when a policy's expiry passed (what runs for it is kept, nothing new is applied from it).
+ */
 export type EventState =
   | 'QUEUED'
   | 'DOWNLOADING'
@@ -9,7 +15,9 @@ export type EventState =
   | 'FAILED'
   | 'REJECTED'
   | 'ROLLED_BACK'
-  | 'REMOVED';
+  | 'REMOVED'
+  | 'DRIFTED'
+  | 'POLICY_EXPIRED';
 export const EVENT_STATES: readonly EventState[] = [
   'QUEUED',
   'DOWNLOADING',
@@ -19,16 +27,23 @@ export const EVENT_STATES: readonly EventState[] = [
   'REJECTED',
   'ROLLED_BACK',
   'REMOVED',
+  'DRIFTED',
+  'POLICY_EXPIRED',
 ];
 
-/** ATTACHED: the wanted version runs. ROLLED_BACK: a newer wanted version failed, the older one runs. */
-export type ProgramStatus = 'PENDING' | 'ATTACHED' | 'FAILED' | 'REJECTED' | 'ROLLED_BACK';
+/**
+ * ATTACHED: the wanted version runs. ROLLED_BACK: a newer wanted version failed, the older one runs.
+ * DRIFTED: the kernel no longer holds what was attached (a link gone, the interface missing, the program
+ * replaced); `lastError` says what, until a later check repaired it.
+ */
+export type ProgramStatus = 'PENDING' | 'ATTACHED' | 'FAILED' | 'REJECTED' | 'ROLLED_BACK' | 'DRIFTED';
 export const PROGRAM_STATUSES: readonly ProgramStatus[] = [
   'PENDING',
   'ATTACHED',
   'FAILED',
   'REJECTED',
   'ROLLED_BACK',
+  'DRIFTED',
 ];
 
 export interface Reason {
