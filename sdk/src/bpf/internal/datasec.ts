@@ -118,10 +118,21 @@ export function decodeValue(kind: VariableKind, bytes: Uint8Array): ConfigValue 
   }
 }
 
-/** Writes `value` into `target` (the variable's bytes), refusing values that do not fit. */
+/**
+ * Writes `value` into `target` (the variable's bytes), refusing values that do not fit. Bytes are a value already
+ * encoded (the manifest's codec, which knows the declared type: a mac or ipv6 in a `__u8[]`, a bool, a `char[]`
+ * of raw bytes), written as they are whatever the BTF kind; JS values are encoded by the kind.
+ */
 export function encodeValue(v: VariableSpec, value: ConfigValue, target: Uint8Array): void {
   const where = `config ${v.name}`;
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  if (value instanceof Uint8Array) {
+    if (value.length !== v.size) {
+      throw new BpfError('CONFIG_TYPE', `${where}: expected ${v.size} encoded bytes, got ${value.length}`);
+    }
+    target.set(value);
+    return;
+  }
   if (v.kind === 'bool') {
     if (typeof value !== 'boolean') throw new BpfError('CONFIG_TYPE', `${where}: expected a boolean`);
     target.fill(0);
@@ -138,13 +149,7 @@ export function encodeValue(v: VariableSpec, value: ConfigValue, target: Uint8Ar
     target.set(bytes);
     return;
   }
-  if (v.kind === 'bytes' || value instanceof Uint8Array) {
-    if (!(value instanceof Uint8Array) || value.length !== v.size) {
-      throw new BpfError('CONFIG_TYPE', `${where}: expected ${v.size} bytes`);
-    }
-    target.set(value);
-    return;
-  }
+  if (v.kind === 'bytes') throw new BpfError('CONFIG_TYPE', `${where}: expected ${v.size} bytes`);
   if (typeof value !== 'number' && typeof value !== 'bigint') {
     throw new BpfError('CONFIG_TYPE', `${where}: expected an integer`);
   }
