@@ -22,9 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # 2. Kernel file systems the loader and the agent use.
+# bpffs mounts 1777 by default, which lets any local user make or empty directories next to the agent's pins;
+# an existing mount is left as it is (remounting would hide what is pinned there), the agent checks its own pins.
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
-  log "mounting bpffs at /sys/fs/bpf"
-  as_root mount -t bpf bpffs /sys/fs/bpf
+  log "mounting bpffs at /sys/fs/bpf (mode 0700)"
+  as_root mount -t bpf -o mode=0700 bpffs /sys/fs/bpf
 fi
 if [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
   log "mounting tracefs at /sys/kernel/tracing"

@@ -8,6 +8,7 @@ import { ConfigKeyError } from './config/agent-config.js';
 import { loadAgentConfig, USAGE } from './config/load-config.js';
 import { BpfLoader } from './deployments/bpf-loader.js';
 import { DeploymentMetaStore } from './deployments/deployment-meta.js';
+import { PinRootError, preparePinRoot } from './deployments/pin-root.js';
 import { KernelProbe } from './host/kernel-probe.js';
 import { createJsonLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
@@ -40,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { config, debug } = loaded;
+  try {
+    // Before anything reads or writes a pin: whoever else could change them could remove the firewall.
+    preparePinRoot(config.pinRoot);
+  } catch (err) {
+    if (!(err instanceof PinRootError)) throw err;
+    process.stderr.write(`bpfleet-agent: ${err.message}\n`);
+    return 2;
+  }
   const logger = createJsonLogger((line) => process.stderr.write(line), debug);
   onLibbpfWarning((message) => logger.debug('libbpf', { message: message.trim() }));
   const host = probeHost();
