@@ -5,4 +5,5 @@ export { type MergedProgram, mergePolicies } from './merge-policies.js';
 export { parsePolicy, toPolicy } from './parse-policy.js';
 export * from './policy.js';
 export { PolicyFieldError } from './policy-error.js';
+export { type PolicyExpired, policyExpired } from './policy-expiry.js';
 export { signPolicy, verifyPolicy } from './sign-policy.js';

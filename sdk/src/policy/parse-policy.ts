@@ -6,8 +6,10 @@ import {
   type ConfigInput,
   POLICY_API_VERSION,
   POLICY_KIND,
+  POLICY_ON_EXPIRY,
   type Policy,
   type PolicyAttach,
+  type PolicyOnExpiry,
   type PolicyProgram,
   type PolicyTarget,
 } from './policy.js';
@@ -40,7 +42,7 @@ export function parsePolicy(text: string): Policy {
 /** Validates an already-decoded value; unknown fields are rejected. */
 export function toPolicy(value: unknown): Policy {
   const doc = object(value, '');
-  only(doc, '', ['apiVersion', 'kind', 'serial', 'expires', 'target', 'fleet', 'programs']);
+  only(doc, '', ['apiVersion', 'kind', 'serial', 'expires', 'onExpiry', 'target', 'fleet', 'programs']);
   if (required(doc, 'apiVersion', '') !== POLICY_API_VERSION) {
     fail('UNSUPPORTED_API_VERSION', 'apiVersion', `expected "${POLICY_API_VERSION}"`);
   }
@@ -52,6 +54,9 @@ export function toPolicy(value: unknown): Policy {
   const expires = string(required(doc, 'expires', ''), 'expires');
   if (!RFC3339.test(expires) || Number.isNaN(Date.parse(expires))) {
     fail('INVALID_VALUE', 'expires', `expected an RFC 3339 time, got ${JSON.stringify(expires)}`);
+  }
+  if (doc.onExpiry !== undefined && !POLICY_ON_EXPIRY.includes(doc.onExpiry as PolicyOnExpiry)) {
+    fail('INVALID_VALUE', 'onExpiry', `expected "keep" or "remove", got ${JSON.stringify(doc.onExpiry)}`);
   }
   const programsValue = required(doc, 'programs', '');
   if (!Array.isArray(programsValue)) fail('INVALID_TYPE', 'programs', 'expected a list');
@@ -67,6 +72,8 @@ export function toPolicy(value: unknown): Policy {
     kind: POLICY_KIND,
     serial,
     expires,
+    // Only when written: a policy signed before the field existed reads back byte for byte.
+    ...(doc.onExpiry !== undefined && { onExpiry: doc.onExpiry as PolicyOnExpiry }),
     target: toTarget(required(doc, 'target', '')),
     fleet: pattern(required(doc, 'fleet', ''), 'fleet', TOPIC_NAME, 'a fleet name'),
     programs,

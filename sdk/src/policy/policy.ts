@@ -48,6 +48,9 @@ export interface PolicyProgram {
   maps?: Record<string, PolicyMapEntry[]>;
 }
 
+export type PolicyOnExpiry = 'keep' | 'remove';
+export const POLICY_ON_EXPIRY: readonly PolicyOnExpiry[] = ['keep', 'remove'];
+
 export type PolicyTarget = { device: string } | { group: string };
 
 export interface Policy {
@@ -55,8 +58,14 @@ export interface Policy {
   kind: typeof POLICY_KIND;
   /** Strictly increases per target; devices refuse anything not above the last one applied. */
   serial: number;
-  /** RFC 3339 instant after which devices refuse the policy. */
+  /** RFC 3339 instant after which devices refuse the policy, and apply nothing more from the one they hold. */
   expires: string;
+  /**
+   * What a device does with this policy's programs once it expired: `keep` (the default) leaves what runs
+   * running and reports POLICY_EXPIRED, so an attacker who blocks renewals cannot remove a firewall by waiting;
+   * `remove` detaches them, for programs that must not outlive their authorization.
+   */
+  onExpiry?: PolicyOnExpiry;
   target: PolicyTarget;
   fleet: string;
   programs: PolicyProgram[];
