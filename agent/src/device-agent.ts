@@ -9,13 +9,15 @@ import { MqttSession } from './mqtt/mqtt-session.js';
 import { deviceTopics } from './mqtt/topics.js';
 import { type AcceptedPolicy, PolicyStore, type PolicyVerifier } from './policy/policy-store.js';
 import type { IndexSource } from './ports.js';
+import type { FailureMark } from './reconcile/failure-marks.js';
 import type { AgentEvent, EventState, ProgramReport, Reason, ReportedState } from './reporting/report.js';
 import type { StateFile } from './state/state-file.js';
 
 export interface AgentState {
   version: 1;
   policies: Record<string, AcceptedPolicy>;
-  failed: Record<string, Reason>;
+  /** Deploy failures remembered (see reconcile/failure-marks.ts); older files' marks are dropped on load. */
+  failed: Record<string, FailureMark>;
   indexSerial: number;
 }
 
@@ -118,6 +120,8 @@ export class DeviceAgent {
     self.kick();
     self.timers.push(setInterval(() => self?.kick(), config.reconcileIntervalSeconds * 1000));
     self.timers.push(setInterval(() => void self?.telemetry(), config.telemetryIntervalSeconds * 1000));
+    // The kernel is the observer: what was attached is checked on its own short timer, between passes.
+    self.timers.push(setInterval(() => self?.checkDrift(), config.driftCheckIntervalSeconds * 1000));
     return self;
   }
 
@@ -159,7 +163,7 @@ export class DeviceAgent {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     for (const t of this.timers) clearInterval(t);
-    await this.agent.reconcile().catch(() => {});
+    await this.agent.stop();
     await this.session.stop();
     await this.saving;
     this.o.release?.();
@@ -176,6 +180,12 @@ export class DeviceAgent {
 
   private kick(): void {
     void this.reconcile();
+  }
+
+  private checkDrift(): void {
+    this.agent.checkKernel().catch((err: unknown) => {
+      this.o.logger.error('kernel check failed', { error: errorMessage(err) });
+    });
   }
 
   private async onPolicy(topic: string, payload: Buffer): Promise<void> {
@@ -199,6 +209,8 @@ export class DeviceAgent {
 
   private event(event: AgentEvent): void {
     this.o.metrics.event(event.state as EventState);
+    if (event.state === 'DRIFTED' && event.deployment)
+      this.o.metrics.drift(event.deployment, event.reason?.code);
     this.session.publish(
       deviceTopics(this.o.config.fleet, this.o.config.deviceId).events,
       JSON.stringify(event),

@@ -2,7 +2,11 @@
 import type { ConfigInput, EncodedMaps, MergedProgram, PolicyAttach } from '@bpfleet/sdk/policy';
 import type { Reason } from './reporting/report.js';
 
-export type WantedProgram = MergedProgram;
+/**
+ * A program the merged policies name. `expired`: its policy's expiry passed (set by the policy store): what runs
+ * for it stays, nothing new or changed is deployed for it.
+ */
+export type WantedProgram = MergedProgram & { expired?: { code: 'POLICY_EXPIRED'; message: string } };
 
 export interface PolicySource {
   /** False until some policy was accepted: with nothing known, nothing running is removed. */
@@ -52,6 +56,11 @@ export interface PackageVerifier {
 export interface HostProbe {
   /** What the host lacks to run the package, one human line each; empty when it can run it. */
   missing(pkg: VerifiedPackage): Promise<string[]>;
+  /**
+   * What a deploy's outcome may depend on here (kernel release, capabilities, BTF source): failures remembered
+   * under another fingerprint are tried again. Absent: one host forever (simulated devices, tests).
+   */
+  fingerprint?(): string;
 }
 
 /** What runs for one deployment id, as the loader knows it (from its pins after a restart). */

@@ -41,6 +41,8 @@ export interface AgentConfig {
   metrics: { host: string; port: number };
   telemetryIntervalSeconds: number;
   reconcileIntervalSeconds: number;
+  /** How often the links of what runs are checked against the kernel (drift), between reconcile passes. */
+  driftCheckIntervalSeconds: number;
 }
 
 export class ConfigKeyError extends ConfigError {
@@ -100,6 +102,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     'metrics',
     'telemetryIntervalSeconds',
     'reconcileIntervalSeconds',
+    'driftCheckIntervalSeconds',
   ]);
   const broker = obj(raw.broker, 'broker');
   only(broker, 'broker', ['url', 'username', 'password', 'ca', 'cert', 'key', 'keepaliveSeconds']);
@@ -146,6 +149,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     },
     telemetryIntervalSeconds: int(raw.telemetryIntervalSeconds ?? 30, 'telemetryIntervalSeconds', 1, 86400),
     reconcileIntervalSeconds: int(raw.reconcileIntervalSeconds ?? 60, 'reconcileIntervalSeconds', 1, 86400),
+    driftCheckIntervalSeconds: int(raw.driftCheckIntervalSeconds ?? 2, 'driftCheckIntervalSeconds', 1, 3600),
   };
   for (const field of ['username', 'password', 'ca', 'cert', 'key'] as const) {
     if (broker[field] !== undefined) config.broker[field] = str(broker[field], `broker.${field}`);

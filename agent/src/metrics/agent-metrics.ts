@@ -17,6 +17,12 @@ export class AgentMetrics {
     labelNames: ['state'],
     registers: [this.registry],
   });
+  private readonly drifts = new Counter({
+    name: 'bpfleet_agent_drift_total',
+    help: 'Times the kernel no longer held what a deployment attached (pin gone, detached, replaced, target gone)',
+    labelNames: ['deployment', 'code'],
+    registers: [this.registry],
+  });
   private readonly policyRejections = new Counter({
     name: 'bpfleet_agent_policy_rejections_total',
     help: 'Policies refused, by reason code',
@@ -46,6 +52,10 @@ export class AgentMetrics {
 
   event(state: EventState): void {
     this.events.inc({ state });
+  }
+
+  drift(deployment: string, code = 'DRIFT'): void {
+    this.drifts.inc({ deployment, code });
   }
 
   policyRejected(code: string): void {
