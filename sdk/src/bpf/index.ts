@@ -1,5 +1,5 @@
 // @bpfleet/sdk/bpf: the eBPF loader (libbpf through koffi) in the shape of cilium/ebpf.
-export type { AttachTarget, XdpMode } from './attach/target.js';
+export { type AttachTarget, interfaceIndex, type XdpMode } from './attach/target.js';
 export { ensureTracefs } from './attach/tracing.js';
 export { Collection, type LoadCollectionOptions, loadCollection } from './collection.js';
 export {

@@ -11,6 +11,10 @@ import {
   type TcHook,
   tcDetach,
 } from './internal/libbpf.js';
+import { decodeLinkInfo, LINK_INFO_SIZE } from './internal/link-info.js';
+
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
 
 // Link types newer than libbpf 1.1's name table (uapi enum bpf_link_type).
 const NEWER_LINK_TYPES: Record<number, string> = {
@@ -37,6 +41,10 @@ export interface LinkInfo {
   readonly type: string;
   readonly id: number;
   readonly programId: number;
+  /** xdp and tcx links: the interface index, 0 when the kernel detached the link (e.g. the interface went). */
+  readonly ifindex?: number;
+  /** cgroup links: the cgroup id (the cgroup directory's inode number), 0 when detached. */
+  readonly cgroupId?: bigint;
 }
 
 export interface Link {
@@ -78,29 +86,25 @@ export class FdLink implements Link {
   }
 
   info(): LinkInfo {
-    const { rc, info } = objInfo(this.fd, 128);
+    const { rc, info } = objInfo(this.fd, LINK_INFO_SIZE);
     if (rc < 0) throw this.#error('info', errno());
-    const view = new DataView(info.buffer);
-    return {
-      type: view.getUint32(0, true) === 0 ? 'unspec' : linkTypeName(view.getUint32(0, true)),
-      id: view.getUint32(4, true),
-      programId: view.getUint32(8, true),
-    };
+    const { type, attachType: _, ...rest } = decodeLinkInfo(info);
+    return { ...rest, type: type === 0 ? 'unspec' : linkTypeName(type) };
   }
 
+  /** Pins the link's fd itself, so a pin deleted behind our back can be put back from the fd this process holds. */
   pin(path: string): void {
-    const rc = this.#handle ? libbpf.linkPin(this.#handle, path) : libbpf.objPin(this.fd, path);
-    if (rc < 0) throw this.#error(`pin ${path}`, this.#handle ? -rc : errno());
+    if (libbpf.objPin(this.fd, path) < 0) throw this.#error(`pin ${path}`, errno());
     this.#pinnedAt = path;
   }
 
   unpin(): void {
     if (!this.#pinnedAt) return;
-    if (this.#handle) {
-      const rc = libbpf.linkUnpin(this.#handle);
-      if (rc < 0) throw this.#error('unpin', -rc);
-    } else {
+    try {
       unlinkSync(this.#pinnedAt);
+    } catch (err) {
+      // Already gone (someone deleted the pin): unpinned is what was asked for.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     this.#pinnedAt = undefined;
   }
@@ -120,6 +124,25 @@ export class FdLink implements Link {
     else closeFd(this.#fd);
     this.#handle = null;
     this.#fd = -1;
+  }
+
+  /**
+   * Takes the link out of the kernel, always: detaches where the link type can, unpins and closes. Tracing and
+   * perf-event links cannot be detached (EOPNOTSUPP); for them closing the last reference (fd and pin) destroys
+   * the link. A detach failing otherwise is thrown after the fd is closed and the pin removed.
+   */
+  remove(): void {
+    let failure: BpfError | undefined;
+    if (this.#fd >= 0 && libbpf.linkDetach(this.#fd) < 0) {
+      const e = errno();
+      if (e !== EOPNOTSUPP && e !== EINVAL) failure = this.#error('detach', e);
+    }
+    try {
+      this.unpin();
+    } finally {
+      this.close();
+    }
+    if (failure) throw failure;
   }
 
   #error(op: string, e: number): BpfError {

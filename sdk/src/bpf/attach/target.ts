@@ -22,3 +22,8 @@ export function ifindexOf(iface: string | number): number {
   }
   return index;
 }
+
+/** The interface's current index in this process's network namespace, 0 when there is none by that name. */
+export function interfaceIndex(name: string): number {
+  return libbpf.ifNameToIndex(name);
+}
