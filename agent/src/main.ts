@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     meta: new DeploymentMetaStore(join(config.dataDir, 'deployments')),
     arch: host.arch,
     cgroupRoot: host.mounts.cgroup2 ?? '/sys/fs/cgroup',
+    allow: config.allow,
     logger,
   });
   const metrics = new AgentMetrics();

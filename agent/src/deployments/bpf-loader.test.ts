@@ -46,6 +46,7 @@ function newLoader(): BpfLoader {
     meta: new DeploymentMetaStore(join(dataDir, 'deployments')),
     arch,
     cgroupRoot: '/sys/fs/cgroup',
+    allow: { interfaces: [veth.inner], cgroups: [] },
     logger: silentLogger,
   });
 }

@@ -1,36 +1,59 @@
-// The Loader on the real kernel: pins under <pinRoot>/<id>/, upgrades by link update, adoption after restart.
+// The Loader on the real kernel: pins under <pinRoot>/<id>/, link fds held while it runs, make-before-break
+// upgrades and hand-overs, adoption after restart, and the kernel check.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageContents } from '@bpfleet/sdk/archive';
 import {
+  type AttachTarget,
   type BpfMap,
   type Collection,
-  type FdLink,
+  type CollectionSpec,
+  FdLink,
   loadCollection,
-  openPinnedLink,
+  loadCollectionSpec,
   openPinnedMap,
 } from '@bpfleet/sdk/bpf';
 import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
+import { recoverVersion } from './adopt-recovery.js';
+import { type AttachAllow, assertAllowed } from './attach-allow.js';
 import { attachTarget, configValues } from './attach-targets.js';
-import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
+import type { DeploymentMeta, DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
 import { deploymentRecord } from './deployment-record.js';
+import {
+  type HeldDeployment,
+  linkPinNames,
+  openPinnedLinks,
+  programIdsOf,
+  removeLinks,
+} from './held-deployment.js';
+import { checkDeployment } from './kernel-check.js';
 import { readMapMetrics } from './map-metrics.js';
 import { writePolicyMaps } from './map-writer.js';
+import { planProgramSet, sameHook } from './program-set.js';
 
 export interface BpfLoaderOptions {
   pinRoot: string;
   meta: DeploymentMetaStore;
   arch: string;
   cgroupRoot: string;
+  /** The device owner's allow-list, checked against every program's final target before anything loads. */
+  allow: AttachAllow;
   logger: Logger;
 }
 
+/** A package read for one deploy: the manifest, the object's spec, and where each listed program goes. */
+interface Prepared {
+  manifest: Manifest;
+  objectSpec: CollectionSpec;
+  targets: Record<string, AttachTarget>;
+}
+
 export class BpfLoader implements Loader {
-  /** Collections loaded by this process, kept open so a failed health check can swap the old program back. */
-  private readonly open = new Map<string, Collection>();
+  /** Per deployment id: the link fds (and the collection when loaded here) held open while it runs. */
+  private readonly held = new Map<string, HeldDeployment>();
 
   constructor(private readonly o: BpfLoaderOptions) {}
 
@@ -38,114 +61,110 @@ export class BpfLoader implements Loader {
     return join(this.o.pinRoot, id);
   }
 
+  private pin(id: string, name: string): string {
+    return join(this.dir(id), 'links', name);
+  }
+
   async adopt(): Promise<Deployment[]> {
     mkdirSync(this.o.pinRoot, { recursive: true });
+    const metas = new Map<string, DeploymentMeta | undefined>();
+    for (const id of new Set([...readdirSync(this.o.pinRoot), ...(await this.o.meta.ids())])) {
+      metas.set(id, await this.o.meta.read(id));
+    }
     const found: Deployment[] = [];
-    const ids = new Set([...readdirSync(this.o.pinRoot), ...(await this.o.meta.ids())]);
-    for (const id of ids) {
-      const meta = await this.o.meta.read(id);
-      const links = this.linkPins(id);
-      const running = meta ? this.runningVersion(id, meta.current, meta.previous) : undefined;
-      if (!meta || !running || links.length === 0) {
+    // Hand-overs first: finishing one removes the deployment it took over from.
+    for (const [id, meta] of metas) {
+      if (meta?.phase !== 'handover') continue;
+      metas.delete(id);
+      const adopted = await this.adoptHandover(id, meta);
+      if (adopted) {
+        if (meta.from) metas.delete(meta.from);
+        found.push(adopted);
+      }
+    }
+    for (const [id, meta] of metas) {
+      const links = openPinnedLinks(id, this.dir(id), this.o.logger);
+      const recovered = meta && recoverVersion(meta, programIdsOf(links));
+      if (!meta || !recovered) {
         // Half an attach (a crash before its pins, or pins without a record): nothing is trusted, clean it.
         this.o.logger.warn('removing leftover deployment', { id, phase: meta?.phase ?? 'none' });
-        await this.detach(id);
+        await this.removeDeployment(id, links);
         continue;
       }
-      if (running !== meta.current || meta.phase !== 'attached') {
-        await this.o.meta.write(id, { phase: 'attached', current: running });
+      removeLinks(
+        id,
+        recovered.extra.map((name) => [name, links.get(name) as FdLink]),
+        this.o.logger,
+      );
+      for (const name of recovered.extra) links.delete(name);
+      if (recovered.version !== meta.current || meta.phase !== 'attached') {
+        await this.o.meta.write(id, { phase: 'attached', current: recovered.version });
       }
-      found.push(running.deployment);
+      this.held.set(id, { version: recovered.version, links });
+      found.push(recovered.version.deployment);
     }
     return found;
   }
 
   async attach(spec: DeploySpec): Promise<Deployment> {
-    const { manifest, object } = this.unpacked(spec);
+    const prepared = this.prepare(spec);
     const dir = this.dir(spec.id);
     // Maps a previous deployment of this id persisted (its state) are reused as they are.
-    const replaceMaps = this.persistedMaps(spec.id, manifest, false);
-    const collection = await loadCollection(object, {
-      config: configValues(manifest, spec.config),
-      replaceMaps,
-    });
-    // The policy's entries go in after load and before attach: the program never runs with empty maps.
-    let counts: Record<string, number> | undefined;
-    try {
-      counts = this.writeMaps(spec, manifest, (name) => collection.maps.get(name));
-    } catch (err) {
-      collection.close();
-      throw err;
-    }
-    const version = this.versionMeta(spec, manifest, collection, counts);
+    const collection = await this.load(spec, prepared, this.persistedMaps(spec.id, prepared.manifest, false));
+    const version = this.fillMaps(spec, prepared, collection);
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
-    const links: FdLink[] = [];
+    const links = new Map<string, FdLink>();
     try {
       mkdirSync(join(dir, 'links'), { recursive: true });
       mkdirSync(join(dir, 'maps'), { recursive: true });
-      for (const program of collection.programs.values()) {
-        const link = (await program.attach(
-          attachTarget(program.spec, manifest, spec.attach, this.o.cgroupRoot),
-        )) as FdLink;
-        links.push(link);
-        link.pin(join(dir, 'links', program.name));
+      for (const [name, target] of Object.entries(prepared.targets)) {
+        const link = await this.attachProgram(collection, name, target);
+        links.set(name, link);
+        link.pin(this.pin(spec.id, name));
       }
-      this.pinMaps(spec.id, manifest, collection);
+      this.pinMaps(spec.id, prepared.manifest, collection);
       await this.o.meta.write(spec.id, { phase: 'attached', current: version });
     } catch (err) {
-      for (const link of links) {
-        link.detach();
-        link.close();
-      }
+      removeLinks(spec.id, links, this.o.logger);
       collection.close();
       rmSync(dir, { recursive: true, force: true });
       await this.o.meta.remove(spec.id);
       throw err;
     }
-    for (const link of links) link.close();
-    this.open.set(spec.id, collection);
+    this.held.set(spec.id, { version, links, collection });
     return version.deployment;
   }
 
-  // The running version is read from the crash-safe deployment record, not from the caller's view.
+  /**
+   * Programs in both versions are swapped in their links; new ones are attached and pinned before anything old
+   * goes; gone ones are removed after the swap. The running version is read from the crash-safe record.
+   */
   async upgrade(_current: Deployment, spec: DeploySpec): Promise<Deployment> {
-    const { manifest, object } = this.unpacked(spec);
     const before = await this.o.meta.read(spec.id);
     if (!before)
       throw new BpfError('DEPLOYMENT_UNKNOWN', `upgrade ${spec.id}: no record of the running version`);
+    const prepared = this.prepare(spec);
+    const held = this.hold(spec.id, before.current);
     // Before the swap: a load failure (verifier, incompatible map) leaves the old version untouched.
-    const collection = await loadCollection(object, {
-      config: configValues(manifest, spec.config),
-      replaceMaps: this.persistedMaps(spec.id, manifest, true),
-    });
-    const names = [...collection.programs.keys()].sort();
-    const pinned = this.linkPins(spec.id).sort();
-    if (names.join() !== pinned.join()) {
-      collection.close();
-      throw new BpfError(
-        'UPGRADE_INCOMPATIBLE',
-        `upgrade ${spec.id}: programs ${names} differ from the running ${pinned}`,
-      );
-    }
-    // Before the swap; persisted maps are shared with the running version, which sees the difference too.
-    let counts: Record<string, number> | undefined;
-    try {
-      counts = this.writeMaps(spec, manifest, (name) => collection.maps.get(name));
-    } catch (err) {
-      collection.close();
-      throw err;
-    }
-    const version = this.versionMeta(spec, manifest, collection, counts);
+    const collection = await this.load(spec, prepared, this.persistedMaps(spec.id, prepared.manifest, true));
+    const version = this.fillMaps(spec, prepared, collection);
+    const plan = planProgramSet(before.current, held.links, prepared.targets);
     await this.o.meta.write(spec.id, { phase: 'upgrading', current: version, previous: before.current });
-    const swapped: Array<{ link: FdLink; name: string }> = [];
-    const old = this.open.get(spec.id);
+    const added = new Map<string, FdLink>();
+    const swapped: string[] = [];
     try {
-      for (const name of names) {
-        const link = openPinnedLink(join(this.dir(spec.id), 'links', name));
-        swapped.push({ link, name });
+      for (const name of plan.add) {
+        const link = await this.attachProgram(collection, name, prepared.targets[name] as AttachTarget);
+        added.set(name, link);
+        // A program whose old link moves elsewhere keeps its pin name: pinned once the old link is gone.
+        if (!held.links.has(name)) link.pin(this.pin(spec.id, name));
+      }
+      for (const name of plan.swap) {
+        const link = held.links.get(name) as FdLink;
+        swapped.push(name);
         link.update(collection.program(name));
         // Health: the link must now run exactly the program just loaded.
-        if (link.info().programId !== collection.program(name).id) {
+        if (link.info().programId !== version.programIds[name]) {
           throw new BpfError(
             'HEALTH_CHECK_FAILED',
             `upgrade ${spec.id}: link ${name} does not run the new program`,
@@ -153,21 +172,31 @@ export class BpfLoader implements Loader {
         }
       }
     } catch (err) {
-      const restored = old ? this.swapBack(swapped, old) : false;
-      for (const { link } of swapped) link.close();
+      const restored = this.swapBack(held, swapped);
+      removeLinks(spec.id, added, this.o.logger);
       collection.close();
       await this.o.meta.write(spec.id, {
-        phase: restored || swapped.length === 0 ? 'attached' : 'upgrading',
+        phase: restored ? 'attached' : 'upgrading',
         current: before.current,
         previous: version,
       });
       throw err;
     }
-    for (const { link } of swapped) link.close();
-    this.pinMaps(spec.id, manifest, collection);
+    // Break, after make: links of programs the new version lacks (or moved elsewhere) go now.
+    removeLinks(
+      spec.id,
+      plan.gone.map((name) => [name, held.links.get(name) as FdLink]),
+      this.o.logger,
+    );
+    for (const name of plan.gone) held.links.delete(name);
+    for (const [name, link] of added) {
+      if (!link.pinnedAt) link.pin(this.pin(spec.id, name));
+      held.links.set(name, link);
+    }
+    this.pinMaps(spec.id, prepared.manifest, collection);
     await this.o.meta.write(spec.id, { phase: 'attached', current: version });
-    old?.close();
-    this.open.set(spec.id, collection);
+    held.collection?.close();
+    this.held.set(spec.id, { version, links: held.links, collection });
     return version.deployment;
   }
 
@@ -194,39 +223,99 @@ export class BpfLoader implements Loader {
     delete deployment.mapEntries;
     if (spec.mapsDigest) deployment.mapsDigest = spec.mapsDigest;
     if (counts) deployment.mapEntries = counts;
-    await this.o.meta.write(spec.id, { phase: 'attached', current: { ...meta.current, deployment } });
+    const version = { ...meta.current, deployment };
+    await this.o.meta.write(spec.id, { phase: 'attached', current: version });
+    const held = this.held.get(spec.id);
+    if (held) held.version = version;
     return deployment;
   }
 
   async detach(id: string): Promise<void> {
-    const dir = this.dir(id);
-    for (const name of this.linkPins(id)) {
-      try {
-        const link = openPinnedLink(join(dir, 'links', name));
-        link.detach();
-        link.close();
-      } catch (err) {
-        this.o.logger.warn('detach: pinned link unreadable, removing the pin', {
-          id,
-          name,
-          error: errorMessage(err),
-        });
+    const links = this.held.get(id)?.links ?? new Map<string, FdLink>();
+    // Pins this process does not hold (after a failed adopt, say) are opened and removed too.
+    if (linkPinNames(this.dir(id)).some((name) => !links.has(name))) {
+      for (const [name, link] of openPinnedLinks(id, this.dir(id), this.o.logger)) {
+        if (links.has(name)) link.close();
+        else links.set(name, link);
       }
     }
-    rmSync(dir, { recursive: true, force: true });
-    this.open.get(id)?.close();
-    this.open.delete(id);
-    await this.o.meta.remove(id);
+    await this.removeDeployment(id, links);
   }
 
-  // In progress (issue #14): replaced by the make-before-break hand-over and the kernel check.
+  /**
+   * A rename on the same hooks without a gap: a single-attach hook (XDP) both want keeps its link, which is
+   * pinned under the new id and then swapped to the new program; other programs are attached before the old
+   * links go. The new record says `handover` until the old id's pins and record are gone (see DeploymentMeta).
+   */
   async handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
-    await this.detach(from.id);
-    return this.attach(spec);
+    const fromMeta = await this.o.meta.read(from.id);
+    if (!fromMeta)
+      throw new BpfError('DEPLOYMENT_UNKNOWN', `hand over ${from.id} to ${spec.id}: no record of ${from.id}`);
+    const prepared = this.prepare(spec);
+    const old = this.hold(from.id, fromMeta.current);
+    // State carries over only within one package (same map names can mean something else in another).
+    const replaceMaps =
+      fromMeta.current.deployment.package === spec.pkg.ref.package
+        ? this.persistedMaps(from.id, prepared.manifest, true)
+        : {};
+    const collection = await this.load(spec, prepared, replaceMaps);
+    const version = this.fillMaps(spec, prepared, collection);
+    await this.o.meta.write(spec.id, { phase: 'handover', current: version, from: from.id });
+    const dir = this.dir(spec.id);
+    const links = new Map<string, FdLink>();
+    const shared = new Map<string, string>();
+    try {
+      mkdirSync(join(dir, 'links'), { recursive: true });
+      mkdirSync(join(dir, 'maps'), { recursive: true });
+      for (const [name, target] of Object.entries(prepared.targets)) {
+        const oldName = target.kind === 'xdp' ? this.sharedHook(old, target, shared) : undefined;
+        if (oldName) {
+          const link = old.links.get(oldName) as FdLink;
+          shared.set(oldName, name);
+          // Pinned under the new id before the swap: a crash in between leaves the new id incomplete.
+          link.pin(this.pin(spec.id, name));
+          links.set(name, link);
+          link.update(collection.program(name));
+        } else {
+          const link = await this.attachProgram(collection, name, target);
+          links.set(name, link);
+          link.pin(this.pin(spec.id, name));
+        }
+      }
+    } catch (err) {
+      this.undoHandover(spec.id, old, links, shared);
+      collection.close();
+      rmSync(dir, { recursive: true, force: true });
+      await this.o.meta.remove(spec.id);
+      throw err;
+    }
+    // Break, after make: the old links nobody took over, then the old id's pins (shared links stay pinned here).
+    removeLinks(
+      from.id,
+      [...old.links].filter(([name]) => !shared.has(name)),
+      this.o.logger,
+    );
+    rmSync(this.dir(from.id), { recursive: true, force: true });
+    old.collection?.close();
+    this.held.delete(from.id);
+    this.pinMaps(spec.id, prepared.manifest, collection);
+    await this.o.meta.remove(from.id);
+    await this.o.meta.write(spec.id, { phase: 'attached', current: version });
+    this.held.set(spec.id, { version, links, collection });
+    return version.deployment;
   }
 
   async check(): Promise<KernelCheck[]> {
-    return (await this.o.meta.ids()).map((id) => ({ id }));
+    const out: KernelCheck[] = [];
+    for (const [id, held] of this.held) {
+      out.push(
+        await checkDeployment(id, this.dir(id), held, (name, target) => {
+          if (!held.collection) throw new BpfError('NOT_HELD', `check ${id}: no collection held`);
+          return this.attachProgram(held.collection, name, target);
+        }),
+      );
+    }
+    return out;
   }
 
   async metrics(): Promise<ProgramMetric[]> {
@@ -236,6 +325,135 @@ export class BpfLoader implements Loader {
       if (meta) out.push(...readMapMetrics(id, join(this.dir(id), 'maps'), meta.current.maps, this.o.logger));
     }
     return out;
+  }
+
+  private async adoptHandover(id: string, meta: DeploymentMeta): Promise<Deployment | undefined> {
+    const links = openPinnedLinks(id, this.dir(id), this.o.logger);
+    const recovered = recoverVersion({ phase: 'attached', current: meta.current }, programIdsOf(links));
+    if (!recovered) {
+      // Unpin only: a link shared with `from` is still pinned there and `from`'s own record decides its fate.
+      this.o.logger.warn('undoing an unfinished hand-over', { id, from: meta.from });
+      for (const link of links.values()) link.close();
+      rmSync(this.dir(id), { recursive: true, force: true });
+      await this.o.meta.remove(id);
+      return undefined;
+    }
+    if (meta.from) {
+      rmSync(this.dir(meta.from), { recursive: true, force: true });
+      await this.o.meta.remove(meta.from);
+    }
+    removeLinks(
+      id,
+      recovered.extra.map((name) => [name, links.get(name) as FdLink]),
+      this.o.logger,
+    );
+    for (const name of recovered.extra) links.delete(name);
+    await this.o.meta.write(id, { phase: 'attached', current: recovered.version });
+    this.held.set(id, { version: recovered.version, links });
+    return recovered.version.deployment;
+  }
+
+  private async removeDeployment(id: string, links: Map<string, FdLink>): Promise<void> {
+    removeLinks(id, links, this.o.logger);
+    rmSync(this.dir(id), { recursive: true, force: true });
+    this.held.get(id)?.collection?.close();
+    this.held.delete(id);
+    await this.o.meta.remove(id);
+  }
+
+  /** Reads the package and checks every listed program's final target against the allow-list: no kernel yet. */
+  private prepare(spec: DeploySpec): Prepared {
+    const { manifest, object } = this.unpacked(spec);
+    const objectSpec = loadCollectionSpec(object);
+    const targets: Record<string, AttachTarget> = {};
+    for (const { name } of manifest.programs) {
+      const program = objectSpec.programs.find((p) => p.name === name);
+      if (!program) {
+        throw new BpfError(
+          'PROGRAM_MISSING',
+          `deploy ${spec.id}: program ${name} of the manifest is not in the object`,
+        );
+      }
+      const target = attachTarget(program, manifest, spec.attach, this.o.cgroupRoot);
+      assertAllowed(`deploy ${spec.id}: program ${name}`, target, this.o.allow, this.o.cgroupRoot);
+      targets[name] = target;
+    }
+    return { manifest, objectSpec, targets };
+  }
+
+  private load(spec: DeploySpec, p: Prepared, replaceMaps: Record<string, string>): Promise<Collection> {
+    return loadCollection(p.objectSpec, {
+      config: configValues(p.manifest, spec.config),
+      replaceMaps,
+    });
+  }
+
+  /** Writes the policy's entries after load and before attach or swap, and describes the version loaded. */
+  private fillMaps(spec: DeploySpec, p: Prepared, collection: Collection): VersionMeta {
+    try {
+      const counts = this.writeMaps(spec, p.manifest, (name) => collection.maps.get(name));
+      return {
+        deployment: deploymentRecord(spec, counts),
+        programIds: Object.fromEntries(Object.keys(p.targets).map((n) => [n, collection.program(n).id])),
+        maps: p.manifest.maps ?? {},
+        targets: p.targets,
+      };
+    } catch (err) {
+      collection.close();
+      throw err;
+    }
+  }
+
+  private async attachProgram(collection: Collection, name: string, target: AttachTarget): Promise<FdLink> {
+    const link = await collection.program(name).attach(target);
+    if (link instanceof FdLink) return link;
+    link.close();
+    throw new NotSupportedError(
+      'LINK_NOT_PINNABLE',
+      `attach ${name}: ${link.description} is no kernel link (cannot be pinned or checked); use tcx`,
+    );
+  }
+
+  /** The link fds of a running deployment: held since attach or adopt, else opened from its pins. */
+  private hold(id: string, version: VersionMeta): HeldDeployment {
+    let held = this.held.get(id);
+    if (!held) {
+      held = { version, links: openPinnedLinks(id, this.dir(id), this.o.logger) };
+      this.held.set(id, held);
+    }
+    return held;
+  }
+
+  /** The old link on the same single-attach hook (XDP on that interface) not yet taken over, if any. */
+  private sharedHook(
+    old: HeldDeployment,
+    target: AttachTarget,
+    taken: Map<string, string>,
+  ): string | undefined {
+    for (const [name, recorded] of Object.entries(old.version.targets ?? {})) {
+      if (!taken.has(name) && old.links.has(name) && sameHook(recorded, target)) return name;
+    }
+    return undefined;
+  }
+
+  private undoHandover(
+    id: string,
+    old: HeldDeployment,
+    links: Map<string, FdLink>,
+    shared: Map<string, string>,
+  ): void {
+    const ownLinks = [...links].filter(([name]) => ![...shared.values()].includes(name));
+    removeLinks(id, ownLinks, this.o.logger);
+    for (const [oldName, newName] of shared) {
+      const link = old.links.get(oldName) as FdLink;
+      try {
+        if (old.collection) link.update(old.collection.program(oldName));
+      } catch (err) {
+        this.o.logger.error('hand-over: swap back failed', { id, error: errorMessage(err) });
+      }
+      rmSync(this.pin(id, newName), { force: true });
+      link.pin(join(this.dir(old.version.deployment.id), 'links', oldName));
+    }
   }
 
   private unpacked(spec: DeploySpec): { manifest: Manifest; object: Uint8Array } {
@@ -261,24 +479,6 @@ export class BpfLoader implements Loader {
     return writePolicyMaps(where, manifest, mapOf, spec.maps);
   }
 
-  private versionMeta(
-    spec: DeploySpec,
-    manifest: Manifest,
-    collection: Collection,
-    counts: Record<string, number> | undefined,
-  ): VersionMeta {
-    return {
-      deployment: deploymentRecord(spec, counts),
-      programIds: Object.fromEntries([...collection.programs].map(([name, p]) => [name, p.id])),
-      maps: manifest.maps ?? {},
-    };
-  }
-
-  private linkPins(id: string): string[] {
-    const dir = join(this.dir(id), 'links');
-    return existsSync(dir) ? readdirSync(dir) : [];
-  }
-
   private persistedMaps(id: string, manifest: Manifest, upgrading: boolean): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, decl] of Object.entries(manifest.maps ?? {})) {
@@ -288,39 +488,28 @@ export class BpfLoader implements Loader {
     return out;
   }
 
-  /** Pins every declared map (metrics are read through pins, also after a restart); reused maps stay as they are. */
+  /** Pins every declared map (metrics are read through pins, also after a restart); drops pins of maps gone. */
   private pinMaps(id: string, manifest: Manifest, collection: Collection): void {
-    for (const name of Object.keys(manifest.maps ?? {})) {
+    const dir = join(this.dir(id), 'maps');
+    const declared = Object.keys(manifest.maps ?? {});
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      if (!declared.includes(name)) rmSync(join(dir, name), { force: true });
+    }
+    for (const name of declared) {
       const map = collection.maps.get(name);
       if (!map) continue;
-      const path = join(this.dir(id), 'maps', name);
+      const path = join(dir, name);
       if (existsSync(path)) rmSync(path);
       map.pin(path);
     }
   }
 
-  private runningVersion(id: string, current: VersionMeta, previous?: VersionMeta): VersionMeta | undefined {
-    const names = this.linkPins(id);
-    if (names.length === 0) return undefined;
-    const ids = names.map((name) => {
-      try {
-        const link = openPinnedLink(join(this.dir(id), 'links', name));
-        const programId = link.info().programId;
-        link.close();
-        return [name, programId] as const;
-      } catch {
-        return [name, -1] as const;
-      }
-    });
-    const runs = (v: VersionMeta | undefined) => v && ids.every(([name, pid]) => v.programIds[name] === pid);
-    if (runs(current)) return current;
-    if (runs(previous)) return previous;
-    return undefined;
-  }
-
-  private swapBack(swapped: Array<{ link: FdLink; name: string }>, old: Collection): boolean {
+  private swapBack(held: HeldDeployment, swapped: string[]): boolean {
+    if (swapped.length === 0) return true;
+    const old = held.collection;
+    if (!old) return false;
     try {
-      for (const { link, name } of swapped) link.update(old.program(name));
+      for (const name of swapped) held.links.get(name)?.update(old.program(name));
       return true;
     } catch (err) {
       this.o.logger.error('swap back failed', { error: errorMessage(err) });

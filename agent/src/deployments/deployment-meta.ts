@@ -1,6 +1,7 @@
 // What each deployment is, beside its pins: bpffs holds no regular files, so this lives in the data directory.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AttachTarget } from '@bpfleet/sdk/bpf';
 import type { MapDecl } from '@bpfleet/sdk/manifest';
 import type { Deployment } from '../ports.js';
 import { writeFileAtomic } from '../state/state-file.js';
@@ -10,13 +11,26 @@ export interface VersionMeta {
   /** Kernel program id per program name, to tell after a crash which version a link runs. */
   programIds: Record<string, number>;
   maps: Record<string, MapDecl>;
+  /** Where each program was attached (final target after defaults): what the kernel check compares against. */
+  targets?: Record<string, AttachTarget>;
 }
 
-/** Written before every kernel change, so a crash at any point can be read back by `adopt`. */
+/**
+ * Written before every kernel change, so a crash at any point can be read back by `adopt`:
+ * - `attaching`: adopted only when every program of `current` is pinned and runs its recorded id, else removed.
+ * - `upgrading` (`previous` → `current`, the program set may change): rolled forward when every program of
+ *   `current` is pinned running its id (pins of programs `current` lacks are removed), else rolled back the same
+ *   way to `previous`, else removed (the agent deploys it again from the package).
+ * - `handover` (this id takes over the hooks of `from`): finished when every program of `current` is pinned
+ *   running its id (`from`'s pins and record go), else this id's pins are unlinked (a link shared with `from`
+ *   stays pinned there) and `from` is judged by its own record.
+ */
 export interface DeploymentMeta {
-  phase: 'attaching' | 'upgrading' | 'attached';
+  phase: 'attaching' | 'upgrading' | 'attached' | 'handover';
   current: VersionMeta;
   previous?: VersionMeta;
+  /** With `handover`: the deployment id whose hooks this one takes over. */
+  from?: string;
 }
 
 export class DeploymentMetaStore {

@@ -40,6 +40,7 @@ function loader(): BpfLoader {
     meta: new DeploymentMetaStore(join(dataDir, 'deployments')),
     arch: process.arch === 'arm64' ? 'arm64' : 'x86',
     cgroupRoot: '/sys/fs/cgroup',
+    allow: { interfaces: [veth.inner], cgroups: [] },
     logger: silentLogger,
   });
 }
