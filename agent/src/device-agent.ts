@@ -7,7 +7,13 @@ import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
 import { MqttSession } from './mqtt/mqtt-session.js';
 import { deviceTopics } from './mqtt/topics.js';
-import { type AcceptedPolicy, PolicyStore, type PolicyVerifier } from './policy/policy-store.js';
+import { ExpiryWatch } from './policy/expiry-watch.js';
+import {
+  type AcceptedPolicy,
+  type ExpiredPolicy,
+  PolicyStore,
+  type PolicyVerifier,
+} from './policy/policy-store.js';
 import type { IndexSource } from './ports.js';
 import type { FailureMark } from './reconcile/failure-marks.js';
 import type { AgentEvent, EventState, ProgramReport, Reason, ReportedState } from './reporting/report.js';
@@ -47,6 +53,7 @@ export class DeviceAgent {
   private programs: ProgramReport[] = [];
   private retries = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private expiry: ExpiryWatch | undefined;
   private stopped = false;
 
   private constructor(
@@ -117,6 +124,14 @@ export class DeviceAgent {
     });
     self = new DeviceAgent(o, state, policies, agent, session);
     session.start();
+    self.expiry = new ExpiryWatch({
+      policies,
+      now,
+      onExpired: (expired) => self?.policyExpired(expired),
+      onChange: () => self?.kick(),
+    });
+    // A stored policy that expired while the agent was down is reported now, like one that expires while it runs.
+    self.expiry.refresh();
     self.kick();
     self.timers.push(setInterval(() => self?.kick(), config.reconcileIntervalSeconds * 1000));
     self.timers.push(setInterval(() => void self?.telemetry(), config.telemetryIntervalSeconds * 1000));
@@ -162,6 +177,7 @@ export class DeviceAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.expiry?.stop();
     for (const t of this.timers) clearInterval(t);
     await this.agent.stop();
     await this.session.stop();
@@ -173,6 +189,7 @@ export class DeviceAgent {
   abort(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.expiry?.stop();
     for (const t of this.timers) clearInterval(t);
     this.session.abort();
     this.o.release?.();
@@ -204,7 +221,17 @@ export class DeviceAgent {
     delete this.policyErrors[topic];
     this.state.policies = this.policies.snapshot();
     await this.save();
+    this.expiry?.refresh();
     this.kick();
+  }
+
+  /** The policy's programs keep running (or go, onExpiry: remove); the edge sees why in policyErrors and an event. */
+  private policyExpired(expired: ExpiredPolicy): void {
+    const { topic, serial, reason } = expired;
+    this.o.logger.warn('policy expired', { topic, serial, ...reason });
+    this.policyErrors[topic] = reason;
+    this.event({ time: new Date().toISOString(), state: 'POLICY_EXPIRED', policy: topic, reason });
+    this.publishReported(true);
   }
 
   private event(event: AgentEvent): void {

@@ -123,3 +123,75 @@ test('merges the device policy over its groups in configured order', async () =>
     ],
   );
 });
+
+test('expiry counts on the store’s clock: expired policies are listed, keep marks, remove drops, next expiry ahead', async () => {
+  let clock = new Date('2029-06-01T00:00:00Z');
+  const s = new PolicyStore({
+    deviceId: 'dev-1',
+    fleet: 'home',
+    groups: ['gw'],
+    deviceTopic: topics.device,
+    groupTopic: topics.group,
+    verify: (bundle, at) => verifyPolicy(bundle, keys, at),
+    now: () => clock,
+  });
+  await s.receive(topics.device, await signed(policy(4, { expires: '2029-07-01T00:00:00Z' })));
+  const group = policy(2, {
+    target: { group: 'gw' },
+    expires: '2029-08-01T00:00:00Z',
+    onExpiry: 'remove',
+    programs: [{ id: 'fw', package: 'acme/fw', version: '1.0.0' }],
+  });
+  await s.receive(topics.group('gw'), await signed(group));
+  assert.deepEqual(s.expired(), []);
+  assert.equal(s.nextExpiry()?.toISOString(), '2029-07-01T00:00:00.000Z');
+
+  clock = new Date('2029-07-01T00:00:00Z');
+  assert.deepEqual(
+    s.expired().map((e) => [e.topic, e.serial, e.reason.code]),
+    [[topics.device, 4, 'POLICY_EXPIRED']],
+  );
+  assert.deepEqual(
+    s.wanted().map((w) => [w.id, w.expired?.code]),
+    [
+      ['count', 'POLICY_EXPIRED'],
+      ['fw', undefined],
+    ],
+  );
+  assert.equal(s.nextExpiry()?.toISOString(), '2029-08-01T00:00:00.000Z');
+
+  clock = new Date('2029-09-01T00:00:00Z');
+  assert.deepEqual(
+    s.wanted().map((w) => w.id),
+    ['count'],
+    'the expired remove policy’s program is no longer wanted',
+  );
+  assert.equal(s.nextExpiry(), undefined);
+  assert.equal(s.ready(), true, 'expired policies are still held: only a newer serial replaces them');
+  // Renewal: a newer serial with a later expiry is accepted and clears the device's expiry.
+  await s.receive(topics.device, await signed(policy(5, { expires: '2030-01-01T00:00:00Z' })));
+  assert.deepEqual(
+    s.expired().map((e) => e.topic),
+    [topics.group('gw')],
+  );
+});
+
+test('a stored policy that expired while the agent was down is expired at start-up', async () => {
+  const s = store();
+  await s.receive(topics.device, await signed(policy(3, { expires: '2029-06-02T00:00:00Z' })));
+  const restarted = new PolicyStore({
+    deviceId: 'dev-1',
+    fleet: 'home',
+    groups: [],
+    deviceTopic: topics.device,
+    groupTopic: topics.group,
+    verify: (bundle, at) => verifyPolicy(bundle, keys, at),
+    now: () => new Date('2029-06-03T00:00:00Z'),
+    accepted: JSON.parse(JSON.stringify(s.snapshot())),
+  });
+  assert.deepEqual(
+    restarted.expired().map((e) => [e.serial, e.reason.code]),
+    [[3, 'POLICY_EXPIRED']],
+  );
+  assert.equal(restarted.wanted()[0]?.expired?.code, 'POLICY_EXPIRED');
+});

@@ -1,7 +1,13 @@
-// Receives signed policies per topic: verifies, checks target, expiry and serial, keeps the accepted ones.
+// Receives signed policies per topic: verifies, checks target, expiry and serial, keeps the accepted ones; tells which expired.
 import { sha256Digest } from '@bpfleet/sdk/digest';
 import { BpfleetError, errorMessage, PolicyError } from '@bpfleet/sdk/errors';
-import { type MergedProgram, mergePolicies, type Policy } from '@bpfleet/sdk/policy';
+import {
+  type MergedProgram,
+  mergePolicies,
+  type Policy,
+  type PolicyExpired,
+  policyExpired,
+} from '@bpfleet/sdk/policy';
 import type { PolicySource } from '../ports.js';
 
 /** Checks a bundle's signature against the operator keys and returns the policy it carries. */
@@ -12,6 +18,13 @@ export interface AcceptedPolicy {
   /** Digest of the payload as received, to tell a retained replay of the same policy from a conflict. */
   digest: string;
   policy: Policy;
+}
+
+/** An accepted policy whose expiry passed: still held (a newer serial must replace it), reported as expired. */
+export interface ExpiredPolicy {
+  topic: string;
+  serial: number;
+  reason: PolicyExpired;
 }
 
 export type PolicyOutcome =
@@ -58,12 +71,37 @@ export class PolicyStore implements PolicySource {
     return this.accepted.size > 0;
   }
 
+  /** Expired policies count here too: `keep` marks their programs `expired`, `remove` drops them. */
   wanted(): MergedProgram[] {
     const o = this.options;
     return mergePolicies(
       this.accepted.get(o.deviceTopic)?.policy,
       o.groups.map((g) => this.accepted.get(o.groupTopic(g))?.policy),
+      this.now(),
     );
+  }
+
+  /** The policies of this device's topics whose expiry passed, in topic order. */
+  expired(): ExpiredPolicy[] {
+    const now = this.now();
+    const out: ExpiredPolicy[] = [];
+    for (const topic of this.topics()) {
+      const held = this.accepted.get(topic);
+      const reason = held && policyExpired(held.policy, now);
+      if (held && reason) out.push({ topic, serial: held.serial, reason });
+    }
+    return out;
+  }
+
+  /** The earliest expiry still ahead among this device's policies, for the one expiry timer. */
+  nextExpiry(): Date | undefined {
+    const now = this.now().getTime();
+    let next: number | undefined;
+    for (const topic of this.topics()) {
+      const at = Date.parse(this.accepted.get(topic)?.policy.expires ?? '');
+      if (at > now && (next === undefined || at < next)) next = at;
+    }
+    return next === undefined ? undefined : new Date(next);
   }
 
   snapshot(): Record<string, AcceptedPolicy> {
@@ -86,7 +124,7 @@ export class PolicyStore implements PolicySource {
     } catch (err) {
       throw new PolicyError('POLICY_MALFORMED', `policy ${topic}: payload is not JSON`, { cause: err });
     }
-    const now = (o.now ?? (() => new Date()))();
+    const now = this.now();
     const policy = await o.verify(bundle, now);
     const at = `policy ${topic} serial ${policy.serial}`;
     if (Date.parse(policy.expires) <= now.getTime()) {
@@ -117,6 +155,10 @@ export class PolicyStore implements PolicySource {
     }
     this.accepted.set(topic, { serial: policy.serial, digest, policy });
     return { kind: 'accepted', topic, policy };
+  }
+
+  private now(): Date {
+    return (this.options.now ?? (() => new Date()))();
   }
 
   private targetOf(topic: string): string {
