@@ -2,6 +2,7 @@
 import type { HostRequirements, HostProbe as ProbedHost } from '@bpfleet/sdk/bpf';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { HostProbe, VerifiedPackage } from '../ports.js';
+import { hostFingerprint } from './host-fingerprint.js';
 
 export type CheckRequires = (
   requires: HostRequirements,
@@ -17,5 +18,9 @@ export class KernelProbe implements HostProbe {
   async missing(pkg: VerifiedPackage): Promise<string[]> {
     const manifest = pkg.manifest as Manifest;
     return this.check(manifest.requires as HostRequirements, this.host).map((u) => u.message);
+  }
+
+  fingerprint(): string {
+    return hostFingerprint(this.host);
   }
 }
