@@ -51,16 +51,19 @@ export async function downloadBlob(
   url: string,
   blob: BlobRef,
   options: DownloadOptions,
+  /** The reconcile pass's: aborted when the agent stops; the partial file stays for the next start to resume. */
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const cached = await cache.get(blob.digest);
   if (cached) return cached;
   let lastError: unknown;
   let restarts = 0;
   for (let attempt = 0; attempt < options.attempts; attempt++) {
-    if (attempt > 0) await sleep(backoffDelay(attempt - 1, options.backoff));
+    signal?.throwIfAborted();
+    if (attempt > 0) await sleep(backoffDelay(attempt - 1, options.backoff), signal);
     let got: Downloaded;
     try {
-      got = await fetchInto(cache, url, blob, options);
+      got = await fetchInto(cache, url, blob, options, signal);
     } catch (err) {
       if (!(err instanceof Retryable)) throw err;
       lastError = err;
@@ -94,9 +97,10 @@ async function fetchInto(
   url: string,
   blob: BlobRef,
   options: DownloadOptions,
+  signal: AbortSignal | undefined,
 ): Promise<Downloaded> {
   try {
-    return await fetchIntoFile(cache, url, blob, options);
+    return await fetchIntoFile(cache, url, blob, options, signal);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && DISK_FULL.has(code)) {
@@ -115,6 +119,7 @@ async function fetchIntoFile(
   url: string,
   blob: BlobRef,
   options: DownloadOptions,
+  signal: AbortSignal | undefined,
 ): Promise<Downloaded> {
   let hash: Hash = createHash('sha256');
   const chunks: Buffer[] = [];
@@ -151,6 +156,8 @@ async function fetchIntoFile(
     }, options.stallTimeoutMs);
   };
   arm();
+  const cancel = () => controller.abort();
+  signal?.addEventListener('abort', cancel, { once: true });
   const headers: Record<string, string> = { ...options.headers };
   if (offset > 0) headers.range = `bytes=${offset}-`;
   let file: FileHandle | undefined;
@@ -236,6 +243,7 @@ async function fetchIntoFile(
     return { digest: `sha256:${hash.digest('hex')}`, bytes: Buffer.concat(chunks, written) };
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', cancel);
     // An unread or half-read body cannot leave its socket for the next request.
     if (res && !res.complete) res.destroy();
     await file?.close();

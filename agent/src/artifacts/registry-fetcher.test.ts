@@ -24,10 +24,17 @@ const options = {
 /** How the n-th bundle request (1-based) is answered. */
 let answer: (res: ServerResponse, n: number) => void;
 let bundleRequests = 0;
+/** The blob answers with its first bytes, then nothing (a frozen server). */
+let hangBlob = false;
 let root: string;
 let url: string;
 const server = createServer((req, res) => {
   if (req.url?.startsWith('/v1/blobs/')) {
+    if (hangBlob) {
+      res.writeHead(200, { 'content-length': String(archive.length) });
+      res.write(archive.subarray(0, 100));
+      return;
+    }
     res.writeHead(200, { 'content-length': String(archive.length) });
     res.end(archive);
     return;
@@ -75,4 +82,18 @@ test('a 404 is final and a server that keeps failing gives up with the last reas
   answer = (res) => res.writeHead(502).end();
   await assert.rejects((await fetcher()).fetch(ref), /gave up after 4 attempts: HTTP 502/);
   assert.equal(bundleRequests, 4);
+});
+
+test("the pass's signal cuts a frozen download and a hanging bundle request at once", async () => {
+  for (const frozen of ['blob', 'bundle'] as const) {
+    hangBlob = frozen === 'blob';
+    answer = () => {};
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(new Error('agent stopping')), 50);
+    await assert.rejects((await fetcher()).fetch(ref, controller.signal), /agent stopping/, frozen);
+    // Without the signal: four attempts of a 1 s stall (blob) or a 15 s request timeout (bundle).
+    assert.ok(Date.now() - started < 900, `${frozen}: cut after ${Date.now() - started} ms`);
+  }
+  hangBlob = false;
 });

@@ -16,17 +16,18 @@ export class RegistryFetcher implements Fetcher {
     private readonly options: DownloadOptions,
   ) {}
 
-  async fetch(ref: PackageRef): Promise<Artifact> {
+  async fetch(ref: PackageRef, signal?: AbortSignal): Promise<Artifact> {
     const label = `${ref.package}@${ref.version}`;
     const archive = await downloadBlob(
       this.cache,
       `${this.registryUrl}/v1/blobs/${ref.digest}`,
       { label, digest: ref.digest, size: ref.size },
       this.options,
+      signal,
     );
     const [ns, name] = ref.package.split('/');
     const url = `${this.registryUrl}/v1/packages/${ns}/${name}/versions/${encodeURIComponent(ref.version)}/bundle`;
-    const text = await this.fetchBundle(url, label);
+    const text = await this.fetchBundle(url, label, signal);
     let bundle: unknown;
     try {
       bundle = JSON.parse(text);
@@ -40,14 +41,15 @@ export class RegistryFetcher implements Fetcher {
    * The bundle with the archive's retries: a refused or reset connection (a busy edge closing keep-alive
    * sockets, thousands of devices at once) or a 5xx must not fail a deployment that the next try would finish.
    */
-  private async fetchBundle(url: string, label: string): Promise<string> {
+  private async fetchBundle(url: string, label: string, signal?: AbortSignal): Promise<string> {
     let last = '';
     for (let attempt = 0; attempt < this.options.attempts; attempt++) {
-      if (attempt > 0) await sleep(backoffDelay(attempt - 1, this.options.backoff));
+      signal?.throwIfAborted();
+      if (attempt > 0) await sleep(backoffDelay(attempt - 1, this.options.backoff), signal);
       const http = this.options.http ?? sharedRegistryHttp();
       let res: Awaited<ReturnType<typeof http.get>>;
       try {
-        res = await http.get(url, { timeoutMs: 15_000 });
+        res = await http.get(url, { timeoutMs: 15_000, ...(signal && { signal }) });
       } catch (err) {
         last = networkMessage(err);
         continue;
