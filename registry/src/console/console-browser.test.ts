@@ -162,6 +162,16 @@ describe('console in headless Chromium', () => {
             status: 'FAILED',
             lastError: { code: 'VERIFIER_REJECTED', message: HOSTILE },
           },
+          {
+            id: 'guard',
+            package: 'acme/xdp-firewall',
+            wanted: '^1.2',
+            source,
+            status: 'DRIFTED',
+            version: '1.2.0',
+            attach: { interface: 'wan1' },
+            lastError: { code: 'DRIFT_TARGET_MISSING', message: 'check guard: interface wan1 is gone' },
+          },
         ],
       }),
       { qos: 1, retain: true },
@@ -243,6 +253,17 @@ describe('console in headless Chromium', () => {
       'rgb(179, 38, 30)',
     );
     assert.equal(await page.evaluate("'pwned' in window"), false);
+    const drifted = runs.getByRole('row', { name: /cpe-1 guard/ });
+    assert.equal(await drifted.locator('.badge').textContent(), 'DRIFTED');
+    assert.equal(
+      await drifted.locator('.badge').getAttribute('class'),
+      'badge bad',
+      'a drift is shown as bad',
+    );
+    assert.equal(
+      await drifted.locator('.error-text').textContent(),
+      'DRIFT_TARGET_MISSING: check guard: interface wan1 is gone',
+    );
   });
 
   it('shows the rollout with its wave and the per-device state', async () => {

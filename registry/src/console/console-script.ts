@@ -71,7 +71,7 @@ function bytes(n) {
 
 const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const TONE = { ATTACHED: 'ok', online: 'ok', SUCCEEDED: 'ok', COMPLETED: 'ok', RUNNING: 'ok' };
-const BAD = ['FAILED', 'REJECTED', 'TIMED_OUT', 'ABORTED', 'offline'];
+const BAD = ['FAILED', 'REJECTED', 'DRIFTED', 'TIMED_OUT', 'ABORTED', 'offline'];
 
 function badge(text) {
   const tone = TONE[text] ?? (BAD.includes(text) ? 'bad' : 'warn');

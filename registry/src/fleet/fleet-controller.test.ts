@@ -101,6 +101,44 @@ test('device reports land in the store; bad payloads are logged and change nothi
   assert.ok(changed.includes('cpe-1'));
 });
 
+test('a drift the device reports is stored, listed by status and kept in the event history', async () => {
+  const device = await connect('cpe-1', deviceSecret.secret);
+  const gone = { code: 'DRIFT_TARGET_MISSING', message: 'check fw: interface wan0 is gone' };
+  const reported: ReportedState = {
+    device: 'cpe-1',
+    fleet: FLEET,
+    time: new Date().toISOString(),
+    policies: {},
+    policyErrors: {},
+    programs: [
+      {
+        id: 'fw',
+        package: 'acme/fw',
+        wanted: '1.0.0',
+        source: 's',
+        status: 'DRIFTED',
+        version: '1.0.0',
+        lastError: gone,
+      },
+    ],
+  };
+  const before = store.events('cpe-1', 100).length;
+  await device.publishAsync(deviceTopic(FLEET, 'cpe-1', 'reported'), JSON.stringify(reported), { qos: 1 });
+  await device.publishAsync(
+    deviceTopic(FLEET, 'cpe-1', 'events'),
+    JSON.stringify({ time: 't', state: 'DRIFTED', deployment: 'fw', reason: gone }),
+    { qos: 1 },
+  );
+  await until(() => store.events('cpe-1', 100).length === before + 1);
+  await until(() => store.getDevice('cpe-1')?.reported?.programs[0]?.status === 'DRIFTED');
+  assert.deepEqual(store.getDevice('cpe-1')?.reported, reported);
+  assert.deepEqual(
+    store.listDevices({ status: 'drifted' }).map((d) => d.id),
+    ['cpe-1'],
+  );
+  assert.equal(store.events('cpe-1', 1)[0]?.event.state, 'DRIFTED');
+});
+
 test('desired state is published retained and reaches devices on subscribe', async () => {
   await controller.publishDesired({ group: 'gateways' }, 'signed-policy-bytes');
   const device = await connect('cpe-1', deviceSecret.secret);
