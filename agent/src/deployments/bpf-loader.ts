@@ -327,6 +327,15 @@ export class BpfLoader implements Loader {
     return out;
   }
 
+  /** Closes every fd this process holds without detaching (what exiting does): the pins keep everything running. */
+  release(): void {
+    for (const held of this.held.values()) {
+      for (const link of held.links.values()) link.close();
+      held.collection?.close();
+    }
+    this.held.clear();
+  }
+
   private async adoptHandover(id: string, meta: DeploymentMeta): Promise<Deployment | undefined> {
     const links = openPinnedLinks(id, this.dir(id), this.o.logger);
     const recovered = recoverVersion({ phase: 'attached', current: meta.current }, programIdsOf(links));

@@ -150,8 +150,12 @@ export function kernelLinks(): KernelLink[] {
   return bpftool<KernelLink[]>('link', 'show');
 }
 
+export function kernelPrograms(): Array<{ id: number; name?: string }> {
+  return bpftool<Array<{ id: number; name?: string }>>('prog', 'show');
+}
+
 export function kernelProgramIds(): Set<number> {
-  return new Set(bpftool<Array<{ id: number }>>('prog', 'show').map((p) => p.id));
+  return new Set(kernelPrograms().map((p) => p.id));
 }
 
 export function pinnedLink(path: string): KernelLink {
@@ -233,4 +237,19 @@ export function pollXdp(ifname: string): {
         .filter((id) => id !== -1);
     },
   };
+}
+
+/**
+ * Program ids of the kernel links that run a program of this name (bpftool 7.1 shows tcx links without their
+ * interface; the kind_* and pair_* names are used by these tests alone).
+ */
+export function linkedProgramIds(programName: string): number[] {
+  const ids = new Set(
+    kernelPrograms()
+      .filter((p) => p.name === programName)
+      .map((p) => p.id),
+  );
+  return kernelLinks()
+    .filter((l) => ids.has(l.prog_id))
+    .map((l) => l.prog_id);
 }
