@@ -1,5 +1,6 @@
 // From manifest defaults and policy overrides to the loader's attach targets and config values.
 
+import { endianness } from 'node:os';
 import type { AttachTarget, ProgramSpec } from '@bpfleet/sdk/bpf';
 import { BpfError } from '@bpfleet/sdk/errors';
 import { encodeConfigValue, type Manifest } from '@bpfleet/sdk/manifest';
@@ -43,6 +44,9 @@ export function attachTarget(
   }
 }
 
+// libbpf loads only objects of the host's byte order, so integers in .rodata are in the host's order too.
+const HOST_ORDER = endianness() === 'LE' ? 'le' : 'be';
+
 /** Manifest defaults overlaid with the policy's values, each checked against its declaration and encoded. */
 export function configValues(
   manifest: Manifest,
@@ -56,7 +60,7 @@ export function configValues(
   }
   for (const [name, decl] of Object.entries(decls)) {
     try {
-      out[name] = encodeConfigValue(decl, config[name] ?? decl.default);
+      out[name] = encodeConfigValue(decl, config[name] ?? decl.default, HOST_ORDER);
     } catch (err) {
       throw new BpfError('CONFIG_INVALID', `config ${name}: ${(err as Error).message}`, { cause: err });
     }
