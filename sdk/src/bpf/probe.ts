@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { HELPER_NAMES } from './helper-ids.js';
 import { closeFd } from './internal/fd.js';
-import { assertKnownAbi, libbpf, loadHelperProbe } from './internal/libbpf.js';
+import { callHelper, FeatureProber, probeMapType } from './internal/feature-probes.js';
+import { assertKnownAbi, libbpf, loadProbeProgram } from './internal/libbpf.js';
 
 export type Arch = 'x86' | 'arm64' | 'arm' | 'riscv' | 's390' | 'powerpc' | 'mips' | 'loongarch';
 export type Capability = 'CAP_BPF' | 'CAP_NET_ADMIN' | 'CAP_PERFMON' | 'CAP_SYS_ADMIN';
@@ -13,9 +14,20 @@ export interface HostProbe {
   readonly kernelRelease: string;
   readonly btf: boolean;
   readonly mounts: { readonly bpffs?: string; readonly tracefs?: string; readonly cgroup2?: string };
-  /** libbpf names of the program and map types this kernel loads. */
+  /**
+   * libbpf names of the program types this kernel loads and can attach: `tracing` when a tp_btf program
+   * loads, `kprobe` when kprobes can fire (see `attachTypes` for `uprobe`).
+   */
   readonly programTypes: readonly string[];
   readonly mapTypes: readonly string[];
+  /** libbpf names of the attach types a program loads with (`trace_fentry`, `lsm_mac`, …), plus `kprobe`, `uprobe`. */
+  readonly attachTypes: readonly string[];
+  /** Why each type this libbpf knows is missing, in words that read after "program type kprobe (". */
+  readonly unsupported: {
+    readonly programTypes: Readonly<Record<string, string>>;
+    readonly mapTypes: Readonly<Record<string, string>>;
+    readonly attachTypes: Readonly<Record<string, string>>;
+  };
   readonly capabilities: readonly Capability[];
   readonly libbpf: string;
   /** Whether `helper` (e.g. `bpf_ktime_get_ns`) is callable from `programType`; probed on demand, cached. */
@@ -71,49 +83,99 @@ export function parseCapabilities(status: string): Capability[] {
   return (Object.keys(CAP_BITS) as Capability[]).filter((c) => (eff >> BigInt(CAP_BITS[c])) & 1n);
 }
 
-// Program types the kernel only loads with an expected attach type (the probe picks a typical one).
-const PROBE_ATTACH: Record<string, number> = { cgroup_sock_addr: 10, cgroup_sockopt: 21, sk_lookup: 36 };
+/** The kernel's answers, probed once per process (a kernel does not gain features while it runs). */
+interface KernelFeatures {
+  libbpf: string;
+  progTypes: Map<string, number>;
+  programTypes: string[];
+  mapTypes: string[];
+  attachTypes: string[];
+  unsupported: HostProbe['unsupported'];
+  prober: FeatureProber;
+  helpers: Map<string, boolean>;
+}
 
-function helperAvailable(typeId: number, progTypes: Map<string, number>, helperId: number): boolean {
-  const typeName = [...progTypes].find(([, id]) => id === typeId)?.[0] ?? '';
-  const { fd, log } = loadHelperProbe(typeId, PROBE_ATTACH[typeName] ?? 0, helperId);
-  if (fd >= 0) {
-    closeFd(fd);
-    return true;
+let features: KernelFeatures | undefined;
+
+function split(
+  table: Map<string, number>,
+  verdict: (name: string, id: number) => { ok: true } | { ok: false; reason: string },
+): { ok: string[]; missing: Record<string, string> } {
+  const ok: string[] = [];
+  const missing: Record<string, string> = {};
+  for (const [name, id] of table) {
+    if (name === 'unspec') continue;
+    const v = verdict(name, id);
+    if (v.ok) ok.push(name);
+    else missing[name] = v.reason;
   }
-  if (/invalid func |unknown func |cannot use helper|helper call is not allowed/.test(log)) return false;
+  return { ok, missing };
+}
+
+function probeFeatures(): KernelFeatures {
+  const version = assertKnownAbi();
+  const progTypes = names(libbpf.progTypeStr);
+  const attachTable = names(libbpf.attachTypeStr);
+  const prober = new FeatureProber(progTypes, attachTable);
+  const programs = split(progTypes, (n) => prober.programType(n));
+  const maps = split(names(libbpf.mapTypeStr), (_n, id) => probeMapType(id));
+  const attach = split(new Map(prober.attachTypeNames().map((n) => [n, 0])), (n) => prober.attachType(n));
+  return {
+    libbpf: `${version.major}.${version.minor}`,
+    progTypes,
+    programTypes: programs.ok,
+    mapTypes: maps.ok,
+    attachTypes: attach.ok,
+    unsupported: { programTypes: programs.missing, mapTypes: maps.missing, attachTypes: attach.missing },
+    prober,
+    helpers: new Map(),
+  };
+}
+
+/** Our own load first: libbpf 1.1's helper probe misses 6.x's "cannot use helper" wording. */
+function helperAvailable(f: KernelFeatures, typeName: string, typeId: number, helperId: number): boolean {
+  const options = f.prober.loadOptions(typeName);
+  if (options) {
+    const { fd, log } = loadProbeProgram(typeId, callHelper(helperId), options);
+    if (fd >= 0) {
+      closeFd(fd);
+      return true;
+    }
+    if (/invalid func |unknown func |cannot use helper|helper call is not allowed/.test(log)) return false;
+    // The verifier reached the call and objected only to its arguments (r1 is the context): it is callable.
+    if (/^0: \(85\) call /m.test(log)) return true;
+  }
   // Refused for another reason (type needs more set-up): libbpf's probe is the best remaining answer.
   return libbpf.probeHelper(typeId, helperId) === 1;
 }
 
-/** Probes the running host. Program and map types are probed now; helpers when asked. */
+/**
+ * Probes the running host. Program, map and attach types are probed by the first call of the process and
+ * kept; helpers when asked, and kept. Mounts and capabilities are read again on every call.
+ */
 export function probeHost(): HostProbe {
-  const version = assertKnownAbi();
-  const progTypes = names(libbpf.progTypeStr);
-  const mapTypes = names(libbpf.mapTypeStr);
-  const helperCache = new Map<string, boolean>();
+  features ??= probeFeatures();
+  const f = features;
   return {
     arch: ARCHES[process.arch] ?? process.arch,
     kernelRelease: release(),
     btf: existsSync('/sys/kernel/btf/vmlinux'),
     mounts: parseMounts(readFileSync('/proc/self/mounts', 'utf8')),
-    programTypes: [...progTypes]
-      .filter(([n, id]) => n !== 'unspec' && libbpf.probeProgType(id) === 1)
-      .map(([n]) => n),
-    mapTypes: [...mapTypes]
-      .filter(([n, id]) => n !== 'unspec' && libbpf.probeMapType(id) === 1)
-      .map(([n]) => n),
+    programTypes: f.programTypes,
+    mapTypes: f.mapTypes,
+    attachTypes: f.attachTypes,
+    unsupported: f.unsupported,
     capabilities: parseCapabilities(readFileSync('/proc/self/status', 'utf8')),
-    libbpf: `${version.major}.${version.minor}`,
+    libbpf: f.libbpf,
     supportsHelper(helper, programType) {
       const helperId = HELPER_NAMES.indexOf(helper.startsWith('bpf_') ? helper : `bpf_${helper}`);
-      const typeId = progTypes.get(programType);
+      const typeId = f.progTypes.get(programType);
       if (helperId <= 0 || typeId === undefined) return undefined;
       const key = `${helperId}/${typeId}`;
-      let ok = helperCache.get(key);
+      let ok = f.helpers.get(key);
       if (ok === undefined) {
-        ok = helperAvailable(typeId, progTypes, helperId);
-        helperCache.set(key, ok);
+        ok = helperAvailable(f, programType, typeId, helperId);
+        f.helpers.set(key, ok);
       }
       return ok;
     },

@@ -18,6 +18,12 @@ function fakeProbe(overrides: Partial<HostProbe> = {}): HostProbe {
     mounts: { bpffs: '/sys/fs/bpf' },
     programTypes: ['xdp', 'sched_cls', 'cgroup_skb'],
     mapTypes: ['hash', 'array', 'ringbuf'],
+    attachTypes: ['cgroup_inet4_connect', 'trace_raw_tp'],
+    unsupported: {
+      programTypes: { sock_ops: 'the kernel refuses to load one: EINVAL' },
+      mapTypes: {},
+      attachTypes: {},
+    },
     capabilities: ['CAP_BPF', 'CAP_NET_ADMIN'],
     libbpf: '1.1',
     supportsHelper: (h, t) => (h === 'bpf_made_up' ? undefined : (helpers[t] ?? []).includes(h)),
@@ -68,7 +74,36 @@ test('every unmet requirement is listed, each precisely', () => {
       'capability:CAP_SYS_ADMIN:absent',
     ],
   );
-  assert.match(unmet[5]?.message ?? '', /not available to xdp programs/);
+  // Each line reads after the agent's "host lacks ", with the probe's reason where it has one.
+  assert.deepEqual(
+    unmet.map((u) => `host lacks ${u.message}`),
+    [
+      'host lacks arch arm64 (this host is x86)',
+      'host lacks kernel 6.6 or newer (this host runs 6.1.0-18-amd64)',
+      'host lacks kernel BTF (/sys/kernel/btf/vmlinux is missing)',
+      'host lacks program type sock_ops (the kernel refuses to load one: EINVAL)',
+      'host lacks map type lpm_trie (unknown to libbpf 1.1)',
+      'host lacks helper bpf_skb_store_bytes for xdp programs',
+      'host lacks helper bpf_made_up (unknown to this loader)',
+      "host lacks capability CAP_PERFMON (not in the agent's effective set)",
+      "host lacks capability CAP_SYS_ADMIN (not in the agent's effective set)",
+    ],
+  );
+});
+
+test('a requirement among several arches or program types names them all', () => {
+  const unmet = checkRequires(
+    { arches: ['arm64', 'riscv'], programTypes: ['xdp', 'tracing'], helpers: ['bpf_skb_store_bytes'] },
+    fakeProbe(),
+  );
+  assert.deepEqual(
+    unmet.map((u) => u.message),
+    [
+      'one of arches arm64, riscv (this host is x86)',
+      'program type tracing (unknown to libbpf 1.1)',
+      'helper bpf_skb_store_bytes for xdp programs',
+    ],
+  );
 });
 
 test('kernel versions compare numerically, suffixes ignored', () => {

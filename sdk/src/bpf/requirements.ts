@@ -44,17 +44,20 @@ function unmet(kind: UnmetKind, required: string, found: string, message: string
   return { kind, required, found, message };
 }
 
+/** Why `name` is missing from `supported`: the probe's reason, or that this libbpf does not know the name. */
+function why(name: string, reasons: Readonly<Record<string, string>>, libbpfVersion: string): string {
+  return reasons[name] ?? `unknown to libbpf ${libbpfVersion}`;
+}
+
+/** Every unmet requirement; each `message` reads after "host lacks " (the agent joins them with "; "). */
 export function checkRequires(requires: HostRequirements, probe: HostProbe): Unmet[] {
   const out: Unmet[] = [];
   if (requires.arches.length > 0 && !requires.arches.includes(probe.arch as Arch)) {
-    out.push(
-      unmet(
-        'arch',
-        requires.arches.join('|'),
-        probe.arch,
-        `arch ${probe.arch} is not one of ${requires.arches.join(', ')}`,
-      ),
-    );
+    const wanted =
+      requires.arches.length === 1
+        ? `arch ${requires.arches[0]}`
+        : `one of arches ${requires.arches.join(', ')}`;
+    out.push(unmet('arch', requires.arches.join('|'), probe.arch, `${wanted} (this host is ${probe.arch})`));
   }
   if (requires.kernel && compareKernel(probe.kernelRelease, requires.kernel) < 0) {
     out.push(
@@ -62,20 +65,24 @@ export function checkRequires(requires: HostRequirements, probe: HostProbe): Unm
         'kernel',
         requires.kernel,
         probe.kernelRelease,
-        `kernel ${probe.kernelRelease} is older than ${requires.kernel}`,
+        `kernel ${requires.kernel} or newer (this host runs ${probe.kernelRelease})`,
       ),
     );
   }
   if (requires.btf && !probe.btf) {
-    out.push(unmet('btf', 'true', 'false', 'kernel BTF (/sys/kernel/btf/vmlinux) is missing'));
+    out.push(unmet('btf', 'true', 'false', 'kernel BTF (/sys/kernel/btf/vmlinux is missing)'));
   }
   for (const t of requires.programTypes ?? []) {
-    if (!probe.programTypes.includes(t))
-      out.push(unmet('programType', t, 'absent', `program type ${t} is not supported`));
+    if (!probe.programTypes.includes(t)) {
+      const reason = why(t, probe.unsupported.programTypes, probe.libbpf);
+      out.push(unmet('programType', t, 'absent', `program type ${t} (${reason})`));
+    }
   }
   for (const t of requires.mapTypes ?? []) {
-    if (!probe.mapTypes.includes(t))
-      out.push(unmet('mapType', t, 'absent', `map type ${t} is not supported`));
+    if (!probe.mapTypes.includes(t)) {
+      const reason = why(t, probe.unsupported.mapTypes, probe.libbpf);
+      out.push(unmet('mapType', t, 'absent', `map type ${t} (${reason})`));
+    }
   }
   // A helper must be callable from at least one of the program types the package uses.
   const types = (requires.programTypes ?? []).filter((t) => probe.programTypes.includes(t));
@@ -83,16 +90,14 @@ export function checkRequires(requires: HostRequirements, probe: HostProbe): Unm
   for (const h of requires.helpers ?? []) {
     const answers = probeTypes.map((t) => probe.supportsHelper(h, t));
     if (answers.every((a) => a === undefined)) {
-      out.push(unmet('helper', h, 'unknown', `helper ${h} is unknown to this loader`));
+      out.push(unmet('helper', h, 'unknown', `helper ${h} (unknown to this loader)`));
     } else if (!answers.some((a) => a === true)) {
-      out.push(
-        unmet('helper', h, 'absent', `helper ${h} is not available to ${probeTypes.join(', ')} programs`),
-      );
+      out.push(unmet('helper', h, 'absent', `helper ${h} for ${probeTypes.join(' or ')} programs`));
     }
   }
   for (const c of requires.capabilities ?? []) {
     if (!probe.capabilities.includes(c))
-      out.push(unmet('capability', c, 'absent', `capability ${c} is not effective`));
+      out.push(unmet('capability', c, 'absent', `capability ${c} (not in the agent's effective set)`));
   }
   return out;
 }

@@ -620,35 +620,55 @@ export function mapLookupBatch(
   return { rc, count: inout[0] ?? 0, errno: rc < 0 ? koffi.errno() : 0 };
 }
 
-/**
- * Loads `call helper; r0 = 0; exit` as `progType` and returns the fd (or -errno) and the verifier log.
- * libbpf 1.1's own helper probe misses 6.x's "cannot use helper" wording, hence this one.
- */
-export function loadHelperProbe(
+export interface ProbeLoadOptions {
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  progFlags?: number;
+}
+
+export interface ProbeLoadResult {
+  /** The program fd (the caller closes it) or -errno. */
+  fd: number;
+  errno: number;
+  /** The verifier log (level 1), for telling one refusal from another. */
+  log: string;
+}
+
+let probeLoads = 0;
+
+/** Kernel objects created by feature probes so far (program loads and map creations), for cache tests. */
+export function probeLoadCount(): number {
+  return probeLoads;
+}
+
+/** Loads `insns` (8 bytes each) as a probe program of `progType`, the way `bpftool feature probe` does. */
+export function loadProbeProgram(
   progType: number,
-  expectedAttachType: number,
-  helperId: number,
-): { fd: number; log: string } {
-  const insns = new Uint8Array(24);
-  const view = new DataView(insns.buffer);
-  insns[0] = 0x85; // BPF_JMP | BPF_CALL
-  view.setInt32(4, helperId, true);
-  insns[8] = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K, r0 = 0
-  insns[16] = 0x95; // BPF_JMP | BPF_EXIT
+  insns: Uint8Array,
+  options: ProbeLoadOptions = {},
+): ProbeLoadResult {
   const log = allocNative(4096);
   try {
     log.bytes()[0] = 0;
     const opts = {
       sz: LAYOUT.bpf_prog_load_opts,
-      expected_attach_type: expectedAttachType,
+      expected_attach_type: options.expectedAttachType ?? 0,
+      attach_btf_id: options.attachBtfId ?? 0,
+      prog_flags: options.progFlags ?? 0,
       log_level: 1,
       log_size: log.size,
       log_buf: log.ptr,
     };
-    const fd = fns().progLoad(progType, 'bpfleet_probe', 'GPL', insns, 3, opts);
+    probeLoads++;
+    const fd = fns().progLoad(progType, 'bpfleet_probe', 'GPL', insns, insns.length / 8, opts);
+    const err = fd < 0 ? koffi.errno() : 0;
     const bytes = log.bytes();
     const end = bytes.indexOf(0);
-    return { fd, log: Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8') };
+    return {
+      fd,
+      errno: err,
+      log: Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8'),
+    };
   } finally {
     log.free();
   }
@@ -695,9 +715,18 @@ function makeApi() {
     mapTypeStr: f.mapTypeStr,
     attachTypeStr: f.attachTypeStr,
     linkTypeStr: f.linkTypeStr,
-    probeProgType: (t: number) => fns().probeProgType(t, null),
-    probeMapType: (t: number) => fns().probeMapType(t, null),
-    probeHelper: (t: number, helper: number) => fns().probeHelper(t, helper, null),
+    probeProgType: (t: number) => {
+      probeLoads++;
+      return fns().probeProgType(t, null);
+    },
+    probeMapType: (t: number) => {
+      probeLoads++;
+      return fns().probeMapType(t, null);
+    },
+    probeHelper: (t: number, helper: number) => {
+      probeLoads++;
+      return fns().probeHelper(t, helper, null);
+    },
     objectClose: f.objectClose,
     objectBtf: f.objectBtf,
     objectNextProgram: f.objectNextProgram,
