@@ -231,7 +231,8 @@ export class DeviceAgent {
     this.o.logger.warn('policy expired', { topic, serial, ...reason });
     this.policyErrors[topic] = reason;
     this.event({ time: new Date().toISOString(), state: 'POLICY_EXPIRED', policy: topic, reason });
-    this.publishReported(true);
+    // No report of its own: at start-up it would show the edge no programs before the first pass adopted them;
+    // the pass that follows (onChange) reports policyErrors with the programs.
   }
 
   private event(event: AgentEvent): void {
