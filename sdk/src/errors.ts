@@ -35,7 +35,15 @@ export class TrustError extends BpfleetError {}
 export class PolicyError extends BpfleetError {}
 export class ConfigError extends BpfleetError {}
 export class RegistryError extends BpfleetError {}
-export class BpfError extends BpfleetError {}
+/** A loader failure; `warnings` keeps what libbpf printed during the failing step (bounded), oldest first. */
+export class BpfError extends BpfleetError {
+  readonly warnings: readonly string[];
+
+  constructor(code: string, message: string, options?: ErrorOptions & { warnings?: readonly string[] }) {
+    super(code, message, options);
+    this.warnings = options?.warnings ?? [];
+  }
+}
 
 /** Building a program failed; `output` keeps what the tool (clang) printed, unchanged. */
 export class BuildError extends BpfleetError {
@@ -55,7 +63,12 @@ export class VerifierError extends BpfError {
   readonly program: string;
   readonly log: string;
 
-  constructor(program: string, message: string, log: string, options?: ErrorOptions) {
+  constructor(
+    program: string,
+    message: string,
+    log: string,
+    options?: ErrorOptions & { warnings?: readonly string[] },
+  ) {
     super('VERIFIER_REJECTED', message, options);
     this.program = program;
     this.log = log;

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { summarize } from './collection.js';
 import { loadCollectionSpec } from './collection-spec.js';
 import { decodeValue, encodeValue, type VariableSpec } from './internal/datasec.js';
 import { abiProblem } from './internal/libbpf.js';
+import { summarize } from './load-failure.js';
 import { sectionInfo } from './section.js';
 import { openFds, testObject } from './testing/fixtures.js';
 

@@ -1,5 +1,5 @@
 // Collection: a loaded object that owns its programs' and maps' fds; loadCollection builds one or closes all.
-import { BpfError, NotSupportedError, VerifierError } from '../errors.js';
+import { BpfError } from '../errors.js';
 import { type CollectionSpec, loadCollectionSpec, type MapSpec } from './collection-spec.js';
 import { type ConfigValue, encodeValue } from './internal/datasec.js';
 import { errnoName } from './internal/fd.js';
@@ -7,14 +7,14 @@ import {
   allocNative,
   initialValue,
   libbpf,
-  libbpfStrerror,
   loadObject,
   type MapHandle,
-  type NativeMemory,
+  setProgramAutoload,
   warningMark,
   warningsSince,
 } from './internal/libbpf.js';
 import { internalSection, mapsOf, type OpenObject, openObject, programsOf } from './internal/object.js';
+import { type LoadFailure, loadFailure, type ProgramLog } from './load-failure.js';
 import { BpfMap, openPinnedMap } from './map.js';
 import { Program } from './program.js';
 
@@ -27,14 +27,16 @@ export interface LoadCollectionOptions {
   pinPath?: string;
   /** Initial verifier log size per program; it grows on ENOSPC. */
   logSize?: number;
+  /** Only these programs are loaded (the others stay in the object, never loaded); all when absent. */
+  programs?: readonly string[];
 }
 
 const DEFAULT_LOG = 1 << 20;
 const MAX_LOG = 1 << 28;
-const ENOSPC = 28;
 
 export class Collection {
   readonly spec: CollectionSpec;
+  /** The loaded programs: all of the object's, or those `LoadCollectionOptions.programs` named. */
   readonly programs: ReadonlyMap<string, Program>;
   readonly maps: ReadonlyMap<string, BpfMap>;
   #opened: OpenObject | undefined;
@@ -80,6 +82,7 @@ export async function loadCollection(
 ): Promise<Collection> {
   const spec = source instanceof Uint8Array ? loadCollectionSpec(source) : source;
   checkConfigNames(spec, options.config ?? {});
+  checkProgramNames(spec, options.programs);
   let logSize = options.logSize ?? DEFAULT_LOG;
   for (;;) {
     const result = await loadOnce(spec, options, logSize);
@@ -92,24 +95,23 @@ export async function loadCollection(
   }
 }
 
-interface Failure {
-  error: Error;
-  retryWithBiggerLog: boolean;
-}
-
 async function loadOnce(
   spec: CollectionSpec,
   options: LoadCollectionOptions,
   logSize: number,
-): Promise<Collection | Failure> {
+): Promise<Collection | LoadFailure> {
   const opened = openObject(spec.bytes, spec.name, options.pinPath);
-  const logs: Array<{ name: string; type: string; buf: NativeMemory }> = [];
+  const logs: ProgramLog[] = [];
   let ok = false;
   try {
     const handles = mapsOf(opened.obj);
     applyConfig(spec, handles, options.config ?? {});
     reuseMaps(spec, handles, options.replaceMaps ?? {});
-    const programs = programsOf(opened.obj);
+    const programs = programsOf(opened.obj).filter((p) => {
+      const wanted = !options.programs || options.programs.includes(libbpf.programName(p));
+      if (!wanted) setProgramAutoload(p, false);
+      return wanted;
+    });
     for (const p of programs) {
       const buf = allocNative(logSize);
       buf.bytes()[0] = 0;
@@ -122,7 +124,7 @@ async function loadOnce(
     }
     const mark = warningMark();
     const rc = await loadObject(opened.obj);
-    if (rc < 0) return loadFailure(spec, rc, logs, warningsSince(mark));
+    if (rc < 0) return loadFailure(`load ${spec.name}`, rc, logs, warningsSince(mark));
     const progMap = new Map<string, Program>();
     for (const p of programs) {
       const ps = spec.programs.find((s) => s.name === libbpf.programName(p));
@@ -141,58 +143,6 @@ async function loadOnce(
   }
 }
 
-function loadFailure(
-  spec: CollectionSpec,
-  rc: number,
-  logs: Array<{ name: string; type: string; buf: NativeMemory }>,
-  warnings: string[],
-): Failure {
-  const where = `load ${spec.name}`;
-  const culprit = logs.find((l) => l.buf.bytes()[0] !== 0);
-  const said = warnings.at(-1);
-  if (-rc === ENOSPC && culprit) return { error: new Error('log too small'), retryWithBiggerLog: true };
-  const tracing = logs.find((l) => ['tracing', 'lsm', 'ext'].includes(l.type));
-  if (tracing && [1, 95, 524].includes(-rc)) {
-    return {
-      error: new NotSupportedError(
-        `LOAD_${errnoName(rc)}`,
-        `${where}: program ${tracing.name}: the kernel refuses ${tracing.type} programs here (${errnoName(rc)}: fentry/fexit/LSM need BTF trampolines this kernel does not allow)`,
-      ),
-      retryWithBiggerLog: false,
-    };
-  }
-  if (culprit) {
-    const log = readLog(culprit.buf);
-    return {
-      error: new VerifierError(
-        culprit.name,
-        `${where}: program ${culprit.name}: verifier: ${summarize(log)}`,
-        log,
-      ),
-      retryWithBiggerLog: false,
-    };
-  }
-  const detail = `${errnoName(rc)} (${libbpfStrerror(rc)})${said ? `: libbpf: ${said}` : ''}`;
-  return { error: new BpfError(`LOAD_${errnoName(rc)}`, `${where}: ${detail}`), retryWithBiggerLog: false };
-}
-
-function readLog(buf: NativeMemory): string {
-  const bytes = buf.bytes();
-  const end = bytes.indexOf(0);
-  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
-}
-
-/** The verifier's reason: the last line before its "processed N insns" statistics. */
-export function summarize(log: string): string {
-  const lines = log
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-  const stats = lines.findIndex((l) => l.startsWith('processed '));
-  const candidates = stats > 0 ? lines.slice(0, stats) : lines;
-  return candidates.at(-1) ?? 'rejected with an empty log';
-}
-
 function checkConfigNames(spec: CollectionSpec, config: Record<string, ConfigValue>): void {
   const unknown = Object.keys(config).filter((k) => !spec.variables.some((v) => v.name === k));
   if (unknown.length > 0) {
@@ -200,6 +150,17 @@ function checkConfigNames(spec: CollectionSpec, config: Record<string, ConfigVal
     throw new BpfError(
       'CONFIG_UNKNOWN',
       `load ${spec.name}: unknown config ${unknown.join(', ')} (known: ${known})`,
+    );
+  }
+}
+
+function checkProgramNames(spec: CollectionSpec, programs: readonly string[] | undefined): void {
+  const unknown = (programs ?? []).filter((name) => !spec.programs.some((p) => p.name === name));
+  if (unknown.length > 0) {
+    const known = spec.programs.map((p) => p.name).join(', ') || 'none';
+    throw new BpfError(
+      'NO_SUCH_PROGRAM',
+      `load ${spec.name}: no program ${unknown.join(', ')} in the object (it has: ${known})`,
     );
   }
 }

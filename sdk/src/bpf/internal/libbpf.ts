@@ -239,6 +239,10 @@ function bind() {
       t: number,
     ) => number,
     programFd: lib.func('int bpf_program__fd(bpf_program *p)') as (p: ProgramHandle) => number,
+    programSetAutoload: lib.func('int bpf_program__set_autoload(bpf_program *p, bool autoload)') as (
+      p: ProgramHandle,
+      autoload: boolean,
+    ) => number,
     programSetLogBuf: lib.func('int bpf_program__set_log_buf(bpf_program *p, void *buf, size_t size)') as (
       p: ProgramHandle,
       buf: RawPointer,
@@ -392,16 +396,24 @@ function asyncCall<A extends unknown[], R>(
 
 /** libbpf warnings, kept so errors can say what libbpf said; never printed. */
 const recentWarnings: string[] = [];
+// Counts every warning ever kept, so a mark stays valid after the oldest ones fall out of the ring.
+let warningCount = 0;
 let warningListener: ((message: string) => void) | undefined;
+// While `captureLibbpfOutput` runs, every level (debug included) also lands here.
+let outputSink: string[] | undefined;
 const printCallback = koffi.register((level: number, fmt: string, ap: unknown): number => {
-  if (level > 0) return 0; // INFO and DEBUG are noise for a loader that explains its own errors.
+  // INFO and DEBUG are noise for a loader that explains its own errors, unless someone is capturing.
+  if (level > 0 && !outputSink) return 0;
   const buf = Buffer.alloc(1024);
   const n = fns().vsnprintf(buf, buf.length, fmt, ap);
   const message = buf
     .subarray(0, Math.max(0, Math.min(n, buf.length - 1)))
     .toString('utf8')
     .trimEnd();
+  outputSink?.push(message);
+  if (level > 0) return 0;
   recentWarnings.push(message);
+  warningCount++;
   if (recentWarnings.length > 64) recentWarnings.shift();
   warningListener?.(message);
   return 0;
@@ -438,10 +450,30 @@ export function onLibbpfWarning(listener: ((message: string) => void) | undefine
 
 /** Warnings libbpf printed since `mark` (a value returned by `warningMark`). */
 export function warningMark(): number {
-  return recentWarnings.length;
+  return warningCount;
 }
 export function warningsSince(mark: number): string[] {
-  return recentWarnings.slice(Math.min(mark, recentWarnings.length));
+  const fresh = Math.min(warningCount - mark, recentWarnings.length);
+  return fresh > 0 ? recentWarnings.slice(-fresh) : [];
+}
+
+/** Runs synchronous libbpf calls and returns, with their result, every line libbpf printed meanwhile. */
+export function captureLibbpfOutput<T>(fn: () => T): { value: T; output: string[] } {
+  assertKnownAbi();
+  const output: string[] = [];
+  const outer = outputSink;
+  outputSink = output;
+  try {
+    return { value: fn(), output };
+  } finally {
+    outputSink = outer;
+    outer?.push(...output);
+  }
+}
+
+/** Turns loading of one program on or off (libbpf loads every program of an object by default). */
+export function setProgramAutoload(prog: ProgramHandle, autoload: boolean): number {
+  return fns().programSetAutoload(prog, autoload);
 }
 
 export function libbpfStrerror(err: number): string {

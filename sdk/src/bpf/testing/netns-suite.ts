@@ -10,9 +10,9 @@ import { run } from './fixtures.js';
 const ENV = 'BPFLEET_LOADER_NETNS';
 
 /** True inside the namespace (define the tests); false outside (this registered the wrapper test). */
-export function insideTestNetns(fileUrl: string): boolean {
+export function insideTestNetns(fileUrl: string, prefix = 'bf-loader'): boolean {
   if (process.env[ENV]) return true;
-  const ns = `bf-loader-${process.pid}-main`;
+  const ns = `${prefix}-${process.pid}-main`;
   after(() => {
     spawnSync('ip', ['netns', 'del', ns]);
   });
