@@ -1,6 +1,7 @@
 // Runs a program's declarative tests in the kernel through the loader: each test gets a fresh load, its config and maps.
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import {
   type BpfMap,
   type Collection,
@@ -35,16 +36,8 @@ function layoutOf(manifest: Manifest, map: string): { key: FieldLayout; value: F
   return layout;
 }
 
-/** The manifest's encoding of a config value, handed to the loader in the form its variable kind takes. */
-function toLoaderValue(bytes: Uint8Array, kind: string): ConfigValue {
-  if (kind === 'bool') return bytes.some((b) => b !== 0);
-  if (kind !== 'int' && kind !== 'uint') return bytes;
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] ?? 0);
-  if (kind === 'int' && bytes.length > 0 && (bytes[bytes.length - 1] ?? 0) >= 0x80)
-    n -= 1n << BigInt(bytes.length * 8);
-  return n;
-}
+// The loader writes the manifest's encoding as it is; libbpf loads only objects of the host's byte order.
+const HOST_ORDER = endianness() === 'LE' ? 'le' : 'be';
 
 async function load(
   object: Uint8Array,
@@ -58,7 +51,7 @@ async function load(
     const variable = spec.variables.find((v) => v.name === name);
     if (!decl || !variable)
       throw new BuildError('BAD_TEST', `config ${name}: not declared in the manifest and the code`);
-    values[name] = toLoaderValue(encodeConfigValue(decl, value), variable.kind);
+    values[name] = encodeConfigValue(decl, value, HOST_ORDER);
   }
   return loadCollection(spec, { config: values });
 }
