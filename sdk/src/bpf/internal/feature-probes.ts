@@ -107,7 +107,7 @@ export function perfRouteProblem(kind: 'kprobe' | 'uprobe'): string | undefined 
   const pmu = `/sys/bus/event_source/devices/${kind}/type`;
   const legacy = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].map((d) => `${d}/${kind}_events`);
   if (existsSync(pmu) || legacy.some((f) => existsSync(f))) return undefined;
-  return `no ${kind} support: CONFIG_${kind.toUpperCase()}S is off (no ${kind} PMU, no ${kind}_events)`;
+  return `no ${kind} support: CONFIG_${kind.toUpperCase()}S is off, the kernel has no ${kind} PMU and no ${kind}_events`;
 }
 
 /** "the kernel refuses …: EINVAL" with the verifier's own words when it said any (not its state dumps). */
