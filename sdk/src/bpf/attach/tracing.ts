@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { BpfError, NotSupportedError } from '../../errors.js';
 import { errnoName } from '../internal/fd.js';
+import { perfRouteProblem } from '../internal/feature-probes.js';
 import { attachAuto, libbpf, type ProgramHandle, warningMark, warningsSince } from '../internal/libbpf.js';
 import { FdLink } from '../link.js';
 
@@ -26,14 +27,6 @@ export function ensureTracefs(mounts = readFileSync('/proc/self/mounts', 'utf8')
   }
 }
 
-/** Why the kernel cannot run this kind of probe here, or undefined when it might. */
-function probeUnsupported(kind: 'kprobe' | 'uprobe'): string | undefined {
-  const pmu = `/sys/bus/event_source/devices/${kind}`;
-  const legacy = `${TRACEFS}/${kind}_events`;
-  if (existsSync(pmu) || existsSync(legacy)) return undefined;
-  return `the kernel has no ${kind} support (no ${pmu} and no ${legacy}: CONFIG_${kind.toUpperCase()}S off)`;
-}
-
 export async function attachTracing(
   name: string,
   prog: ProgramHandle,
@@ -43,7 +36,7 @@ export async function attachTracing(
   const what = `${section} ${name}`;
   if (section.startsWith('tracepoint/') || section.startsWith('tp/')) ensureTracefs();
   if (kind !== 'tracing') {
-    const reason = probeUnsupported(kind);
+    const reason = perfRouteProblem(kind);
     if (reason) throw new NotSupportedError(`${kind.toUpperCase()}_UNSUPPORTED`, `attach ${what}: ${reason}`);
   }
   const mark = warningMark();
