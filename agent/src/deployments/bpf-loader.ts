@@ -9,6 +9,7 @@ import {
   type Collection,
   type CollectionSpec,
   FdLink,
+  interfaceIndex,
   loadCollection,
   loadCollectionSpec,
   openPinnedMap,
@@ -307,13 +308,21 @@ export class BpfLoader implements Loader {
 
   async check(): Promise<KernelCheck[]> {
     const out: KernelCheck[] = [];
+    // One lookup per interface name per round (an ioctl on a fresh socket each).
+    const ifindexes = new Map<string, number>();
+    const ifindexOf = (name: string) => {
+      const known = ifindexes.get(name);
+      if (known !== undefined) return known;
+      const index = interfaceIndex(name);
+      ifindexes.set(name, index);
+      return index;
+    };
     for (const [id, held] of this.held) {
-      out.push(
-        await checkDeployment(id, this.dir(id), held, (name, target) => {
-          if (!held.collection) throw new BpfError('NOT_HELD', `check ${id}: no collection held`);
-          return this.attachProgram(held.collection, name, target);
-        }),
-      );
+      const reattach = (name: string, target: AttachTarget) => {
+        if (!held.collection) throw new BpfError('NOT_HELD', `check ${id}: no collection held`);
+        return this.attachProgram(held.collection, name, target);
+      };
+      out.push(await checkDeployment(id, this.dir(id), held, reattach, ifindexOf));
     }
     return out;
   }

@@ -27,17 +27,21 @@ const SEVERITY: DriftCode[] = [
 ];
 const OUTCOMES: Outcome[] = ['redeploy', 'waiting', 'repaired'];
 
+/** `ifindexOf` resolves an interface name now (0: none); one check round may share one lookup per name. */
 export async function checkDeployment(
   id: string,
   dir: string,
   held: HeldDeployment,
   reattach: Reattach,
+  ifindexOf: (name: string) => number = interfaceIndex,
 ): Promise<KernelCheck> {
   const findings: Finding[] = [];
   for (const [name, programId] of Object.entries(held.version.programIds)) {
     const where = `deployment ${id}: program ${name}`;
     try {
-      findings.push(...(await checkLink(where, name, programId, join(dir, 'links', name), held, reattach)));
+      findings.push(
+        ...(await checkLink(where, name, programId, join(dir, 'links', name), held, reattach, ifindexOf)),
+      );
     } catch (err) {
       findings.push({
         code: 'DRIFT_DETACHED',
@@ -62,13 +66,14 @@ async function checkLink(
   pin: string,
   held: HeldDeployment,
   reattach: Reattach,
+  ifindexOf: (name: string) => number,
 ): Promise<Finding[]> {
   const link = held.links.get(name);
   if (!link) return [{ code: 'DRIFT_DETACHED', message: `${where}: no link held`, outcome: 'redeploy' }];
   const out: Finding[] = [];
   const target = held.version.targets?.[name];
   const info = link.info();
-  const state = target ? targetState(target, info) : 'ok';
+  const state = target ? targetState(target, info, ifindexOf) : 'ok';
   if (state !== 'ok' && target) {
     const gone = state === 'missing';
     const code = gone ? 'DRIFT_TARGET_MISSING' : 'DRIFT_DETACHED';
@@ -103,11 +108,15 @@ async function checkLink(
 }
 
 /** `missing`: the interface or cgroup is not there; `moved`: the link is detached or on another one. */
-function targetState(target: AttachTarget, info: LinkInfo): 'ok' | 'missing' | 'moved' {
+function targetState(
+  target: AttachTarget,
+  info: LinkInfo,
+  ifindexOf: (name: string) => number,
+): 'ok' | 'missing' | 'moved' {
   switch (target.kind) {
     case 'xdp':
     case 'tcx': {
-      const want = typeof target.interface === 'number' ? target.interface : interfaceIndex(target.interface);
+      const want = typeof target.interface === 'number' ? target.interface : ifindexOf(target.interface);
       if (want === 0) return 'missing';
       return info.ifindex === want ? 'ok' : 'moved';
     }
