@@ -1,11 +1,14 @@
 // A rename on the same hooks without a gap: the XDP link is re-pinned under the new id and swapped (a program on
 // the hook at every 1 ms sample of `ip -j link`), the tcx program is attached anew before the old link goes.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadCollection, openPinnedLink } from '@bpfleet/sdk/bpf';
 import { DeploymentMetaStore } from './deployment-meta.js';
+import { deploymentRecord } from './deployment-record.js';
 import {
+  compiled,
   linkedProgramIds,
   loaderEnv,
   objectSpec,
@@ -61,11 +64,73 @@ test('renaming a deployment on XDP and tcx hands the hooks over without a gap', 
   assert.equal(await new DeploymentMetaStore(join(env.dataDir, 'deployments')).read('old'), undefined);
 
   l.release();
-  const adopted = await loader().adopt();
+  const restarted = loader();
   assert.deepEqual(
-    adopted.map((d) => d.id),
+    (await restarted.adopt()).map((d) => d.id),
     ['new'],
   );
-  await loader().detach('new');
+  await restarted.detach('new');
+  assert.equal(xdpProgramId(veth.name), undefined);
+});
+
+test('a crash mid hand-over: adopt finishes a complete one and undoes an incomplete one', async () => {
+  const store = new DeploymentMetaStore(join(env.dataDir, 'deployments'));
+  const l = loader();
+  await l.attach(await pair('old'));
+  const oldXdp = pinnedLink(pin('old', 'pair_xdp'));
+  const oldTcx = pinnedLink(pin('old', 'pair_tcx'));
+  const spec = await pair('new');
+  const loaded = await loadCollection(compiled('pair_v2'));
+  const version = {
+    deployment: deploymentRecord(spec),
+    programIds: { pair_xdp: loaded.program('pair_xdp').id, pair_tcx: loaded.program('pair_tcx').id },
+    maps: {},
+  };
+  // Crashed after the XDP link was pinned under the new id, before its swap: the new id is incomplete.
+  mkdirSync(join(env.pinRoot, 'new', 'links'), { recursive: true });
+  const shared = openPinnedLink(pin('old', 'pair_xdp'));
+  shared.pin(pin('new', 'pair_xdp'));
+  await store.write('new', { phase: 'handover', current: version, from: 'old' });
+  shared.close();
+  l.release();
+  const undone = loader();
+  assert.deepEqual(
+    (await undone.adopt()).map((d) => d.id),
+    ['old'],
+    'undone: the old id runs on',
+  );
+  assert.equal(existsSync(join(env.pinRoot, 'new')), false);
+  assert.equal(xdpProgramId(veth.name), oldXdp.prog_id);
+  assert.equal(pinnedLink(pin('old', 'pair_xdp')).id, oldXdp.id);
+
+  // Crashed after every new link was made and swapped, before the old tcx link and the old pins went.
+  mkdirSync(join(env.pinRoot, 'new', 'links'), { recursive: true });
+  const xdp = openPinnedLink(pin('old', 'pair_xdp'));
+  xdp.pin(pin('new', 'pair_xdp'));
+  xdp.update(loaded.program('pair_xdp'));
+  const tcx = await loaded
+    .program('pair_tcx')
+    .attach({ kind: 'tcx', interface: veth.name, direction: 'ingress' });
+  tcx.pin(pin('new', 'pair_tcx'));
+  await store.write('new', { phase: 'handover', current: version, from: 'old' });
+  xdp.close();
+  tcx.close();
+  loaded.close();
+  undone.release();
+  const restarted = loader();
+  assert.deepEqual(
+    (await restarted.adopt()).map((d) => d.id),
+    ['new'],
+    'finished',
+  );
+  assert.equal(existsSync(join(env.pinRoot, 'old')), false);
+  assert.equal(await store.read('old'), undefined);
+  assert.equal(xdpProgramId(veth.name), version.programIds.pair_xdp);
+  assert.deepEqual(
+    linkedProgramIds('pair_tcx'),
+    [version.programIds.pair_tcx],
+    `old tcx link ${oldTcx.id} gone`,
+  );
+  await restarted.detach('new');
   assert.equal(xdpProgramId(veth.name), undefined);
 });
