@@ -99,7 +99,7 @@ async function apply(p: Policy, signer = operator): Promise<void> {
   await edge.publishAsync(topics.device, JSON.stringify(bundle), { qos: 1, retain: true });
 }
 
-async function startAgent(loader: MemoryLoader): Promise<DeviceAgent> {
+async function startAgent(loader: MemoryLoader, metrics = new AgentMetrics()): Promise<DeviceAgent> {
   const config = toAgentConfig({
     deviceId: 'dev-1',
     fleet: 'home',
@@ -113,6 +113,7 @@ async function startAgent(loader: MemoryLoader): Promise<DeviceAgent> {
     dataDir: dir,
     reconcileIntervalSeconds: 1,
     telemetryIntervalSeconds: 1,
+    driftCheckIntervalSeconds: 1,
     metrics: { port: 0 },
   });
   const cache = new ArtifactCache(join(dir, 'cache'));
@@ -139,7 +140,7 @@ async function startAgent(loader: MemoryLoader): Promise<DeviceAgent> {
       }),
     verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
     state: new StateFile<AgentState>(join(dir, 'state.json'), initialAgentState),
-    metrics: new AgentMetrics(),
+    metrics,
     logger: silentLogger,
   });
   agents.push(agent);
@@ -228,4 +229,36 @@ test('policy → attached → channel followed → bad versions and policies ref
     'adopted',
   );
   assert.equal(loader.calls.length, before);
+});
+
+test('drift on the timer: DRIFTED reported and counted, ATTACHED again once repaired, redeployed when lost', async () => {
+  // One agent per device id: the earlier test's restarted agent would take the MQTT session over.
+  for (const a of agents.splice(0)) await a.stop();
+  const v1 = await archiveOf('acme/guard', '1.0.0');
+  await registry.publish('acme/guard', '1.0.0', v1.archive, v1.manifestDigest, publisher, 'stable');
+  const loader = new MemoryLoader();
+  const metrics = new AgentMetrics();
+  await startAgent(loader, metrics);
+  await apply(policy(10, [{ id: 'guard', package: 'acme/guard', version: '1.0.0' }]));
+  await until(() => program('guard')?.status === 'ATTACHED', 'guard attached');
+  const from = events.length;
+  const gone = { code: 'DRIFT_TARGET_MISSING', message: 'check guard: interface wan0 is gone' };
+  loader.drift('guard', gone, 'waiting');
+  await until(() => program('guard')?.status === 'DRIFTED', 'reported DRIFTED');
+  assert.deepEqual(program('guard')?.lastError, gone);
+  loader.undrift('guard');
+  await until(() => program('guard')?.status === 'ATTACHED', 'ATTACHED again');
+  assert.deepEqual(
+    events
+      .slice(from)
+      .filter((e) => e.deployment === 'guard')
+      .map((e) => `${e.state} ${e.reason?.code ?? ''}`.trim()),
+    ['DRIFTED DRIFT_TARGET_MISSING', 'ATTACHED'],
+  );
+  loader.drift('guard', { code: 'DRIFT_DETACHED', message: 'check guard: link gone' }, 'redeploy');
+  await until(() => loader.calls.filter((c) => c === 'attach guard 1.0.0').length === 2, 'deployed again');
+  await until(() => program('guard')?.status === 'ATTACHED', 'ATTACHED after the redeploy');
+  const text = await metrics.registry.metrics();
+  assert.match(text, /bpfleet_agent_drift_total\{deployment="guard",code="DRIFT_TARGET_MISSING"\} 1/);
+  assert.match(text, /bpfleet_agent_drift_total\{deployment="guard",code="DRIFT_DETACHED"\} 1/);
 });

@@ -65,7 +65,7 @@ export async function executePlan(actions: readonly Action[], ctx: ExecuteContex
     switch (action.kind) {
       case 'repaired':
         ctx.logger.warn('drift repaired', { deployment: action.deployment.id, ...action.drift });
-        ctx.onEvent('DRIFTED', { ...deployed(action.deployment), reason: action.drift });
+        if (action.announce) ctx.onEvent('DRIFTED', { ...deployed(action.deployment), reason: action.drift });
         ctx.onEvent('ATTACHED', deployed(action.deployment));
         break;
       case 'drifted':

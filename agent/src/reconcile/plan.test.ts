@@ -209,6 +209,7 @@ test('drift repaired by the loader: DRIFTED then ATTACHED, nothing else to do', 
     kernel: [{ id: 'fw', drift: PIN_GONE, outcome: 'repaired' }],
   });
   assert.deepEqual(brief(actions), ['repaired fw', 'report fw ATTACHED']);
+  assert.equal((actions[0] as Extract<Action, { kind: 'repaired' }>).announce, true);
 });
 
 test('drift waiting for its interface: DRIFTED until repaired, announced once, changes wait', () => {
@@ -238,6 +239,14 @@ test('drift waiting for its interface: DRIFTED until repaired, announced once, c
     reported: [reported],
   });
   assert.deepEqual(brief(back), ['report fw ATTACHED !ATTACHED']);
+  // Repaired by the loader after it was announced as waiting: not announced again, only ATTACHED.
+  const repaired = plan({
+    wanted: [want('fw', '1.0.0')],
+    running: [running('fw', '1.0.0')],
+    kernel: [{ id: 'fw', drift: IF_GONE, outcome: 'repaired' }],
+    reported: [reported],
+  });
+  assert.equal((repaired[0] as Extract<Action, { kind: 'repaired' }>).announce, false);
 });
 
 test('drift with nothing to repair from: the remains go and the same pass deploys it again', () => {

@@ -52,8 +52,11 @@ export type ChangeAction =
   | { kind: 'reattach'; want: WantedProgram; target: Target; from: Deployment };
 
 export type Action =
-  /** The loader re-pinned or re-attached it in this pass's check: DRIFTED, then ATTACHED again. */
-  | { kind: 'repaired'; deployment: Deployment; drift: Reason }
+  /**
+   * The loader re-pinned or re-attached it in this pass's check: DRIFTED (unless this drift was announced while
+   * it waited), then ATTACHED again.
+   */
+  | { kind: 'repaired'; deployment: Deployment; drift: Reason; announce: boolean }
   /** Drifted and not repairable yet (its interface is gone): reported DRIFTED until a later check repairs it. */
   | { kind: 'drifted'; deployment: Deployment; drift: Reason; announce: boolean }
   /** Drifted with nothing held to repair it from: what is left is detached, the wanted program deploys again. */
@@ -107,9 +110,11 @@ export function planReconcile(input: PlanInput): Action[] {
   for (const check of input.kernel) {
     const d = running.get(check.id);
     if (!d || !check.drift) continue;
+    const previous = input.reported.get(d.id);
     if (check.outcome === 'repaired') {
       repaired.add(d.id);
-      actions.push({ kind: 'repaired', deployment: d, drift: check.drift });
+      const announced = previous?.status === 'DRIFTED' && previous.lastError?.code === check.drift.code;
+      actions.push({ kind: 'repaired', deployment: d, drift: check.drift, announce: !announced });
     } else if (check.outcome === 'redeploy' && input.wanted) {
       // (Before any policy is known, the remains stay: nothing could deploy them again.)
       running.delete(d.id);
@@ -121,7 +126,7 @@ export function planReconcile(input: PlanInput): Action[] {
       }
     } else {
       waiting.set(d.id, check.drift);
-      const announce = input.reported.get(d.id)?.lastError?.message !== check.drift.message;
+      const announce = previous?.lastError?.message !== check.drift.message;
       actions.push({ kind: 'drifted', deployment: d, drift: check.drift, announce });
     }
   }

@@ -2,6 +2,7 @@
 import { BpfError } from '@bpfleet/sdk/errors';
 import { deploymentRecord, specEntryCounts } from '../deployments/deployment-record.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
+import type { Reason } from '../reporting/report.js';
 
 export interface MemoryLoaderOptions {
   /**
@@ -12,6 +13,9 @@ export interface MemoryLoaderOptions {
 }
 
 export class MemoryLoader implements Loader {
+  /** Kernel changes behind the agent's back, as the next checks report them (see `drift`). */
+  private readonly drifts = new Map<string, Required<KernelCheck>>();
+
   constructor(
     readonly live = new Map<string, Deployment>(),
     readonly calls: string[] = [],
@@ -57,9 +61,29 @@ export class MemoryLoader implements Loader {
     return d;
   }
 
-  /** A simulated kernel never changes behind the agent's back. */
+  /**
+   * Simulates a kernel change behind the agent's back: the next check reports it with `outcome`. `repaired` is
+   * reported once; `waiting` until `undrift(id)` (the interface is back: the check after reports it repaired);
+   * `redeploy` once, with the deployment gone from the "kernel".
+   */
+  drift(id: string, drift: Reason, outcome: 'repaired' | 'waiting' | 'redeploy'): void {
+    this.drifts.set(id, { id, drift, outcome });
+  }
+
+  undrift(id: string): void {
+    const d = this.drifts.get(id);
+    if (d) this.drifts.set(id, { ...d, outcome: 'repaired' });
+  }
+
   async check(): Promise<KernelCheck[]> {
-    return [...this.live.keys()].map((id) => ({ id }));
+    return [...this.live.keys()].map((id) => {
+      const d = this.drifts.get(id);
+      if (!d) return { id };
+      if (d.outcome !== 'waiting') this.drifts.delete(id);
+      if (d.outcome === 'redeploy') this.live.delete(id);
+      this.calls.push(`check ${id} ${d.drift.code} ${d.outcome}`);
+      return d;
+    });
   }
 
   async metrics(): Promise<ProgramMetric[]> {
