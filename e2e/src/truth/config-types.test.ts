@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { xdpPrograms } from '../fixtures/kernel-state.js';
+import { until } from '../fixtures/until.js';
 import { rodataOf } from './kernel-rodata.js';
 import { type PublishedDevice, startPublishedDevice } from './published-device.js';
 
@@ -86,6 +87,13 @@ const CASES: Case[] = [
 
 let device: PublishedDevice | undefined;
 let work: string;
+let version: string;
+
+/** The policy's two deployments: `set` on the wan interface with `config`, `dflt` on the second one with none. */
+const deployments = (config: Record<string, string | number | boolean>) => [
+  { id: 'set', package: 'acme/config-types', version, attach: { interface: device?.net.wan ?? '' }, config },
+  { id: 'dflt', package: 'acme/config-types', version, attach: { interface: SECOND } },
+];
 const rodata: Record<'set' | 'dflt', Map<string, Buffer>> = { set: new Map(), dflt: new Map() };
 
 before(async () => {
@@ -106,17 +114,8 @@ before(async () => {
   net.inDevice('ip', ['link', 'add', SECOND, 'type', 'veth', 'peer', 'name', `${SECOND}p`]);
   net.inDevice('ip', ['link', 'set', SECOND, 'up']);
   net.inDevice('ip', ['link', 'set', `${SECOND}p`, 'up']);
-  const pkg = await device.publish(await readFile(build.package.file));
-  await device.apply([
-    {
-      id: 'set',
-      package: 'acme/config-types',
-      version: pkg.version,
-      attach: { interface: net.wan },
-      config: Object.fromEntries(CASES.map((c) => [`cfg_${c.type}`, c.set])),
-    },
-    { id: 'dflt', package: 'acme/config-types', version: pkg.version, attach: { interface: SECOND } },
-  ]);
+  version = (await device.publish(await readFile(build.package.file))).version;
+  await device.apply(deployments(Object.fromEntries(CASES.map((c) => [`cfg_${c.type}`, c.set]))));
   const shown = await device.settled(['set', 'dflt']);
   for (const p of shown) assert.equal(p.status, 'ATTACHED', `${p.id}: ${p.lastError?.message}`);
   for (const [id, dev] of [
@@ -141,3 +140,35 @@ for (const c of CASES) {
     assert.deepEqual(rodata.dflt.get(name), c.defaultBytes, `${name} keeps the manifest default in .rodata`);
   });
 }
+
+test('a changed config reaches the kernel: a program with the new .rodata on the hook, the other deployment untouched', async () => {
+  const net = device?.net as PublishedDevice['net'];
+  const [old] = xdpPrograms(net.deviceNs, net.wan);
+  const others = xdpPrograms(net.deviceNs, SECOND);
+  const config = Object.fromEntries(CASES.map((c) => [`cfg_${c.type}`, c.set]));
+  await device?.apply(deployments({ ...config, cfg_bool: true, cfg_s64: '9223372036854775807' }));
+  await until(
+    () => xdpPrograms(net.deviceNs, net.wan).some((id) => id !== old),
+    'a new program on the hook',
+    30_000,
+    () => device?.agent.logs().slice(-5),
+  );
+  const [now] = xdpPrograms(net.deviceNs, net.wan);
+  const values = rodataOf(now as number);
+  assert.deepEqual(values.get('cfg_bool'), bytes(1));
+  assert.deepEqual(values.get('cfg_s64'), int(8, true, 9223372036854775807n));
+  assert.deepEqual(values.get('cfg_u64'), int(8, false, 18446744073709551557n), 'unchanged values carried');
+  assert.deepEqual(xdpPrograms(net.deviceNs, SECOND), others, 'the default deployment is not reloaded');
+  const shown = (await device?.reported())?.find((p) => p.id === 'set');
+  assert.equal(shown?.status, 'ATTACHED');
+});
+
+test('a value outside its type is refused by the edge, naming the field, and nothing changes on the device', async () => {
+  const net = device?.net as PublishedDevice['net'];
+  const running = xdpPrograms(net.deviceNs, net.wan);
+  await assert.rejects(
+    device?.apply(deployments({ cfg_u8: 256 })) ?? Promise.reject(),
+    /config\.cfg_u8.*255/,
+  );
+  assert.deepEqual(xdpPrograms(net.deviceNs, net.wan), running);
+});
