@@ -83,24 +83,39 @@ export function parseCapabilities(status: string): Capability[] {
   return (Object.keys(CAP_BITS) as Capability[]).filter((c) => (eff >> BigInt(CAP_BITS[c])) & 1n);
 }
 
-/** The kernel's answers, probed once per process (a kernel does not gain features while it runs). */
+interface Split {
+  ok: string[];
+  missing: Record<string, string>;
+}
+
+/**
+ * The kernel's answers, each kind probed when first asked and kept for the process (a kernel does not gain
+ * features while it runs): a host whose packages need only XDP never pays for the tracing probes.
+ */
 interface KernelFeatures {
   libbpf: string;
   progTypes: Map<string, number>;
-  programTypes: string[];
-  mapTypes: string[];
-  attachTypes: string[];
-  unsupported: HostProbe['unsupported'];
+  programs: () => Split;
+  maps: () => Split;
+  attach: () => Split;
   prober: FeatureProber;
   helpers: Map<string, boolean>;
 }
 
 let features: KernelFeatures | undefined;
 
+function once<T>(compute: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    value ??= { v: compute() };
+    return value.v;
+  };
+}
+
 function split(
   table: Map<string, number>,
   verdict: (name: string, id: number) => { ok: true } | { ok: false; reason: string },
-): { ok: string[]; missing: Record<string, string> } {
+): Split {
   const ok: string[] = [];
   const missing: Record<string, string> = {};
   for (const [name, id] of table) {
@@ -112,21 +127,18 @@ function split(
   return { ok, missing };
 }
 
-function probeFeatures(): KernelFeatures {
+function kernelFeatures(): KernelFeatures {
   const version = assertKnownAbi();
   const progTypes = names(libbpf.progTypeStr);
-  const attachTable = names(libbpf.attachTypeStr);
-  const prober = new FeatureProber(progTypes, attachTable);
-  const programs = split(progTypes, (n) => prober.programType(n));
-  const maps = split(names(libbpf.mapTypeStr), (_n, id) => probeMapType(id));
-  const attach = split(new Map(prober.attachTypeNames().map((n) => [n, 0])), (n) => prober.attachType(n));
+  const prober = new FeatureProber(progTypes, names(libbpf.attachTypeStr));
   return {
     libbpf: `${version.major}.${version.minor}`,
     progTypes,
-    programTypes: programs.ok,
-    mapTypes: maps.ok,
-    attachTypes: attach.ok,
-    unsupported: { programTypes: programs.missing, mapTypes: maps.missing, attachTypes: attach.missing },
+    programs: once(() => split(progTypes, (n) => prober.programType(n))),
+    maps: once(() => split(names(libbpf.mapTypeStr), (_n, id) => probeMapType(id))),
+    attach: once(() =>
+      split(new Map(prober.attachTypeNames().map((n) => [n, 0])), (n) => prober.attachType(n)),
+    ),
     prober,
     helpers: new Map(),
   };
@@ -150,21 +162,37 @@ function helperAvailable(f: KernelFeatures, typeName: string, typeId: number, he
 }
 
 /**
- * Probes the running host. Program, map and attach types are probed by the first call of the process and
- * kept; helpers when asked, and kept. Mounts and capabilities are read again on every call.
+ * Probes the running host. Program, map and attach types are probed when first read (each kind once per
+ * process) and kept; helpers when asked, and kept. Mounts and capabilities are read again on every call.
  */
 export function probeHost(): HostProbe {
-  features ??= probeFeatures();
+  features ??= kernelFeatures();
   const f = features;
   return {
     arch: ARCHES[process.arch] ?? process.arch,
     kernelRelease: release(),
     btf: existsSync('/sys/kernel/btf/vmlinux'),
     mounts: parseMounts(readFileSync('/proc/self/mounts', 'utf8')),
-    programTypes: f.programTypes,
-    mapTypes: f.mapTypes,
-    attachTypes: f.attachTypes,
-    unsupported: f.unsupported,
+    get programTypes() {
+      return f.programs().ok;
+    },
+    get mapTypes() {
+      return f.maps().ok;
+    },
+    get attachTypes() {
+      return f.attach().ok;
+    },
+    unsupported: {
+      get programTypes() {
+        return f.programs().missing;
+      },
+      get mapTypes() {
+        return f.maps().missing;
+      },
+      get attachTypes() {
+        return f.attach().missing;
+      },
+    },
     capabilities: parseCapabilities(readFileSync('/proc/self/status', 'utf8')),
     libbpf: f.libbpf,
     supportsHelper(helper, programType) {
