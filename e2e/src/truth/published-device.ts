@@ -37,10 +37,12 @@ export interface PublishedDevice {
   edge: EdgeProcess;
   agent: AgentProcess;
   deviceId: string;
+  /** The agent's pin root (bpffs). */
+  pinRoot: string;
   /** Signs a `bpfleet build` package with the publisher key and publishes it to the edge. */
   publish(archive: Buffer): Promise<SignedArchive>;
   /** Applies an operator-signed device policy through the edge's fleet API (which checks it against the catalog). */
-  apply(programs: Policy['programs']): Promise<void>;
+  apply(programs: Policy['programs'], expires?: Date): Promise<void>;
   /** What the edge shows for the device's programs. */
   reported(): Promise<ReportedProgram[]>;
   /** Waits until the edge shows each of `ids` out of PENDING (ATTACHED, FAILED, …) and returns what it shows. */
@@ -117,6 +119,7 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
       net,
       ...running,
       deviceId,
+      pinRoot,
       async publish(archive) {
         const pkg = await signArchive(archive, toSigningKey(publisher.privateKeyPem));
         const client = publishers[o.namespaces.indexOf(pkg.namespace)];
@@ -124,13 +127,13 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
         await publishSigned(client, pkg);
         return pkg;
       },
-      async apply(programs) {
+      async apply(programs, expires = new Date('2099-01-01T00:00:00Z')) {
         const { nextSerial: serial } = await running.edge.fleet.currentPolicy({ device: deviceId });
         const policy: Policy = {
           apiVersion: 'bpfleet/v1',
           kind: 'Policy',
           serial,
-          expires: '2099-01-01T00:00:00Z',
+          expires: expires.toISOString(),
           target: { device: deviceId },
           fleet: FLEET,
           programs,
