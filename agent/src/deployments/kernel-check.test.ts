@@ -2,11 +2,20 @@
 // interface deleted and re-created, each seen and repaired (ip -j link / bpftool as the observer); its cost.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadCollection, openPinnedLink } from '@bpfleet/sdk/bpf';
-import { compiled, loaderEnv, objectSpec, pinnedLink, taggedVeth, xdpProgramId } from './loader-test-kit.js';
+import {
+  bpftool,
+  compiled,
+  loaderEnv,
+  objectSpec,
+  pinnedLink,
+  taggedCgroup,
+  taggedVeth,
+  xdpProgramId,
+} from './loader-test-kit.js';
 
 const env = loaderEnv();
 const veth = taggedVeth();
@@ -98,4 +107,31 @@ test('the check costs microseconds per deployment (10 tcx deployments)', async (
   // A 10 s timer over 10 deployments at this cost is far under 1% of a core.
   assert.ok(perDeployment < 500, `${perDeployment} µs per deployment`);
   for (const id of ids) await l.detach(id);
+});
+
+test('a cgroup removed and created again: waiting, then attached to the new one', async () => {
+  const cgroup = taggedCgroup();
+  const l = env.loader({ interfaces: [], cgroups: [cgroup.rel] });
+  try {
+    await l.attach(
+      await objectSpec('cg', 'kind_cgroup_skb', [{ name: 'kind_cgroup_skb' }], { cgroup: cgroup.rel }),
+    );
+    const link = pinnedLink(join(env.pinRoot, 'cg', 'links', 'kind_cgroup_skb'));
+    const attached = () => bpftool<Array<{ id: number }>>('cgroup', 'show', cgroup.path).map((p) => p.id);
+    assert.deepEqual(attached(), [link.prog_id]);
+    assert.deepEqual(drift(await l.check()), [['cg', undefined, undefined]]);
+
+    rmdirSync(cgroup.path);
+    assert.deepEqual(drift(await l.check()), [['cg', 'DRIFT_TARGET_MISSING', 'waiting']]);
+    mkdirSync(cgroup.path);
+    assert.deepEqual(attached(), []);
+    assert.deepEqual(drift(await l.check()), [['cg', 'DRIFT_DETACHED', 'repaired']]);
+    assert.deepEqual(attached(), [link.prog_id], 'the recorded program on the new cgroup');
+    assert.deepEqual(drift(await l.check()), [['cg', undefined, undefined]]);
+    await l.detach('cg');
+    assert.deepEqual(attached(), []);
+  } finally {
+    await l.detach('cg').catch(() => {});
+    cgroup.remove();
+  }
 });

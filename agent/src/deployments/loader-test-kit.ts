@@ -142,8 +142,10 @@ export interface KernelLink {
   ifindex?: number;
 }
 
+/** bpftool's JSON; `[]` when it prints nothing (`cgroup show` of a cgroup without programs). */
 export function bpftool<T>(...args: string[]): T {
-  return JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' })) as T;
+  const out = execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' });
+  return JSON.parse(out.trim() === '' ? '[]' : out) as T;
 }
 
 export function kernelLinks(): KernelLink[] {
