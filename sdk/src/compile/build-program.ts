@@ -1,13 +1,15 @@
 // Builds a program folder: vmlinux.h, one object per arch, manifest-versus-code checks, the package's file list.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { programNamesOf, readElfSections, readHelperCalls, readLicense } from '../elf/index.js';
 import { BuildError } from '../errors.js';
 import { type BuildIssue, hasErrors } from './build-issue.js';
 import { checkDeclarations, type ManifestDeclarations } from './check-object.js';
 import { type CompiledObject, compileObject } from './compile-object.js';
-import { readElfSections, readHelperCalls, readLicense } from './elf-sections.js';
+import { libbpfOpenIssues } from './libbpf-open-check.js';
 import { checkLicense } from './license-check.js';
 import { readObjectBtf } from './object-btf.js';
+import { programSetIssues } from './program-set-check.js';
 import type { RunTool } from './run-tool.js';
 import type { Toolchain } from './toolchain.js';
 import { ensureVmlinuxHeader, type VmlinuxHeader } from './vmlinux-header.js';
@@ -82,8 +84,10 @@ export async function buildProgram(
   const objects: CompiledObject[] = [];
   const issues: BuildIssue[] = [];
   const files: Record<string, string> = { 'manifest.json': join(dir, 'manifest.json') };
+  const notLoaded = new Set(manifest.programs.filter((p) => p.load === false).map((p) => p.name));
   for (const arch of arches) {
     const functions: string[] = [];
+    const programs: string[] = [];
     const btfs = [];
     for (const source of sources) {
       const objectName = `${basename(source, '.c')}.o`;
@@ -100,7 +104,10 @@ export async function buildProgram(
       const btf = await readObjectBtf(run, toolchain.bpftool, object.path);
       btfs.push(btf);
       functions.push(...btf.functions);
-      const elf = readElfSections(await readFile(object.path), object.path);
+      const bytes = await readFile(object.path);
+      const elf = readElfSections(bytes, object.path);
+      programs.push(...programNamesOf(elf, object.path));
+      issues.push(...libbpfOpenIssues(bytes, `bpf/${arch}/${objectName}`, notLoaded));
       issues.push(
         ...checkLicense({
           manifestLicense: manifest.license,
@@ -118,6 +125,7 @@ export async function buildProgram(
         functions,
       }),
     );
+    issues.push(...programSetIssues(manifest, programs, `${label}: bpf/${arch}`));
   }
   for (const extra of ['README.md', 'LICENSE']) {
     const present = await readFile(join(dir, extra)).then(

@@ -6,7 +6,7 @@ import type { BtfMap, BtfMapType, BtfVariable, ObjectBtf } from './object-btf.js
 
 /** The parts of a manifest the build checks (a structural subset of the manifest module's `Manifest`). */
 export interface ManifestDeclarations {
-  programs: ReadonlyArray<{ name: string }>;
+  programs: ReadonlyArray<{ name: string; load?: boolean }>;
   config?: Readonly<Record<string, { type: string; size?: number }>>;
   maps?: Readonly<Record<string, { layout?: { key: FieldLayout; value: FieldLayout } }>>;
 }

@@ -1,4 +1,4 @@
-// A minimal ELF64 section reader: enough to read a BPF object's license and its program code.
+// A minimal ELF64 section reader: enough to read a BPF object's license, its program code and symbols.
 import { BuildError } from '../errors.js';
 
 export interface ElfSection {

@@ -30,5 +30,6 @@ export {
 export { type LayoutField, layoutFields } from './map-layout.js';
 export { isValidPackageName, manifestDigest, packageId, splitPackageName } from './package-name.js';
 export { type ParseManifestOptions, parseManifest } from './parse-manifest.js';
+export { checkObjectPrograms, ProgramSetError, type ProgramSetManifest } from './program-set.js';
 export { MAP_TYPES, PROGRAM_TYPES } from './requires.js';
 export * from './types.js';

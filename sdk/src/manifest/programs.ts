@@ -27,10 +27,22 @@ function parseAttach(value: unknown, path: string): AttachDefaults {
 }
 
 function parseProgram(value: unknown, path: string): ProgramDecl {
-  const reader = new FieldReader(value, path, { required: ['name'], optional: ['attach', 'description'] });
+  const reader = new FieldReader(value, path, {
+    required: ['name'],
+    optional: ['attach', 'load', 'description'],
+  });
   const program: ProgramDecl = { name: reader.string('name', IDENTIFIER) };
   if (reader.has('attach')) program.attach = parseAttach(reader.get('attach'), reader.at('attach'));
+  if (reader.has('load')) program.load = reader.boolean('load');
   if (reader.has('description')) program.description = reader.string('description', DESCRIPTION);
+  // A program shipped but never loaded is code nobody runs: the manifest must say why it is there.
+  if (program.load === false && program.description === undefined) {
+    throw new ManifestError(
+      'DESCRIPTION_REQUIRED',
+      reader.at('description'),
+      `program ${program.name} has load: false and needs a description saying what it is for`,
+    );
+  }
   return program;
 }
 

@@ -47,6 +47,11 @@ export interface ProgramDecl {
   /** The C function name. */
   name: string;
   attach?: AttachDefaults;
+  /**
+   * `false`: in the object but never loaded (a raw_tp fallback beside a tp_btf variant, an alternative XDP
+   * program). Such a program must have a `description` saying what it is for. Default true.
+   */
+  load?: boolean;
   description?: string;
 }
 

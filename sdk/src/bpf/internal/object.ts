@@ -1,5 +1,6 @@
 // Opens an ELF object from bytes in memory and reads programs, maps and variables from the handle.
 import { BpfError } from '../../errors.js';
+import { boundedTail, reasons } from '../load-failure.js';
 import { sectionInfo } from '../section.js';
 import { type ConfigValue, readVariables, type VariableSpec } from './datasec.js';
 import { errnoName } from './fd.js';
@@ -32,10 +33,12 @@ export function openObject(bytes: Uint8Array, name: string, pinRoot?: string): O
   const { obj, errno } = openMem(mem, name, pinRoot);
   if (!obj) {
     mem.free();
-    const said = warningsSince(mark).at(-1);
+    const warnings = warningsSince(mark);
+    const why = reasons(warnings).slice(0, 3).join('; ');
     throw new BpfError(
       'OBJECT_INVALID',
-      `open ${name}: ${errnoName(errno)} (${libbpfStrerror(errno)})${said ? `: libbpf: ${said}` : ''}`,
+      `open ${name}: ${errnoName(errno)} (${libbpfStrerror(errno)})${why ? `: libbpf: ${why}` : ''}`,
+      { warnings: boundedTail(warnings) },
     );
   }
   // libbpf 1.1 does not know tcx SEC names: give those programs their type before anyone reads it.
