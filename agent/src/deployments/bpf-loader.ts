@@ -2,25 +2,22 @@
 // upgrades and hand-overs, adoption after restart, and the kernel check.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PackageContents } from '@bpfleet/sdk/archive';
 import {
   type AttachTarget,
   type BpfMap,
   type Collection,
-  type CollectionSpec,
   FdLink,
   interfaceIndex,
   loadCollection,
-  loadCollectionSpec,
   openPinnedMap,
 } from '@bpfleet/sdk/bpf';
 import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
-import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
 import { recoverVersion } from './adopt-recovery.js';
-import { type AttachAllow, assertAllowed } from './attach-allow.js';
-import { attachTarget, configValues } from './attach-targets.js';
+import type { AttachAllow } from './attach-allow.js';
+import { configValues } from './attach-targets.js';
+import { persistedMaps, pinMaps, writeSpecMaps } from './deployment-maps.js';
 import type { DeploymentMeta, DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
 import { deploymentRecord } from './deployment-record.js';
 import {
@@ -32,7 +29,7 @@ import {
 } from './held-deployment.js';
 import { checkDeployment } from './kernel-check.js';
 import { readMapMetrics } from './map-metrics.js';
-import { writePolicyMaps } from './map-writer.js';
+import { type PreparedDeploy, prepareDeploy, unpackedPackage } from './prepared-deploy.js';
 import { planProgramSet, sameHook } from './program-set.js';
 
 export interface BpfLoaderOptions {
@@ -45,13 +42,6 @@ export interface BpfLoaderOptions {
   logger: Logger;
 }
 
-/** A package read for one deploy: the manifest, the object's spec, and where each listed program goes. */
-interface Prepared {
-  manifest: Manifest;
-  objectSpec: CollectionSpec;
-  targets: Record<string, AttachTarget>;
-}
-
 export class BpfLoader implements Loader {
   /** Per deployment id: the link fds (and the collection when loaded here) held open while it runs. */
   private readonly held = new Map<string, HeldDeployment>();
@@ -60,6 +50,10 @@ export class BpfLoader implements Loader {
 
   private dir(id: string): string {
     return join(this.o.pinRoot, id);
+  }
+
+  private maps(id: string): string {
+    return join(this.dir(id), 'maps');
   }
 
   private pin(id: string, name: string): string {
@@ -108,10 +102,14 @@ export class BpfLoader implements Loader {
   }
 
   async attach(spec: DeploySpec): Promise<Deployment> {
-    const prepared = this.prepare(spec);
+    const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const dir = this.dir(spec.id);
     // Maps a previous deployment of this id persisted (its state) are reused as they are.
-    const collection = await this.load(spec, prepared, this.persistedMaps(spec.id, prepared.manifest, false));
+    const collection = await this.load(
+      spec,
+      prepared,
+      persistedMaps(this.maps(spec.id), prepared.manifest, false),
+    );
     const version = this.fillMaps(spec, prepared, collection);
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
     const links = new Map<string, FdLink>();
@@ -123,7 +121,7 @@ export class BpfLoader implements Loader {
         links.set(name, link);
         link.pin(this.pin(spec.id, name));
       }
-      this.pinMaps(spec.id, prepared.manifest, collection);
+      pinMaps(this.maps(spec.id), prepared.manifest, collection);
       await this.o.meta.write(spec.id, { phase: 'attached', current: version });
     } catch (err) {
       removeLinks(spec.id, links, this.o.logger);
@@ -144,10 +142,14 @@ export class BpfLoader implements Loader {
     const before = await this.o.meta.read(spec.id);
     if (!before)
       throw new BpfError('DEPLOYMENT_UNKNOWN', `upgrade ${spec.id}: no record of the running version`);
-    const prepared = this.prepare(spec);
+    const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const held = this.hold(spec.id, before.current);
     // Before the swap: a load failure (verifier, incompatible map) leaves the old version untouched.
-    const collection = await this.load(spec, prepared, this.persistedMaps(spec.id, prepared.manifest, true));
+    const collection = await this.load(
+      spec,
+      prepared,
+      persistedMaps(this.maps(spec.id), prepared.manifest, true),
+    );
     const version = this.fillMaps(spec, prepared, collection);
     const plan = planProgramSet(before.current, held.links, prepared.targets);
     await this.o.meta.write(spec.id, { phase: 'upgrading', current: version, previous: before.current });
@@ -194,7 +196,7 @@ export class BpfLoader implements Loader {
       if (!link.pinnedAt) link.pin(this.pin(spec.id, name));
       held.links.set(name, link);
     }
-    this.pinMaps(spec.id, prepared.manifest, collection);
+    pinMaps(this.maps(spec.id), prepared.manifest, collection);
     await this.o.meta.write(spec.id, { phase: 'attached', current: version });
     held.collection?.close();
     this.held.set(spec.id, { version, links: held.links, collection });
@@ -202,20 +204,20 @@ export class BpfLoader implements Loader {
   }
 
   async updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
-    const { manifest } = this.unpacked(spec);
+    const { manifest } = unpackedPackage(spec, this.o.arch);
     const meta = await this.o.meta.read(spec.id);
     if (!meta || meta.current.deployment.digest !== current.digest) {
       throw new BpfError('DEPLOYMENT_UNKNOWN', `update maps ${spec.id}: no record of the running version`);
     }
     const opened = new Map<string, BpfMap>();
     const mapOf = (name: string) => {
-      const path = join(this.dir(spec.id), 'maps', name);
+      const path = join(this.maps(spec.id), name);
       if (!opened.has(name) && existsSync(path)) opened.set(name, openPinnedMap(path));
       return opened.get(name);
     };
     let counts: Record<string, number> | undefined;
     try {
-      counts = this.writeMaps(spec, manifest, mapOf);
+      counts = writeSpecMaps(spec, manifest, mapOf);
     } finally {
       for (const map of opened.values()) map.close();
     }
@@ -252,12 +254,12 @@ export class BpfLoader implements Loader {
     const fromMeta = await this.o.meta.read(from.id);
     if (!fromMeta)
       throw new BpfError('DEPLOYMENT_UNKNOWN', `hand over ${from.id} to ${spec.id}: no record of ${from.id}`);
-    const prepared = this.prepare(spec);
+    const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const old = this.hold(from.id, fromMeta.current);
     // State carries over only within one package (same map names can mean something else in another).
     const replaceMaps =
       fromMeta.current.deployment.package === spec.pkg.ref.package
-        ? this.persistedMaps(from.id, prepared.manifest, true)
+        ? persistedMaps(this.maps(from.id), prepared.manifest, true)
         : {};
     const collection = await this.load(spec, prepared, replaceMaps);
     const version = this.fillMaps(spec, prepared, collection);
@@ -299,7 +301,7 @@ export class BpfLoader implements Loader {
     rmSync(this.dir(from.id), { recursive: true, force: true });
     old.collection?.close();
     this.held.delete(from.id);
-    this.pinMaps(spec.id, prepared.manifest, collection);
+    pinMaps(this.maps(spec.id), prepared.manifest, collection);
     await this.o.meta.remove(from.id);
     await this.o.meta.write(spec.id, { phase: 'attached', current: version });
     this.held.set(spec.id, { version, links, collection });
@@ -331,7 +333,7 @@ export class BpfLoader implements Loader {
     const out: ProgramMetric[] = [];
     for (const id of await this.o.meta.ids()) {
       const meta = await this.o.meta.read(id);
-      if (meta) out.push(...readMapMetrics(id, join(this.dir(id), 'maps'), meta.current.maps, this.o.logger));
+      if (meta) out.push(...readMapMetrics(id, this.maps(id), meta.current.maps, this.o.logger));
     }
     return out;
   }
@@ -379,27 +381,11 @@ export class BpfLoader implements Loader {
     await this.o.meta.remove(id);
   }
 
-  /** Reads the package and checks every listed program's final target against the allow-list: no kernel yet. */
-  private prepare(spec: DeploySpec): Prepared {
-    const { manifest, object } = this.unpacked(spec);
-    const objectSpec = loadCollectionSpec(object);
-    const targets: Record<string, AttachTarget> = {};
-    for (const { name } of manifest.programs) {
-      const program = objectSpec.programs.find((p) => p.name === name);
-      if (!program) {
-        throw new BpfError(
-          'PROGRAM_MISSING',
-          `deploy ${spec.id}: program ${name} of the manifest is not in the object`,
-        );
-      }
-      const target = attachTarget(program, manifest, spec.attach, this.o.cgroupRoot);
-      assertAllowed(`deploy ${spec.id}: program ${name}`, target, this.o.allow, this.o.cgroupRoot);
-      targets[name] = target;
-    }
-    return { manifest, objectSpec, targets };
-  }
-
-  private load(spec: DeploySpec, p: Prepared, replaceMaps: Record<string, string>): Promise<Collection> {
+  private load(
+    spec: DeploySpec,
+    p: PreparedDeploy,
+    replaceMaps: Record<string, string>,
+  ): Promise<Collection> {
     return loadCollection(p.objectSpec, {
       config: configValues(p.manifest, spec.config),
       replaceMaps,
@@ -407,9 +393,9 @@ export class BpfLoader implements Loader {
   }
 
   /** Writes the policy's entries after load and before attach or swap, and describes the version loaded. */
-  private fillMaps(spec: DeploySpec, p: Prepared, collection: Collection): VersionMeta {
+  private fillMaps(spec: DeploySpec, p: PreparedDeploy, collection: Collection): VersionMeta {
     try {
-      const counts = this.writeMaps(spec, p.manifest, (name) => collection.maps.get(name));
+      const counts = writeSpecMaps(spec, p.manifest, (name) => collection.maps.get(name));
       return {
         deployment: deploymentRecord(spec, counts),
         programIds: Object.fromEntries(Object.keys(p.targets).map((n) => [n, collection.program(n).id])),
@@ -471,54 +457,6 @@ export class BpfLoader implements Loader {
       }
       rmSync(this.pin(id, newName), { force: true });
       link.pin(join(this.dir(old.version.deployment.id), 'links', oldName));
-    }
-  }
-
-  private unpacked(spec: DeploySpec): { manifest: Manifest; object: Uint8Array } {
-    const contents = spec.pkg.contents as PackageContents;
-    const manifest = spec.pkg.manifest as Manifest;
-    const object = contents.object(this.o.arch);
-    if (!object) {
-      throw new NotSupportedError(
-        'ARCH_NOT_SUPPORTED',
-        `deploy ${spec.id} ${manifest.name}@${manifest.version}: no object for ${this.o.arch}`,
-      );
-    }
-    return { manifest, object };
-  }
-
-  private writeMaps(
-    spec: DeploySpec,
-    manifest: Manifest,
-    mapOf: (name: string) => BpfMap | undefined,
-  ): Record<string, number> | undefined {
-    if (!spec.maps) return undefined;
-    const where = `deploy ${spec.id} ${manifest.name}@${manifest.version}`;
-    return writePolicyMaps(where, manifest, mapOf, spec.maps);
-  }
-
-  private persistedMaps(id: string, manifest: Manifest, upgrading: boolean): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [name, decl] of Object.entries(manifest.maps ?? {})) {
-      const path = join(this.dir(id), 'maps', name);
-      if (decl.persist && !(upgrading && decl.resetOnUpgrade) && existsSync(path)) out[name] = path;
-    }
-    return out;
-  }
-
-  /** Pins every declared map (metrics are read through pins, also after a restart); drops pins of maps gone. */
-  private pinMaps(id: string, manifest: Manifest, collection: Collection): void {
-    const dir = join(this.dir(id), 'maps');
-    const declared = Object.keys(manifest.maps ?? {});
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      if (!declared.includes(name)) rmSync(join(dir, name), { force: true });
-    }
-    for (const name of declared) {
-      const map = collection.maps.get(name);
-      if (!map) continue;
-      const path = join(dir, name);
-      if (existsSync(path)) rmSync(path);
-      map.pin(path);
     }
   }
 
