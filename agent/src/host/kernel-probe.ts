@@ -1,26 +1,49 @@
-// HostProbe over the sdk's probe of this host: every unmet `requires` entry of a package, one line each.
-import type { HostRequirements, HostProbe as ProbedHost } from '@bpfleet/sdk/bpf';
+// HostProbe over the sdk's probe of this host: every unmet `requires` entry and every program the host cannot run.
+import type { PackageContents } from '@bpfleet/sdk/archive';
+import {
+  checkPrograms,
+  type HostRequirements,
+  loadCollectionSpec,
+  type HostProbe as ProbedHost,
+  type ProgramSpec,
+  type Unmet,
+} from '@bpfleet/sdk/bpf';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { HostProbe, VerifiedPackage } from '../ports.js';
-import { hostFingerprint } from './host-fingerprint.js';
 
-export type CheckRequires = (
-  requires: HostRequirements,
-  probe: ProbedHost,
-) => ReadonlyArray<{ message: string }>;
+export type CheckRequires = (requires: HostRequirements, probe: ProbedHost) => ReadonlyArray<Unmet>;
+
+/** The programs of a package's object for `arch` that its manifest lists. */
+export type ListPrograms = (pkg: VerifiedPackage, arch: string) => readonly ProgramSpec[];
+
+export const manifestPrograms: ListPrograms = (pkg, arch) => {
+  const object = (pkg.contents as PackageContents).object(arch);
+  if (!object) return [];
+  const listed = new Set((pkg.manifest as Manifest).programs.map((p) => p.name));
+  try {
+    return loadCollectionSpec(object).programs.filter((p) => listed.has(p.name));
+  } catch {
+    // An object libbpf cannot open fails at load with libbpf's own words; here only `requires` can answer.
+    return [];
+  }
+};
 
 export class KernelProbe implements HostProbe {
   constructor(
     private readonly host: ProbedHost,
     private readonly check: CheckRequires,
+    private readonly programs: ListPrograms = manifestPrograms,
   ) {}
 
   async missing(pkg: VerifiedPackage): Promise<string[]> {
     const manifest = pkg.manifest as Manifest;
-    return this.check(manifest.requires as HostRequirements, this.host).map((u) => u.message);
-  }
-
-  fingerprint(): string {
-    return hostFingerprint(this.host);
+    const programs = this.programs(pkg, String(this.host.arch));
+    const types = new Set(programs.map((p) => p.type));
+    // Where the object shows a program of a required type, its own route decides: a uprobe needs no kprobes.
+    const fromRequires = this.check(manifest.requires as HostRequirements, this.host).filter(
+      (u) => !(u.kind === 'programType' && types.has(u.required)),
+    );
+    const lines = [...fromRequires, ...checkPrograms(programs, this.host)].map((u) => u.message);
+    return [...new Set(lines)];
   }
 }

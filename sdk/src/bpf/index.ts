@@ -23,6 +23,7 @@ export {
   probeHost,
 } from './probe.js';
 export { Program } from './program.js';
+export { checkPrograms } from './program-requirements.js';
 export { type TestRunOptions, type TestRunResult, testRun } from './program-test-run.js';
 export {
   checkRequires,

@@ -1,4 +1,4 @@
-// Kernel test: the host probe says what this kernel (6.18, BTF, no kprobes, no trampolines) really does.
+// Kernel test: the host probe says what this kernel (6.18, BTF, no kprobes, uprobes, no trampolines) really does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -6,9 +6,12 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCollection } from './collection.js';
+import { loadCollectionSpec } from './collection-spec.js';
 import { attachAuto, libbpf, loadObject, objInfo } from './internal/libbpf.js';
 import { openObject, programsOf } from './internal/object.js';
+import { readU64, u32 } from './map.js';
 import { probeHost } from './probe.js';
+import { checkPrograms } from './program-requirements.js';
 import { checkRequires } from './requirements.js';
 import { testObject } from './testing/fixtures.js';
 
@@ -102,7 +105,9 @@ test('kprobe is reported unsupported, with a reason, and a kprobe attach really 
 test('the probe runs once per process: a second probeHost and a repeated helper question load nothing', () => {
   // A fresh process, so the first call is really cold; it reports its load counts and timings.
   const script = `
-    import { probeHost } from './probe.js';
+    import { readU64, u32 } from './map.js';
+import { probeHost } from './probe.js';
+import { checkPrograms } from './program-requirements.js';
     import { probeLoadCount } from './internal/libbpf.js';
     const read = (p) => [p.programTypes.length, p.mapTypes.length, p.attachTypes.length];
     const t0 = performance.now();
@@ -131,5 +136,46 @@ test('the probe runs once per process: a second probeHost and a repeated helper 
   assert.equal(r.end, r.afterHelper, 'the second probeHost and the repeated question loaded nothing');
   console.log(
     `probeHost: call ${r.call?.toFixed(1)} ms, every kind read cold ${r.cold?.toFixed(1)} ms, warm ${r.warm?.toFixed(2)} ms`,
+  );
+});
+
+test('a uprobe attaches here although kprobes do not: the probe says so, and the kernel runs it', async () => {
+  const probe = probeHost();
+  assert.ok(probe.attachTypes.includes('uprobe'));
+  const coll = await loadCollection(testObject('uprobe_getpid'));
+  try {
+    const prog = coll.program('on_getpid');
+    const link = await prog.attach();
+    try {
+      const links = bpftool<Array<{ prog_id: number; type: string }>>(['link', 'show']);
+      assert.ok(
+        links.some((l) => l.prog_id === prog.id && l.type === 'perf_event'),
+        'a perf_event link runs it',
+      );
+      execFileSync('python3', ['-c', 'import os; os.getpid()']);
+      const calls = coll.map('h3p_getpid_calls').lookup(u32(0));
+      assert.ok(calls && readU64(calls) >= 1n, 'the uprobe ran on getpid');
+    } finally {
+      link.close();
+    }
+  } finally {
+    coll.close();
+  }
+});
+
+test('checkPrograms judges each program by its own route: uprobe yes, kprobe and fentry no, tp_btf yes', () => {
+  const probe = probeHost();
+  const programs = (name: string) => loadCollectionSpec(testObject(name)).programs;
+  assert.deepEqual(checkPrograms(programs('uprobe_getpid'), probe), []);
+  assert.deepEqual(checkPrograms(programs('exec_events'), probe), []);
+  assert.deepEqual(
+    checkPrograms(programs('probes'), probe).map((u) => u.message),
+    [
+      'attach type kprobe for program on_nanosleep (no kprobe support: CONFIG_KPROBES is off, the kernel has no kprobe PMU and no kprobe_events)',
+    ],
+  );
+  assert.deepEqual(
+    checkPrograms(programs('fentry'), probe).map((u) => u.message),
+    ['attach type trace_fentry for program on_nanosleep_entry (the kernel refuses to load one: EPERM)'],
   );
 });

@@ -13,7 +13,15 @@ export interface HostRequirements {
   capabilities?: Capability[];
 }
 
-export type UnmetKind = 'arch' | 'kernel' | 'btf' | 'programType' | 'mapType' | 'helper' | 'capability';
+export type UnmetKind =
+  | 'arch'
+  | 'kernel'
+  | 'btf'
+  | 'programType'
+  | 'attachType'
+  | 'mapType'
+  | 'helper'
+  | 'capability';
 
 export interface Unmet {
   readonly kind: UnmetKind;
