@@ -83,7 +83,7 @@ test('drift is seen and repaired from what the loader holds', async () => {
   rmSync(pin);
   assert.deepEqual(drift(await restarted.check()), [['drift', 'DRIFT_PIN_MISSING', 'repaired']]);
   veth.remove();
-  assert.deepEqual(drift(await restarted.check()), [['drift', 'DRIFT_TARGET_MISSING', 'redeploy']]);
+  assert.deepEqual(drift(await restarted.check()), [['drift', 'DRIFT_TARGET_MISSING', 'waiting']]);
   veth.create();
   assert.deepEqual(drift(await restarted.check()), [['drift', 'DRIFT_DETACHED', 'redeploy']]);
   await restarted.detach('drift');

@@ -78,8 +78,9 @@ async function checkLink(
     const gone = state === 'missing';
     const code = gone ? 'DRIFT_TARGET_MISSING' : 'DRIFT_DETACHED';
     const message = `${where}: ${gone ? `${describe(target)} is gone` : `detached from ${describe(target)}`}`;
-    if (!held.collection) return [{ code, message, outcome: 'redeploy' }];
+    // Nothing can attach to a target that is gone, with or without a collection: wait until it is back.
     if (gone) return [{ code, message, outcome: 'waiting' }];
+    if (!held.collection) return [{ code, message, outcome: 'redeploy' }];
     // Make before break: the new link is on the hook before the stale one goes (and with it the old pin).
     const fresh = await reattach(name, target);
     try {
