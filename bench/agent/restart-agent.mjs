@@ -14,13 +14,16 @@ const { AGENT_BIN, AGENT_MAIN } = await import(join(root, 'e2e', 'dist', 'quicks
 const ADOPTED = 'adopted pinned deployments';
 const adoptions = (logFile) => readFileSync(logFile, 'utf8').split(ADOPTED).length - 1;
 
-export async function restartWithDefaults(ctx, env) {
+/** `overrides` are set in the config after the defaults are restored (e.g. a longer drift check interval). */
+export async function restartWithDefaults(ctx, env, overrides = {}) {
   const logFile = join(env.paths.root, 'agent.log');
   const before = adoptions(logFile);
   await env.agent.process.stop();
   const config = parse(await readFile(env.agent.configPath, 'utf8'));
   delete config.telemetryIntervalSeconds;
   delete config.reconcileIntervalSeconds;
+  delete config.driftCheckIntervalSeconds;
+  Object.assign(config, overrides);
   await writeFile(env.agent.configPath, stringify(config), { mode: 0o600 });
   const proc = spawnLogged({
     name: 'bpfleet-agent',

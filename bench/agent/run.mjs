@@ -1,10 +1,11 @@
 // Agent benchmark on the real edge, the real agent (under nsenter in a device namespace) and the kernel:
-// policy → ATTACHED cold and cached next to the loader floor, packets lost across upgrades under load, and the
-// agent's RSS and CPU idle with 10 programs attached next to an idle node process.
+// policy → ATTACHED cold and cached next to the loader floor, packets lost across upgrades under load, the
+// agent's RSS and CPU idle with 10 programs attached next to an idle node process, and the drift check's share.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { driftCheckCost } from './drift-check.mjs';
 import { attachTen, DEPLOYMENTS, idleWindow, startIdleNode } from './idle.mjs';
 import { loaderFloor, median, policyToAttached } from './latency.mjs';
 import { compileCount, compileTcxCount } from './packages.mjs';
@@ -25,19 +26,23 @@ const IDLE_SECONDS = quick ? 10 : 30;
 const RSS_GOAL_MB = 60;
 const CPU_GOAL_PERCENT = 1;
 
-/** Names of its own (198.18.255.0/24 is used by no test, demo or other benchmark); 1 s intervals for the timed parts. */
+/**
+ * Names of its own (198.18.255.0/24 is used by no test, demo or other benchmark); 1 s intervals for the timed parts.
+ * BENCH_AGENT_TAG and BENCH_AGENT_OCTET give a run its own names and /24 beside other runs on the machine.
+ */
+const TAG = process.env.BENCH_AGENT_TAG ? `-${process.env.BENCH_AGENT_TAG}` : '';
 const PROFILE = {
-  name: 'bench-agent',
+  name: `bench-agent${TAG}`,
   network: {
-    deviceNs: 'bf-agentbench-dev',
-    peerNs: 'bf-agentbench-peer',
-    uplink: 'bf-agbench-up',
-    octet: 255,
+    deviceNs: `bf-agentbench-dev${TAG}`,
+    peerNs: `bf-agentbench-peer${TAG}`,
+    uplink: TAG ? `bf-agb${TAG}-up`.slice(0, 15) : 'bf-agbench-up',
+    octet: Number(process.env.BENCH_AGENT_OCTET ?? 255),
   },
   fleet: 'bench',
   deviceId: 'bench-device-1',
   groups: ['bench'],
-  pinRoot: '/sys/fs/bpf/bpfleet-bench-agent',
+  pinRoot: `/sys/fs/bpf/bpfleet-bench-agent${TAG}`,
   httpPort: 0,
   brokerPort: 0,
   freshEdge: true,
@@ -151,14 +156,55 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
   say(`  idle ${IDLE_SECONDS} s with telemetry and reconcile every 1 s`);
   const busy = await idleWindow(env.agent.process.pid, baselinePid, IDLE_SECONDS);
-  say('  restarting the agent with the default intervals (telemetry 30 s, reconcile 60 s)');
+  say('  restarting the agent with the default intervals (telemetry 30 s, reconcile 60 s, drift check 2 s)');
   const restarted = await restartWithDefaults(ctx, env);
   await new Promise((r) => setTimeout(r, 2000));
   say(`  idle ${IDLE_SECONDS} s with the default intervals`);
   const calm = await idleWindow(restarted.pid, baselinePid, IDLE_SECONDS);
+  // The same, with the drift check every hour (none in the window): the difference is what the check costs.
+  say('  restarting the agent with the default intervals but the drift check every 3600 s');
+  await restarted.stop();
+  const unchecked = await restartWithDefaults(ctx, env, { driftCheckIntervalSeconds: 3600 });
+  await new Promise((r) => setTimeout(r, 2000));
+  say(`  idle ${IDLE_SECONDS} s without drift checks`);
+  const quiet = await idleWindow(unchecked.pid, baselinePid, IDLE_SECONDS);
+  const noDrift = { name: 'agent CPU idle, drift check every 3600 s', value: quiet.agent.cpu };
   figures.push(
     ...idleFigures('1 s telemetry+reconcile', busy, false),
     ...idleFigures('default intervals', calm, true),
+    figure(
+      `agent CPU idle, ${DEPLOYMENTS} programs, default intervals, no drift check`,
+      quiet.agent.cpu,
+      '% of a core',
+      null,
+    ),
+    figure(
+      `drift check idle cost, ${DEPLOYMENTS} deployments every 2 s (default - no check)`,
+      calm.agent.cpu - quiet.agent.cpu,
+      '% of a core',
+      noDrift,
+      `< ${CPU_GOAL_PERCENT}%`,
+      calm.agent.cpu - quiet.agent.cpu < CPU_GOAL_PERCENT,
+    ),
+  );
+  // The process figures above resolve 100 ticks/s over the window; the check alone, measured in-process, is exact.
+  say(`drift check in-process: ${DEPLOYMENTS} tcx deployments, ${quick ? 100 : 500} checks`);
+  const drift = await driftCheckCost(tcxObject, { deployments: DEPLOYMENTS, checks: quick ? 100 : 500 });
+  figures.push(
+    figure(
+      `drift check CPU per check, ${DEPLOYMENTS} deployments, in-process`,
+      drift.cpuUsPerCheck,
+      'µs',
+      null,
+    ),
+    figure(
+      `drift check CPU at the default 2 s, ${DEPLOYMENTS} deployments, in-process`,
+      drift.percentOfCore,
+      '% of a core',
+      null,
+      `< ${CPU_GOAL_PERCENT}%`,
+      drift.percentOfCore < CPU_GOAL_PERCENT,
+    ),
   );
 } catch (err) {
   failure = err;
