@@ -67,6 +67,11 @@ export class BpfLoader implements Loader {
       metas.set(id, await this.o.meta.read(id));
     }
     const found: Deployment[] = [];
+    // What this process already holds is adopted as it is (a second call must not open its links again).
+    for (const [id, held] of this.held) {
+      metas.delete(id);
+      found.push(held.version.deployment);
+    }
     // Hand-overs first: finishing one removes the deployment it took over from.
     for (const [id, meta] of metas) {
       if (meta?.phase !== 'handover') continue;
