@@ -33,6 +33,7 @@ import {
 import { FleetClient } from '@bpfleet/sdk';
 import { packArchive, unpackArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
+import { writeBpfObject } from '@bpfleet/sdk/elf';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, signPackage, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
@@ -230,7 +231,11 @@ async function runOnce(brokerKind, n) {
     };
     const archive = await packArchive([
       { path: 'manifest.json', data: Buffer.from(JSON.stringify(manifest)) },
-      { path: `bpf/${arch}/count.bpf.o`, data: randomBytes(16 * 1024) },
+      // Simulated devices never load it; the edge checks its programs against the manifest.
+      {
+        path: `bpf/${arch}/count.bpf.o`,
+        data: writeBpfObject([{ name: 'count_pings', section: 'xdp' }], { padding: randomBytes(16 * 1024) }),
+      },
     ]);
     const { manifestDigest } = await unpackArchive(archive);
     const bundle = await signPackage(

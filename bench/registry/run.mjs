@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
+import { writeBpfObject } from '@bpfleet/sdk/elf';
 import { exampleManifestJson, manifestDigest } from '@bpfleet/sdk/manifest';
 import { RegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, signPackage, toSigningKey } from '@bpfleet/sdk/trust';
@@ -72,8 +73,10 @@ function load(options) {
 
 async function makePackage(version, key) {
   const manifest = Buffer.from(exampleManifestJson({ name: 'bench/xdp-firewall', version }));
-  // Random object bytes: a realistic ~48 KiB compiled program that gzip cannot shrink.
-  const object = randomBytes(48 * 1024);
+  // A real BPF object with the manifest's programs (the edge checks them), padded with ~48 KiB of random
+  // bytes: the size of a compiled program, which gzip cannot shrink.
+  const programs = JSON.parse(manifest).programs.map((p) => ({ name: p.name, section: 'xdp' }));
+  const object = writeBpfObject(programs, { padding: randomBytes(48 * 1024) });
   const archive = await packArchive([
     { path: 'manifest.json', data: manifest },
     { path: 'bpf/any/xdp_firewall.bpf.o', data: object },

@@ -13,7 +13,7 @@ import { sha256Digest } from '@bpfleet/sdk/digest';
 import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, type KeyPair } from '@bpfleet/sdk/trust';
 import { type EdgeRegistry, startEdgeRegistry } from '../fixtures/edge-registry.js';
-import { countManifest, signedPackage } from '../fixtures/test-packages.js';
+import { countManifest, signedPackage, standInObject } from '../fixtures/test-packages.js';
 
 const mounts: string[] = [];
 let root: string;
@@ -70,7 +70,7 @@ test('edge on a full disk: publish gets 507 STORAGE_FULL, nothing half-written, 
   const { token } = await registry.admin.createToken('acme', 'disk');
   const client: RegistryClient = createRegistryClient({ url: registry.url, token });
   const publish = async (version: string, size: number) => {
-    const pkg = await signedPackage(countManifest(version, 1), randomBytes(size), publisher);
+    const pkg = await signedPackage(countManifest(version, 1), standInObject(size), publisher);
     const res = await fetch(`${registry?.url}/v1/packages/acme/count/versions/${version}`, {
       method: 'PUT',
       headers: {

@@ -2,14 +2,19 @@
 // long suite) reading the index, versions, bundles and blobs (whole and by Range): zero errors, every body
 // checked, and the latency percentiles reported.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { after, before, test } from 'node:test';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
 import { reliabilityRuns } from '@bpfleet/sdk/testing/reliability-runs';
 import { generateKeyPair } from '@bpfleet/sdk/trust';
 import { type EdgeRegistry, startEdgeRegistry } from '../fixtures/edge-registry.js';
-import { countManifest, type SignedPackage, signedPackage } from '../fixtures/test-packages.js';
+import {
+  countManifest,
+  type SignedPackage,
+  signedPackage,
+  standInObject,
+} from '../fixtures/test-packages.js';
 
 const CLIENTS = 200;
 const SECONDS = reliabilityRuns(5, 60);
@@ -27,7 +32,7 @@ before(async () => {
   const client = createRegistryClient({ url: registry.url, token });
   // Three versions with objects of 4 KiB, 64 KiB and 1 MiB (incompressible): small, medium and large downloads.
   for (const [i, size] of [4096, 65_536, 1024 * 1024].entries()) {
-    const pkg = await signedPackage(countManifest(`1.${i}.0`, i), randomBytes(size), publisher);
+    const pkg = await signedPackage(countManifest(`1.${i}.0`, i), standInObject(size), publisher);
     await client.publish({
       namespace: 'acme',
       name: 'count',

@@ -1,6 +1,8 @@
-// Everything checked before a publish becomes visible: archive limits, manifest name/version, the signed bundle.
-import { type ArchiveLimits, unpackArchive } from '@bpfleet/sdk/archive';
-import { RegistryError } from '@bpfleet/sdk/errors';
+// Everything checked before a publish becomes visible: archive limits, manifest name/version, programs, the signed bundle.
+import { type ArchiveLimits, objectArch, type PackageContents, unpackArchive } from '@bpfleet/sdk/archive';
+import { readProgramNames } from '@bpfleet/sdk/elf';
+import { ArchiveError, BpfleetError, RegistryError } from '@bpfleet/sdk/errors';
+import { checkObjectPrograms } from '@bpfleet/sdk/manifest';
 import { verifyPackage } from '@bpfleet/sdk/trust';
 import type { StagedBlob } from '../blobs/blob-store.js';
 import type { PublisherKey } from '../catalog/catalog.js';
@@ -49,6 +51,7 @@ export async function verifyUpload(upload: UploadToVerify): Promise<VerifiedUplo
       `${context}: namespace ${upload.namespace} has no publisher keys`,
     );
   }
+  checkProgramSets(contents, context);
   const trusted = upload.publisherKeys.map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
   const verified = await verifyPackage(
     upload.bundle,
@@ -68,4 +71,24 @@ export async function verifyUpload(upload: UploadToVerify): Promise<VerifiedUplo
     license: manifest.license,
     keyId: verified.keyId,
   };
+}
+
+/**
+ * The manifest is the contract: each object's programs (read from its ELF symbols, no libbpf on the edge) must
+ * all be listed. PROGRAM_UNDECLARED / PROGRAM_MISSING are ManifestErrors (400); an unreadable object is too.
+ */
+function checkProgramSets(contents: PackageContents, context: string): void {
+  for (const [path, bytes] of contents.files) {
+    if (objectArch(path) === undefined) continue;
+    let names: string[];
+    try {
+      names = readProgramNames(bytes, path);
+    } catch (err) {
+      const why = err instanceof BpfleetError ? err.message : String(err);
+      throw new ArchiveError('OBJECT_INVALID', `${context}: ${path} is not a BPF object: ${why}`, {
+        cause: err,
+      });
+    }
+    checkObjectPrograms(contents.manifest, names, `${context}: ${path}`);
+  }
 }

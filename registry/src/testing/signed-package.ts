@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { packArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
-import { exampleManifestJson, manifestDigest } from '@bpfleet/sdk/manifest';
+import { writeBpfObject } from '@bpfleet/sdk/elf';
+import { exampleManifestJson, manifestDigest, parseManifest } from '@bpfleet/sdk/manifest';
 import { type SerializedBundle, type SigningKey, signPackage } from '@bpfleet/sdk/trust';
 
 export interface SignedPackage {
@@ -28,9 +29,13 @@ export async function buildSignedPackage(
   const manifest = Buffer.from(
     exampleManifestJson({ name: options.manifestName ?? name, version: options.manifestVersion ?? version }),
   );
+  // A real BPF object holding exactly the manifest's programs (the edge checks them); random padding keeps
+  // digests unique and sizes as asked.
+  const programs = parseManifest(manifest).programs.map((p) => ({ name: p.name, section: 'xdp' }));
+  const object = writeBpfObject(programs, { padding: randomBytes(options.objectBytes ?? 4096) });
   const archive = await packArchive([
     { path: 'manifest.json', data: manifest },
-    { path: 'bpf/any/xdp_firewall.bpf.o', data: randomBytes(options.objectBytes ?? 4096) },
+    { path: 'bpf/any/xdp_firewall.bpf.o', data: object },
   ]);
   const digest = sha256Digest(archive);
   const bundle = await signPackage({ name, version, digest, manifestDigest: manifestDigest(manifest) }, key);

@@ -9,3 +9,4 @@ export {
   SHF_EXECINSTR,
 } from './elf-sections.js';
 export { programNamesOf, readProgramNames } from './program-symbols.js';
+export { type ObjectProgram, type WriteObjectOptions, writeBpfObject } from './write-object.js';

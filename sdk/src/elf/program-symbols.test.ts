@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadCollection } from '../bpf/collection.js';
 import { loadCollectionSpec } from '../bpf/collection-spec.js';
 import { ROOT } from '../bpf/testing/fixtures.js';
 import { readProgramNames } from './program-symbols.js';
+import { writeBpfObject } from './write-object.js';
 
 function objects(): string[] {
   const found: string[] = [];
@@ -47,4 +49,29 @@ test('subprograms in .text are not programs; every SEC() function is', () => {
     'h1c_hidden',
     'h1c_visible',
   ]);
+});
+
+test('a written stand-in object: JS reads its programs, libbpf opens it with the same ones and loads it', async () => {
+  const programs = [
+    { name: 'h1c_w_xdp', section: 'xdp' },
+    { name: 'h1c_w_tc', section: 'tc' },
+    { name: 'h1c_w_raw', section: 'raw_tp/sys_enter' },
+  ];
+  const bytes = writeBpfObject(programs, { padding: new Uint8Array(5000).fill(7) });
+  assert.ok(bytes.length > 5000);
+  assert.deepEqual(
+    readProgramNames(bytes),
+    programs.map((p) => p.name),
+  );
+  const spec = loadCollectionSpec(bytes);
+  assert.deepEqual(
+    spec.programs.map((p) => [p.name, p.section]),
+    programs.map((p) => [p.name, p.section]),
+  );
+  const coll = await loadCollection(bytes, { programs: ['h1c_w_xdp'] });
+  try {
+    assert.ok(coll.program('h1c_w_xdp').id > 0);
+  } finally {
+    coll.close();
+  }
 });
