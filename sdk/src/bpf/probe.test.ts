@@ -105,15 +105,17 @@ test('kprobe is reported unsupported, with a reason, and a kprobe attach really 
 test('the probe runs once per process: a second probeHost and a repeated helper question load nothing', () => {
   // A fresh process, so the first call is really cold; it reports its load counts and timings.
   const script = `
-    import { readU64, u32 } from './map.js';
-import { probeHost } from './probe.js';
-import { checkPrograms } from './program-requirements.js';
+    import { probeHost } from './probe.js';
+    import { checkRequires } from './requirements.js';
     import { probeLoadCount } from './internal/libbpf.js';
     const read = (p) => [p.programTypes.length, p.mapTypes.length, p.attachTypes.length];
     const t0 = performance.now();
     const first = probeHost();
     const call = performance.now() - t0;
     const atCall = probeLoadCount();
+    checkRequires({ arches: [], programTypes: ['xdp'], mapTypes: ['hash', 'lpm_trie'] }, first);
+    const check = performance.now() - t0;
+    const forCheck = probeLoadCount() - atCall;
     read(first);
     const cold = performance.now() - t0;
     const afterCold = probeLoadCount();
@@ -124,18 +126,19 @@ import { checkPrograms } from './program-requirements.js';
     read(second);
     const warm = performance.now() - t1;
     second.supportsHelper('bpf_ktime_get_ns', 'xdp');
-    console.log(JSON.stringify({ call, cold, warm, atCall, afterCold, afterHelper, end: probeLoadCount() }));`;
+    console.log(JSON.stringify({ call, check, forCheck, cold, warm, atCall, afterCold, afterHelper, end: probeLoadCount() }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     cwd: import.meta.dirname,
     encoding: 'utf8',
   });
   const r = JSON.parse(out) as Record<string, number>;
-  assert.equal(r.atCall, 0, 'probeHost itself loads nothing: each kind is probed when first read');
+  assert.equal(r.atCall, 0, 'probeHost itself loads nothing: each type is probed when first asked');
+  assert.equal(r.forCheck, 3, 'checking xdp, hash and lpm_trie loads one program and creates two maps');
   assert.ok((r.afterCold ?? 0) > 40, `reading every kind loaded ${r.afterCold} programs and maps`);
   assert.equal(r.afterHelper, (r.afterCold ?? 0) + 1, 'a helper question loads one program');
   assert.equal(r.end, r.afterHelper, 'the second probeHost and the repeated question loaded nothing');
   console.log(
-    `probeHost: call ${r.call?.toFixed(1)} ms, every kind read cold ${r.cold?.toFixed(1)} ms, warm ${r.warm?.toFixed(2)} ms`,
+    `probeHost: call ${r.call?.toFixed(1)} ms, then checkRequires(xdp, hash, lpm_trie) at ${r.check?.toFixed(1)} ms, every type read at ${r.cold?.toFixed(1)} ms; warm ${r.warm?.toFixed(2)} ms`,
   );
 });
 

@@ -3,11 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { HELPER_NAMES } from './helper-ids.js';
 import { closeFd } from './internal/fd.js';
-import { callHelper, FeatureProber, probeMapType } from './internal/feature-probes.js';
+import { callHelper, FeatureProber, probeMapType, type Verdict } from './internal/feature-probes.js';
 import { assertKnownAbi, libbpf, loadProbeProgram } from './internal/libbpf.js';
 
 export type Arch = 'x86' | 'arm64' | 'arm' | 'riscv' | 's390' | 'powerpc' | 'mips' | 'loongarch';
 export type Capability = 'CAP_BPF' | 'CAP_NET_ADMIN' | 'CAP_PERFMON' | 'CAP_SYS_ADMIN';
+export type TypeKind = 'programType' | 'mapType' | 'attachType';
 
 export interface HostProbe {
   readonly arch: Arch | string;
@@ -30,6 +31,11 @@ export interface HostProbe {
   };
   readonly capabilities: readonly Capability[];
   readonly libbpf: string;
+  /**
+   * One program, map or attach type (names as in the lists above): true, or why not (a reason, as in
+   * `unsupported`), or undefined for a name this probe does not know. Probes only that one on first ask.
+   */
+  supports(kind: TypeKind, name: string): true | string | undefined;
   /** Whether `helper` (e.g. `bpf_ktime_get_ns`) is callable from `programType`; probed on demand, cached. */
   supportsHelper(helper: string, programType: string): boolean | undefined;
 }
@@ -95,6 +101,8 @@ interface Split {
 interface KernelFeatures {
   libbpf: string;
   progTypes: Map<string, number>;
+  mapTable: Map<string, number>;
+  mapVerdicts: Map<string, Verdict>;
   programs: () => Split;
   maps: () => Split;
   attach: () => Split;
@@ -112,15 +120,12 @@ function once<T>(compute: () => T): () => T {
   };
 }
 
-function split(
-  table: Map<string, number>,
-  verdict: (name: string, id: number) => { ok: true } | { ok: false; reason: string },
-): Split {
+function split(f: KernelFeatures, kind: TypeKind, all: Iterable<string>): Split {
   const ok: string[] = [];
   const missing: Record<string, string> = {};
-  for (const [name, id] of table) {
-    if (name === 'unspec') continue;
-    const v = verdict(name, id);
+  for (const name of all) {
+    const v = verdict(f, kind, name);
+    if (!v) continue;
     if (v.ok) ok.push(name);
     else missing[name] = v.reason;
   }
@@ -131,17 +136,33 @@ function kernelFeatures(): KernelFeatures {
   const version = assertKnownAbi();
   const progTypes = names(libbpf.progTypeStr);
   const prober = new FeatureProber(progTypes, names(libbpf.attachTypeStr));
-  return {
+  const f: KernelFeatures = {
     libbpf: `${version.major}.${version.minor}`,
     progTypes,
-    programs: once(() => split(progTypes, (n) => prober.programType(n))),
-    maps: once(() => split(names(libbpf.mapTypeStr), (_n, id) => probeMapType(id))),
-    attach: once(() =>
-      split(new Map(prober.attachTypeNames().map((n) => [n, 0])), (n) => prober.attachType(n)),
-    ),
+    mapTable: names(libbpf.mapTypeStr),
+    mapVerdicts: new Map(),
+    programs: once(() => split(f, 'programType', progTypes.keys())),
+    maps: once(() => split(f, 'mapType', f.mapTable.keys())),
+    attach: once(() => split(f, 'attachType', prober.attachTypeNames())),
     prober,
     helpers: new Map(),
   };
+  return f;
+}
+
+function verdict(f: KernelFeatures, kind: TypeKind, name: string): Verdict | undefined {
+  if (name === 'unspec') return undefined;
+  if (kind === 'programType') return f.progTypes.has(name) ? f.prober.programType(name) : undefined;
+  if (kind === 'attachType')
+    return f.prober.attachTypeNames().includes(name) ? f.prober.attachType(name) : undefined;
+  const id = f.mapTable.get(name);
+  if (id === undefined) return undefined;
+  let v = f.mapVerdicts.get(name);
+  if (!v) {
+    v = probeMapType(id);
+    f.mapVerdicts.set(name, v);
+  }
+  return v;
 }
 
 /** Our own load first: libbpf 1.1's helper probe misses 6.x's "cannot use helper" wording. */
@@ -195,6 +216,10 @@ export function probeHost(): HostProbe {
     },
     capabilities: parseCapabilities(readFileSync('/proc/self/status', 'utf8')),
     libbpf: f.libbpf,
+    supports(kind, name) {
+      const v = verdict(f, kind, name);
+      return v === undefined ? undefined : v.ok || v.reason;
+    },
     supportsHelper(helper, programType) {
       const helperId = HELPER_NAMES.indexOf(helper.startsWith('bpf_') ? helper : `bpf_${helper}`);
       const typeId = f.progTypes.get(programType);

@@ -1,7 +1,7 @@
 // checkPrograms: what each program of an object needs from the host, by the route its SEC() name attaches through.
 import type { ProgramSpec } from './collection-spec.js';
 import type { HostProbe } from './probe.js';
-import type { Unmet } from './requirements.js';
+import { type Unmet, unknown } from './requirements.js';
 
 /** The probed route a program takes: `kprobe`/`uprobe` for kprobe-type programs, else libbpf's attach type. */
 function route(p: ProgramSpec): string | null {
@@ -18,8 +18,8 @@ export function checkPrograms(programs: readonly ProgramSpec[], probe: HostProbe
   const out: Unmet[] = [];
   for (const p of programs) {
     const need = route(p);
-    if (need && probe.attachTypes.includes(need)) continue;
-    const refused = need ? probe.unsupported.attachTypes[need] : undefined;
+    const refused = need ? probe.supports('attachType', need) : undefined;
+    if (refused === true) continue;
     if (need && refused) {
       out.push({
         kind: 'attachType',
@@ -27,8 +27,11 @@ export function checkPrograms(programs: readonly ProgramSpec[], probe: HostProbe
         found: 'absent',
         message: `attach type ${need} for program ${p.name} (${refused})`,
       });
-    } else if (!probe.programTypes.includes(p.type)) {
-      const reason = probe.unsupported.programTypes[p.type] ?? `unknown to libbpf ${probe.libbpf}`;
+      continue;
+    }
+    const type = probe.supports('programType', p.type);
+    if (type !== true) {
+      const reason = type ?? unknown(probe);
       out.push({
         kind: 'programType',
         required: p.type,

@@ -11,7 +11,7 @@ function fakeProbe(overrides: Partial<HostProbe> = {}): HostProbe {
     xdp: ['bpf_ktime_get_ns'],
     sched_cls: ['bpf_ktime_get_ns', 'bpf_skb_store_bytes'],
   };
-  return {
+  const probe: Omit<HostProbe, 'supports'> = {
     arch: 'x86',
     kernelRelease: '6.1.0-18-amd64',
     btf: true,
@@ -29,6 +29,10 @@ function fakeProbe(overrides: Partial<HostProbe> = {}): HostProbe {
     supportsHelper: (h, t) => (h === 'bpf_made_up' ? undefined : (helpers[t] ?? []).includes(h)),
     ...overrides,
   };
+  // The one answer per type, from the lists (as the real probe keeps them).
+  const supports: HostProbe['supports'] = (kind, name) =>
+    probe[`${kind}s`].includes(name) ? true : probe.unsupported[`${kind}s`][name];
+  return { ...probe, supports: overrides.supports ?? supports };
 }
 
 test('a host that has everything meets the requirements', () => {

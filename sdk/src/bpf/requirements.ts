@@ -48,13 +48,13 @@ export function compareKernel(a: string, b: string): number {
   return 0;
 }
 
-function unmet(kind: UnmetKind, required: string, found: string, message: string): Unmet {
-  return { kind, required, found, message };
+/** The reason for a type name this libbpf has no number for (the probe cannot even ask the kernel). */
+export function unknown(probe: HostProbe): string {
+  return `unknown to libbpf ${probe.libbpf}`;
 }
 
-/** Why `name` is missing from `supported`: the probe's reason, or that this libbpf does not know the name. */
-function why(name: string, reasons: Readonly<Record<string, string>>, libbpfVersion: string): string {
-  return reasons[name] ?? `unknown to libbpf ${libbpfVersion}`;
+function unmet(kind: UnmetKind, required: string, found: string, message: string): Unmet {
+  return { kind, required, found, message };
 }
 
 /** Every unmet requirement; each `message` reads after "host lacks " (the agent joins them with "; "). */
@@ -80,20 +80,17 @@ export function checkRequires(requires: HostRequirements, probe: HostProbe): Unm
   if (requires.btf && !probe.btf) {
     out.push(unmet('btf', 'true', 'false', 'kernel BTF (/sys/kernel/btf/vmlinux is missing)'));
   }
+  // Only the types asked for are probed (each once per process).
   for (const t of requires.programTypes ?? []) {
-    if (!probe.programTypes.includes(t)) {
-      const reason = why(t, probe.unsupported.programTypes, probe.libbpf);
-      out.push(unmet('programType', t, 'absent', `program type ${t} (${reason})`));
-    }
+    const v = probe.supports('programType', t);
+    if (v !== true) out.push(unmet('programType', t, 'absent', `program type ${t} (${v ?? unknown(probe)})`));
   }
   for (const t of requires.mapTypes ?? []) {
-    if (!probe.mapTypes.includes(t)) {
-      const reason = why(t, probe.unsupported.mapTypes, probe.libbpf);
-      out.push(unmet('mapType', t, 'absent', `map type ${t} (${reason})`));
-    }
+    const v = probe.supports('mapType', t);
+    if (v !== true) out.push(unmet('mapType', t, 'absent', `map type ${t} (${v ?? unknown(probe)})`));
   }
   // A helper must be callable from at least one of the program types the package uses.
-  const types = (requires.programTypes ?? []).filter((t) => probe.programTypes.includes(t));
+  const types = (requires.programTypes ?? []).filter((t) => probe.supports('programType', t) === true);
   const probeTypes = types.length > 0 ? types : ['socket_filter'];
   for (const h of requires.helpers ?? []) {
     const answers = probeTypes.map((t) => probe.supportsHelper(h, t));
