@@ -197,6 +197,13 @@ test('an index error keeps what runs and asks for an early pass', () => {
   });
   assert.deepEqual(brief(actions), ['report fw ATTACHED INDEX_UNAVAILABLE !FAILED']);
   assert.equal((actions[0] as Extract<Action, { kind: 'report' }>).transient, true);
+  // Nor is a deployment being renamed to the unresolved id removed meanwhile.
+  const renaming = plan({
+    wanted: [want('fw-v2', '1.1.0')],
+    running: [running('fw', '1.0.0')],
+    resolved: { 'fw-v2': { error } },
+  });
+  assert.deepEqual(brief(renaming), ['report fw-v2 PENDING INDEX_UNAVAILABLE !FAILED']);
 });
 
 const PIN_GONE = { code: 'DRIFT_PIN_MISSING', message: 'check fw: link pin xdp_fw is gone' };

@@ -158,7 +158,11 @@ class WantPlanner {
     if (want.expired) return this.expired(want, current, drift);
     const resolution = this.input.resolved.get(want.id);
     if (!resolution || 'error' in resolution) {
-      // The registry being away changes nothing that runs; say so and retry soon.
+      // The registry being away changes nothing that runs (a deployment being renamed to this id included).
+      if (!current) {
+        const renaming = this.renameSource(want, want.attach ?? {});
+        if (renaming) this.claimed.add(renaming.id);
+      }
       const reason = drift ?? (resolution && 'error' in resolution ? resolution.error : unresolved(want));
       return this.report(want, drift ? 'DRIFTED' : current ? 'ATTACHED' : 'PENDING', current, reason, {
         transient: true,
@@ -182,7 +186,7 @@ class WantPlanner {
         ref: target.ref,
       });
     }
-    const renamed = current ? undefined : this.renameSource(want, target);
+    const renamed = current ? undefined : this.renameSource(want, target.attach);
     if (renamed) this.claimed.add(renamed.id);
     const mark = this.input.marks({
       id: want.id,
@@ -229,10 +233,10 @@ class WantPlanner {
   }
 
   /** A running deployment no policy names, of the same package on the same attach: the wanted id renames it. */
-  private renameSource(want: WantedProgram, target: Target): Deployment | undefined {
+  private renameSource(want: WantedProgram, attach: PolicyAttach): Deployment | undefined {
     for (const [id, d] of this.running) {
       if (this.wantedIds.has(id) || this.claimed.has(id) || this.waiting.has(id)) continue;
-      if (d.package === want.package && sameAttach(d.attach, target.attach)) return d;
+      if (d.package === want.package && sameAttach(d.attach, attach)) return d;
     }
     return undefined;
   }
