@@ -10,6 +10,7 @@ import { DeploymentMetaStore } from './deployment-meta.js';
 import { deploymentRecord } from './deployment-record.js';
 import {
   compiled,
+  heldBpfIds,
   linkedProgramIds,
   loaderEnv,
   objectSpec,
@@ -148,4 +149,21 @@ test('a crash mid program-set change: adopt rolls back an incomplete one and for
   assert.deepEqual(linkedProgramIds('pair_tcx'), [], 'the program 3.0.0 dropped is removed');
   assert.equal(xdpProgramId(veth.name), xdp3);
   await loader().detach('up');
+});
+
+test('upgrading a tracing program (its link cannot be updated): the new link runs before the old one goes', async () => {
+  const l = loader();
+  const spec = (version: string) =>
+    objectSpec('trace', 'kind_raw_tp', [{ name: 'kind_raw_tp' }], {}, version);
+  const tracePin = join(env.pinRoot, 'trace', 'links', 'kind_raw_tp');
+  const first = await l.attach(await spec('1.0.0'));
+  const before = pinnedLink(tracePin);
+  await l.upgrade(first, await spec('1.1.0'));
+  const after = pinnedLink(tracePin);
+  assert.notEqual(after.id, before.id, 'a new link');
+  assert.notEqual(after.prog_id, before.prog_id, 'running the new program');
+  assert.deepEqual(linkedProgramIds('kind_raw_tp'), [after.prog_id], 'the old link is gone');
+  assert.equal(heldBpfIds().links.has(before.id), false);
+  await l.detach('trace');
+  assert.deepEqual(linkedProgramIds('kind_raw_tp'), []);
 });
