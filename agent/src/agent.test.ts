@@ -397,9 +397,9 @@ test('another interface: attached there first, then the old detached, then hande
   await t.agent.reconcile();
   assert.deepEqual(t.loader.calls, [
     'attach fw 1.0.0',
-    'attach fw.next 1.0.0',
+    'attach fw-NEXT 1.0.0',
     'detach fw',
-    'handover fw.next->fw 1.0.0',
+    'handover fw-NEXT->fw 1.0.0',
   ]);
   assert.deepEqual(
     [...t.loader.live.values()].map((d) => [d.id, d.attach.interface]),

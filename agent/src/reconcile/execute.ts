@@ -53,8 +53,8 @@ export function toReason(err: unknown): Reason {
 
 /** A deployment made under this id while it moves to other hooks, then handed over to the real id. */
 export function movingId(id: string): string {
-  // Deployment ids are [a-z0-9_-]: no policy can name this one.
-  return `${id}.next`;
+  // Deployment ids are [a-z0-9_-]: no policy can name this one (and bpffs refuses names with a dot).
+  return `${id}-NEXT`;
 }
 
 /** Runs the actions; returns whether something was left undone for a reason that passes (retry soon). */

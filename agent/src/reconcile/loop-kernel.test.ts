@@ -33,7 +33,10 @@ const innerAddr = '198.18.108.1';
 const outerAddr = '198.18.108.2';
 const pinRoot = `/sys/fs/bpf/bpfleet-${tag}`;
 const dataDir = mkdtempSync(join(tmpdir(), `bpfleet-${tag}-`));
-const allow = { interfaces: [inner], cgroups: [] };
+// A second wan for moves: 198.18.108.4/30.
+const inner2 = `${tag}j`;
+const outer2 = `${tag}p`;
+const allow = { interfaces: [inner, inner2], cgroups: [] };
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,8 +62,8 @@ function pings(count: number): number {
 }
 
 /** The XDP program id on the wan interface as the kernel shows it, or undefined. */
-function xdpProgram(): number | undefined {
-  const [link] = JSON.parse(sh('ip', ['-j', 'link', 'show', 'dev', inner])) as Array<{
+function xdpProgram(dev = inner): number | undefined {
+  const [link] = JSON.parse(sh('ip', ['-j', 'link', 'show', 'dev', dev])) as Array<{
     xdp?: { prog?: { id: number }; attached?: Array<{ prog?: { id: number } }> };
   }>;
   return link?.xdp?.prog?.id ?? link?.xdp?.attached?.[0]?.prog?.id;
@@ -70,10 +73,16 @@ before(() => {
   sh('ip', ['netns', 'add', ns]);
   inPeer(['ip', 'link', 'set', 'lo', 'up']);
   createWan();
+  sh('ip', ['link', 'add', inner2, 'type', 'veth', 'peer', 'name', outer2, 'netns', ns]);
+  sh('ip', ['addr', 'add', '198.18.108.5/30', 'dev', inner2]);
+  sh('ip', ['link', 'set', inner2, 'up']);
+  inPeer(['ip', 'addr', 'add', '198.18.108.6/30', 'dev', outer2]);
+  inPeer(['ip', 'link', 'set', outer2, 'up']);
 });
 
 after(() => {
   spawnSync('ip', ['link', 'del', inner]);
+  spawnSync('ip', ['link', 'del', inner2]);
   spawnSync('ip', ['netns', 'del', ns]);
   rmSync(pinRoot, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
@@ -250,4 +259,50 @@ test('a rename on XDP through the loop: a program on the hook at every 1 ms samp
   assert.ok(!l.events.some(([s]) => s === 'FAILED' || s === 'REMOVED'), JSON.stringify(l.events));
   assert.equal(existsSync(join(pinRoot, 'fw-a')), false, "the old id's pins are gone");
   assert.equal(pings(5), 0, 'the renamed firewall blocks the peer');
+});
+
+test('another interface through the loop: attached there before it leaves the old one', async (t) => {
+  const l = await loop();
+  t.after(async () => {
+    for (const id of ['mv', 'mv-NEXT']) await l.loader.detach(id).catch(() => {});
+  });
+  l.setWanted([firewall('mv')]);
+  await l.agent.reconcile();
+  assert.ok(xdpProgram(inner));
+  const samples = join(dataDir, 'move-samples');
+  const stop = join(dataDir, 'move-stop');
+  const poller = spawn(
+    'sh',
+    [
+      '-c',
+      `while [ ! -e ${stop} ]; do echo "$(ip -o link show dev ${inner}) | $(ip -o link show dev ${inner2})"; done > ${samples}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  t.after(() => {
+    poller.kill();
+  });
+  const count = () => (existsSync(samples) ? readFileSync(samples, 'utf8').split('\n').length - 1 : 0);
+  while (count() < 5) await new Promise((r) => setTimeout(r, 5));
+  l.setWanted([{ ...firewall('mv'), attach: { interface: inner2, mode: 'driver' } }]);
+  await l.agent.reconcile();
+  const after = count();
+  while (count() < after + 5) await new Promise((r) => setTimeout(r, 5));
+  writeFileSync(stop, '');
+  await new Promise((r) => poller.once('exit', r));
+  const lines = readFileSync(samples, 'utf8').trim().split('\n');
+  const empty = lines.filter((line) => !/prog\/xdp id \d+/.test(line));
+  assert.equal(
+    empty.length,
+    0,
+    `${empty.length} of ${lines.length} samples had the program on neither interface`,
+  );
+  t.diagnostic(`${lines.length} samples of both interfaces`);
+  assert.equal(xdpProgram(inner), undefined, 'gone from the old interface');
+  assert.ok(xdpProgram(inner2), 'on the new one');
+  assert.deepEqual(
+    l.reports().map((r) => [r.id, r.status, r.attach?.interface]),
+    [['mv', 'ATTACHED', inner2]],
+  );
+  assert.deepEqual(readdirSync(pinRoot).sort(), ['mv'], 'no pins of the passing id left');
 });
