@@ -394,6 +394,7 @@ export class BpfLoader implements Loader {
     return loadCollection(p.objectSpec, {
       config: configValues(p.manifest, spec.config),
       replaceMaps,
+      programs: p.programs,
     });
   }
 

@@ -3,7 +3,7 @@
 import type { PackageContents } from '@bpfleet/sdk/archive';
 import { type AttachTarget, type CollectionSpec, loadCollectionSpec } from '@bpfleet/sdk/bpf';
 import { BpfError, NotSupportedError } from '@bpfleet/sdk/errors';
-import type { Manifest } from '@bpfleet/sdk/manifest';
+import { checkObjectPrograms, type Manifest } from '@bpfleet/sdk/manifest';
 import type { DeploySpec } from '../ports.js';
 import { type AttachAllow, assertAllowed } from './attach-allow.js';
 import { attachTarget } from './attach-targets.js';
@@ -11,6 +11,8 @@ import { attachTarget } from './attach-targets.js';
 export interface PreparedDeploy {
   manifest: Manifest;
   objectSpec: CollectionSpec;
+  /** The programs to load: those the manifest lists, less `load: false` ones (never loaded). */
+  programs: string[];
   /** By program name, in manifest order: only the programs the manifest lists are attached. */
   targets: Record<string, AttachTarget>;
 }
@@ -23,8 +25,14 @@ export function prepareDeploy(
 ): PreparedDeploy {
   const { manifest, object } = unpackedPackage(spec, arch);
   const objectSpec = loadCollectionSpec(object);
+  // The manifest is the contract: a program it does not list is refused here, before anything loads.
+  const programs = checkObjectPrograms(
+    manifest,
+    objectSpec.programs.map((p) => p.name),
+    `deploy ${spec.id} ${manifest.name}@${manifest.version}`,
+  );
   const targets: Record<string, AttachTarget> = {};
-  for (const { name } of manifest.programs) {
+  for (const name of programs) {
     const program = objectSpec.programs.find((p) => p.name === name);
     if (!program) {
       throw new BpfError(
@@ -36,7 +44,7 @@ export function prepareDeploy(
     assertAllowed(`deploy ${spec.id}: program ${name}`, target, allow, cgroupRoot);
     targets[name] = target;
   }
-  return { manifest, objectSpec, targets };
+  return { manifest, objectSpec, programs, targets };
 }
 
 export function unpackedPackage(spec: DeploySpec, arch: string): { manifest: Manifest; object: Uint8Array } {
