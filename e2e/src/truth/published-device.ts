@@ -41,6 +41,10 @@ export interface PublishedDevice {
   pinRoot: string;
   /** Signs a `bpfleet build` package with the publisher key and publishes it to the edge. */
   publish(archive: Buffer): Promise<SignedArchive>;
+  /** Signs a package with the publisher key without publishing it. */
+  sign(archive: Buffer): Promise<SignedArchive>;
+  /** The edge's data directory (its catalog and blobs). */
+  edgeDataDir: string;
   /** Applies an operator-signed device policy through the edge's fleet API (which checks it against the catalog). */
   apply(programs: Policy['programs'], expires?: Date): Promise<void>;
   /** What the edge shows for the device's programs. */
@@ -120,6 +124,8 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
       ...running,
       deviceId,
       pinRoot,
+      edgeDataDir: join(work, 'edge'),
+      sign: (archive) => signArchive(archive, toSigningKey(publisher.privateKeyPem)),
       async publish(archive) {
         const pkg = await signArchive(archive, toSigningKey(publisher.privateKeyPem));
         const client = publishers[o.namespaces.indexOf(pkg.namespace)];
