@@ -112,8 +112,8 @@ export interface KernelCheck {
   drift?: Reason;
   /**
    * What the loader did in this same call: `repaired` (re-pinned or re-attached from the collection it holds
-   * open: ATTACHED again), `waiting` (the target is missing; it re-attaches when it comes back, on a later
-   * check), `redeploy` (nothing to repair from, e.g. after a restart: the agent detaches the remains and
+   * open: ATTACHED again), `waiting` (the target is missing, also after a restart; when it is back a later
+   * check re-attaches it, or says `redeploy` when nothing is held open), `redeploy` (nothing to repair from, e.g. after a restart: the agent detaches the remains and
    * deploys it again from the package).
    */
   outcome?: 'repaired' | 'waiting' | 'redeploy';
