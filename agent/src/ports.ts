@@ -113,8 +113,8 @@ export interface KernelCheck {
   /**
    * What the loader did in this same call: `repaired` (re-pinned or re-attached from the collection it holds
    * open: ATTACHED again), `waiting` (the target is missing, also after a restart; when it is back a later
-   * check re-attaches it, or says `redeploy` when nothing is held open), `redeploy` (nothing to repair from, e.g. after a restart: the agent detaches the remains and
-   * deploys it again from the package).
+   * check re-attaches it, or says `redeploy` when nothing is held open), `redeploy` (nothing to repair from,
+   * e.g. after a restart: the agent detaches the remains and deploys it again from the package).
    */
   outcome?: 'repaired' | 'waiting' | 'redeploy';
 }
