@@ -103,6 +103,13 @@ export async function removalCase(d: TruthDevice, t: TestContext): Promise<void>
     });
   }
   assert.deepEqual(programsNamed(cases.map((c) => c.program)), [], 'none of the programs is loaded');
+  // With nothing deployed the agent has no reason to hold any link or program open.
+  const held = heldBy(d.agent.pid);
+  t.diagnostic(
+    `the agent holds ${held.links.size} links, ${held.programs.size} programs, ${held.maps.size} maps`,
+  );
+  assert.deepEqual([...held.links], [], 'the agent holds no link fd');
+  assert.deepEqual([...held.programs], [], 'the agent holds no program fd');
 }
 
 function leftovers(d: TruthDevice, dep: Deployed): Record<string, unknown[]> {

@@ -56,11 +56,14 @@ export async function renameCase(d: TruthDevice, t: TestContext): Promise<void> 
     samples = await poller.stop();
   }
   const empty = samples.filter((s) => s.progId === undefined);
-  const gaps = samples.slice(1).map((s, i) => s.at - (samples[i]?.at ?? 0));
+  const gaps = samples
+    .slice(1)
+    .map((s, i) => s.at - (samples[i]?.at ?? 0))
+    .sort((a, b) => a - b);
   const span = (samples.at(-1)?.at ?? 0) - (samples[0]?.at ?? 0);
   t.diagnostic(
-    `${samples.length} samples over ${Math.round(span)} ms, largest gap ${Math.max(...gaps).toFixed(1)} ms, ` +
-      `programs seen ${[...new Set(samples.map((s) => s.progId))]}`,
+    `${samples.length} samples over ${Math.round(span)} ms, gap median ${gaps[gaps.length >> 1]?.toFixed(1)} ms, ` +
+      `largest ${gaps.at(-1)?.toFixed(1)} ms, programs seen ${[...new Set(samples.map((s) => s.progId))]}`,
   );
   assert.ok(
     samples.length >= span / 3,

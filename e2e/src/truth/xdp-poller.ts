@@ -19,8 +19,9 @@ export interface XdpPoller {
 
 /** Resolves once the first sample is taken. */
 export async function pollXdp(ns: string, dev: string, intervalMs = 1): Promise<XdpPoller> {
-  // Above the agent's priority: on a busy machine a starved poller would leave gaps a short outage could hide in.
-  const child = spawn('nice', ['-n', '-10', process.execPath, MAIN, ns, dev, String(intervalMs)], {
+  // Real-time priority (it sleeps between samples): on a busy 2-core machine a starved poller would leave gaps a
+  // short outage could hide in.
+  const child = spawn('chrt', ['-f', '10', process.execPath, MAIN, ns, dev, String(intervalMs)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
