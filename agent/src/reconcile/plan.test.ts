@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Deployment, KernelCheck, PackageRef, WantedProgram } from '../ports.js';
 import type { ProgramReport } from '../reporting/report.js';
 import { configDigestOf } from './digests.js';
-import { type FailureMark, FailureMarks } from './failure-marks.js';
+import { FailureMarks } from './failure-marks.js';
 import { type Action, type PlanInput, planReconcile, type Resolution } from './plan.js';
 
 // The plan is data: every case is an input and the actions it yields, no I/O and no fakes.
@@ -300,20 +300,4 @@ test('an expired policy keeps what runs, deploys nothing new, and says so once',
     resolved: { fw: { ref: ref('1.0.0') } },
   });
   assert.deepEqual(brief(changed), ['redeploy fw', 'report fw PENDING POLICY_EXPIRED !POLICY_EXPIRED']);
-});
-
-test('failure marks: keyed by host, bounded, dropped for ids no policy names, old forms dropped', () => {
-  const subject = (i: number) => ({ id: `p${i}`, digest: 'sha256:x', configDigest: 'sha256:c' });
-  const marks = new FailureMarks({ legacy: { code: 'LOAD_EPERM', message: 'old form' } }, 'host-a');
-  assert.equal(marks.size, 0);
-  assert.equal(marks.takeChanged(), true, 'dropping the old form is saved');
-  for (let i = 0; i < 70; i++) marks.record(subject(i), { code: 'LOAD_EPERM', message: `m${i}` }, NOW + i);
-  marks.prune(new Set(Array.from({ length: 70 }, (_, i) => `p${i}`).filter((id) => id !== 'p69')));
-  assert.equal(marks.size, 64);
-  assert.equal(marks.get(subject(69)), undefined, 'no policy names p69');
-  assert.equal(marks.get(subject(4)), undefined, 'the oldest beyond 64 went');
-  assert.ok(marks.get(subject(5)));
-  const saved: Record<string, FailureMark> = JSON.parse(JSON.stringify(marks.toRecord()));
-  assert.equal(new FailureMarks(saved, 'host-a').size, 64);
-  assert.equal(new FailureMarks(saved, 'host-b').size, 0, 'a new kernel or capabilities: tried again');
 });
