@@ -461,8 +461,8 @@ export class BpfLoader implements Loader {
       } catch (err) {
         this.o.logger.error('hand-over: swap back failed', { id, error: errorMessage(err) });
       }
-      rmSync(this.pin(id, newName), { force: true });
-      link.pin(join(this.dir(old.version.deployment.id), 'links', oldName));
+      // Only the new pin goes: the old one was never removed and keeps the link where it was.
+      if (link.pinnedAt === this.pin(id, newName)) link.unpin();
     }
   }
 

@@ -134,3 +134,30 @@ test('a crash mid hand-over: adopt finishes a complete one and undoes an incompl
   await restarted.detach('new');
   assert.equal(xdpProgramId(veth.name), undefined);
 });
+
+test('a hand-over failing half-way swaps the XDP program back and leaves the old id as it was', async () => {
+  // The tcx program's interface (allowed, but not there) fails after the XDP link was taken over and swapped.
+  const missing = `${veth.name.slice(0, -1)}z`;
+  const l = env.loader({ interfaces: [veth.name, missing], cgroups: [] });
+  const old = await l.attach(await pair('old'));
+  const oldXdp = pinnedLink(pin('old', 'pair_xdp'));
+  const oldTcx = pinnedLink(pin('old', 'pair_tcx'));
+  const failing = await objectSpec(
+    'new',
+    'pair_v2',
+    [
+      { name: 'pair_xdp', attach: { interface: veth.name } },
+      { name: 'pair_tcx', attach: { interface: missing } },
+    ],
+    {},
+  );
+  await assert.rejects(l.handover(old, failing), /not found/);
+  assert.equal(xdpProgramId(veth.name), oldXdp.prog_id, 'the old program is back on the hook');
+  assert.equal(pinnedLink(pin('old', 'pair_xdp')).id, oldXdp.id);
+  assert.equal(pinnedLink(pin('old', 'pair_tcx')).id, oldTcx.id);
+  assert.equal(existsSync(join(env.pinRoot, 'new')), false);
+  assert.deepEqual(linkedProgramIds('pair_tcx'), [oldTcx.prog_id]);
+  await l.detach('old');
+  assert.equal(xdpProgramId(veth.name), undefined);
+  assert.deepEqual(linkedProgramIds('pair_tcx'), []);
+});
