@@ -29,6 +29,8 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
   ]);
   await attached(d, 30_000);
   assert.equal((await d.net.ping(3)).received, 0, 'the firewall drops the peer’s pings');
+  const countedBefore = driftsCounted(d);
+  let drifts = 0;
 
   await t.test('a deleted link pin', async () => {
     await attached(d, 10_000);
@@ -37,6 +39,7 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
     assert.ok(links.length > 0, `link pins of ${ID}: ${pinsUnder(d.pinRoot)}`);
     // What an unprivileged user with write access to a 1777 bpffs could do.
     for (const pin of links) rmSync(join(d.pinRoot, ID, pin));
+    drifts++;
     await repaired(d, t0, 'link pin deleted');
     assert.deepEqual(
       pinsUnder(join(d.pinRoot, ID)).filter((p) => p.startsWith('links/')),
@@ -50,6 +53,7 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
     const t0 = Date.now();
     const off = tryInDevice(d.net, 'ip', ['link', 'set', 'dev', d.net.wan, 'xdp', 'off']);
     if (off.ok) {
+      drifts++;
       await repaired(d, t0, 'xdp off');
       return;
     }
@@ -67,6 +71,7 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
     assert.ok(link, `a link runs program ${before}`);
     const t0 = Date.now();
     execFileSync('bpftool', ['link', 'detach', 'id', String(link.id)]);
+    drifts++;
     // The repair below must include a DRIFTED event: a detach that changed nothing could not pass it.
     st.diagnostic(
       `right after the detach the hook holds ${JSON.stringify(xdpOn(d.net.deviceNs, d.net.wan))}`,
@@ -78,6 +83,7 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
     await attached(d, 10_000);
     const t0 = Date.now();
     d.net.deleteWan();
+    drifts++;
     let events: unknown;
     await until(
       async () => {
@@ -93,6 +99,13 @@ export async function driftCase(d: TruthDevice, t: TestContext): Promise<void> {
     const t1 = Date.now();
     d.net.createWan();
     await repaired(d, t1, 'interface re-created', false);
+  });
+
+  await t.test('each drift is counted in the agent’s metrics', () => {
+    assert.ok(
+      driftsCounted(d) >= countedBefore + drifts,
+      `bpfleet_agent_drift_total for ${ID}: ${driftsCounted(d)}, before ${countedBefore}, drifts ${drifts}`,
+    );
   });
 }
 
@@ -133,4 +146,15 @@ async function repaired(d: TruthDevice, since: number, what: string, needEvent =
     10_000,
   );
   assert.equal((await d.net.ping(3)).received, 0, `${what}: the peer's pings are dropped again`);
+}
+
+/** bpfleet_agent_drift_total for the deployment, summed over codes, from the agent's metrics in its namespace. */
+function driftsCounted(d: TruthDevice): number {
+  const text = execFileSync(
+    'nsenter',
+    [`--net=/run/netns/${d.net.deviceNs}`, 'curl', '-sf', 'http://127.0.0.1:9465/metrics'],
+    { encoding: 'utf8' },
+  );
+  const re = new RegExp(`^bpfleet_agent_drift_total\\{[^}]*deployment="${ID}"[^}]*\\} (\\S+)$`, 'gm');
+  return [...text.matchAll(re)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
