@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, test } from 'node:test';
-import { BpfError } from '../errors.js';
+import { BpfError, VerifierError } from '../errors.js';
 import { loadCollection } from './collection.js';
 import { WARNING_BYTES, WARNING_LINES } from './load-failure.js';
 import { readU64, splitPerCpu, u32 } from './map.js';
@@ -15,10 +15,24 @@ interface BpftoolProg {
   name?: string;
 }
 
-/** Programs the kernel has loaded whose names start with `prefix` (names chosen unique to these tests). */
+// The programs of this file's objects (names unique to these tests: other suites may run at the same time).
+const OURS = /^h1c_(xdp_|wake_|wnew_|swch_|known|unknown_sec|ringbuf_user)/;
+
+/** Programs of this file the kernel has loaded whose names start with `prefix`. */
 function kernelPrograms(prefix: string): BpftoolProg[] {
   const all = JSON.parse(run('bpftool', ['-j', 'prog', 'show'])) as BpftoolProg[];
-  return all.filter((p) => p.name?.startsWith(prefix));
+  return all.filter((p) => p.name !== undefined && OURS.test(p.name) && p.name.startsWith(prefix));
+}
+
+/** Waits until the kernel has freed every program named `prefix…` (tracing programs go after an RCU grace period). */
+async function allFreed(prefix: string): Promise<BpftoolProg[]> {
+  const until = Date.now() + 5000;
+  let left = kernelPrograms(prefix);
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = kernelPrograms(prefix);
+  }
+  return left;
 }
 
 /** The program id on an interface's XDP hook, as `ip -j link` reports it, or undefined. */
@@ -35,9 +49,9 @@ if (insideTestNetns(import.meta.url, 'h1c-load')) {
   const outer = `h1c${process.pid % 100000}b`;
   let fdsBefore: string[];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     fdsBefore = openFds();
-    assert.deepEqual(kernelPrograms('h1c_'), [], 'no h1c_ program left from an earlier run');
+    assert.deepEqual(await allFreed('h1c_'), [], 'no h1c_ program left from an earlier test');
   });
   afterEach(() => {
     spawnSync('ip', ['link', 'del', inner]);
@@ -79,7 +93,7 @@ if (insideTestNetns(import.meta.url, 'h1c-load')) {
     } finally {
       coll.close();
     }
-    assert.deepEqual(kernelPrograms('h1c_'), []);
+    assert.deepEqual(await allFreed('h1c_'), []);
     assert.deepEqual(openFds(), fdsBefore);
   });
 
@@ -104,7 +118,7 @@ if (insideTestNetns(import.meta.url, 'h1c-load')) {
       for (const link of links) link.close();
       coll.close();
     }
-    assert.deepEqual(kernelPrograms('h1c_'), []);
+    assert.deepEqual(await allFreed('h1c_'), []);
     assert.deepEqual(openFds(), fdsBefore);
   });
 
@@ -126,7 +140,7 @@ if (insideTestNetns(import.meta.url, 'h1c-load')) {
         err.code === 'NO_SUCH_PROGRAM' &&
         /^load bpfleet: no program h1c_nope in the object/.test(err.message),
     );
-    assert.deepEqual(kernelPrograms('h1c_'), []);
+    assert.deepEqual(await allFreed('h1c_'), []);
     assert.deepEqual(openFds(), fdsBefore);
   });
 
@@ -144,6 +158,15 @@ if (insideTestNetns(import.meta.url, 'h1c-load')) {
       return true;
     });
     assert.deepEqual(openFds(), fdsBefore);
+  });
+
+  test('a verifier refusal keeps the whole log and libbpf warnings for the step', async () => {
+    await assert.rejects(loadCollection(testObject('bad')), (err: unknown) => {
+      assert.ok(err instanceof VerifierError);
+      assert.match(err.log, /processed \d+ insns/);
+      assert.ok(err.warnings.some((w) => /prog 'unchecked_read': BPF program load failed/.test(w)));
+      return true;
+    });
   });
 
   test('the reason survives after libbpf has printed more warnings than the ring keeps', async () => {
