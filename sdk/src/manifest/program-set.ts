@@ -1,9 +1,9 @@
 // The manifest is the contract: every program of an object must be listed, and only those listed to load run.
 import { ManifestError } from '../errors.js';
-import type { Manifest, ProgramDecl } from './types.js';
+import type { ProgramDecl } from './types.js';
 
-/** The parts of a manifest the check reads (the build passes its own structural subset). */
-export interface ProgramSetManifest extends Pick<Manifest, 'name' | 'version'> {
+/** The part of a manifest the check reads (the build passes its own structural subset). */
+export interface ProgramSetManifest {
   programs: ReadonlyArray<Pick<ProgramDecl, 'name' | 'load'>>;
 }
 
@@ -32,7 +32,7 @@ export function checkObjectPrograms(
     throw new ProgramSetError(
       'PROGRAM_UNDECLARED',
       where,
-      `the object holds ${plural(undeclared.length)} the manifest of ${manifest.name}@${manifest.version} does not list: ${undeclared.join(', ')} (list each in programs, with load: false and a description if it must not run)`,
+      `the object holds ${plural(undeclared.length)} the manifest does not list: ${undeclared.join(', ')} (list each in programs, with load: false and a description if it must not run)`,
     );
   }
   const missing = manifest.programs.filter((p) => !inObject.has(p.name)).map((p) => p.name);
@@ -40,7 +40,7 @@ export function checkObjectPrograms(
     throw new ProgramSetError(
       'PROGRAM_MISSING',
       where,
-      `the manifest of ${manifest.name}@${manifest.version} lists ${missing.length === 1 ? 'a program' : 'programs'} the object does not have: ${missing.join(', ')}`,
+      `the manifest lists ${missing.length === 1 ? 'a program' : 'programs'} the object does not have: ${missing.join(', ')}`,
     );
   }
   return manifest.programs.filter((p) => p.load !== false).map((p) => p.name);
