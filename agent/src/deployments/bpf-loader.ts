@@ -48,6 +48,42 @@ export class BpfLoader implements Loader {
 
   constructor(private readonly o: BpfLoaderOptions) {}
 
+  // One kernel change at a time: a check must never see (and "repair") an upgrade or hand-over half done.
+  private queue: Promise<unknown> = Promise.resolve();
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  adopt(): Promise<Deployment[]> {
+    return this.serial(() => this.adoptNow());
+  }
+
+  attach(spec: DeploySpec): Promise<Deployment> {
+    return this.serial(() => this.attachNow(spec));
+  }
+
+  upgrade(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+    return this.serial(() => this.upgradeNow(current, spec));
+  }
+
+  updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+    return this.serial(() => this.updateMapsNow(current, spec));
+  }
+
+  detach(id: string): Promise<void> {
+    return this.serial(() => this.detachNow(id));
+  }
+
+  handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
+    return this.serial(() => this.handoverNow(from, spec));
+  }
+
+  check(): Promise<KernelCheck[]> {
+    return this.serial(() => this.checkNow());
+  }
+
   private dir(id: string): string {
     return join(this.o.pinRoot, id);
   }
@@ -60,7 +96,7 @@ export class BpfLoader implements Loader {
     return join(this.dir(id), 'links', name);
   }
 
-  async adopt(): Promise<Deployment[]> {
+  private async adoptNow(): Promise<Deployment[]> {
     mkdirSync(this.o.pinRoot, { recursive: true });
     const metas = new Map<string, DeploymentMeta | undefined>();
     for (const id of new Set([...readdirSync(this.o.pinRoot), ...(await this.o.meta.ids())])) {
@@ -106,7 +142,7 @@ export class BpfLoader implements Loader {
     return found;
   }
 
-  async attach(spec: DeploySpec): Promise<Deployment> {
+  private async attachNow(spec: DeploySpec): Promise<Deployment> {
     const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const dir = this.dir(spec.id);
     // Maps a previous deployment of this id persisted (its state) are reused as they are.
@@ -143,7 +179,7 @@ export class BpfLoader implements Loader {
    * Programs in both versions are swapped in their links; new ones are attached and pinned before anything old
    * goes; gone ones are removed after the swap. The running version is read from the crash-safe record.
    */
-  async upgrade(_current: Deployment, spec: DeploySpec): Promise<Deployment> {
+  private async upgradeNow(_current: Deployment, spec: DeploySpec): Promise<Deployment> {
     const before = await this.o.meta.read(spec.id);
     if (!before)
       throw new BpfError('DEPLOYMENT_UNKNOWN', `upgrade ${spec.id}: no record of the running version`);
@@ -208,7 +244,7 @@ export class BpfLoader implements Loader {
     return version.deployment;
   }
 
-  async updateMaps(current: Deployment, spec: DeploySpec): Promise<Deployment> {
+  private async updateMapsNow(current: Deployment, spec: DeploySpec): Promise<Deployment> {
     const { manifest } = unpackedPackage(spec, this.o.arch);
     const meta = await this.o.meta.read(spec.id);
     if (!meta || meta.current.deployment.digest !== current.digest) {
@@ -238,7 +274,7 @@ export class BpfLoader implements Loader {
     return deployment;
   }
 
-  async detach(id: string): Promise<void> {
+  private async detachNow(id: string): Promise<void> {
     const links = this.held.get(id)?.links ?? new Map<string, FdLink>();
     // Pins this process does not hold (after a failed adopt, say) are opened and removed too.
     if (linkPinNames(this.dir(id)).some((name) => !links.has(name))) {
@@ -255,7 +291,7 @@ export class BpfLoader implements Loader {
    * pinned under the new id and then swapped to the new program; other programs are attached before the old
    * links go. The new record says `handover` until the old id's pins and record are gone (see DeploymentMeta).
    */
-  async handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
+  private async handoverNow(from: Deployment, spec: DeploySpec): Promise<Deployment> {
     const fromMeta = await this.o.meta.read(from.id);
     if (!fromMeta)
       throw new BpfError('DEPLOYMENT_UNKNOWN', `hand over ${from.id} to ${spec.id}: no record of ${from.id}`);
@@ -313,7 +349,7 @@ export class BpfLoader implements Loader {
     return version.deployment;
   }
 
-  async check(): Promise<KernelCheck[]> {
+  private async checkNow(): Promise<KernelCheck[]> {
     const out: KernelCheck[] = [];
     // One lookup per interface name per round (an ioctl on a fresh socket each).
     const ifindexes = new Map<string, number>();

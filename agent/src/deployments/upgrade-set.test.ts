@@ -167,3 +167,33 @@ test('upgrading a tracing program (its link cannot be updated): the new link run
   await l.detach('trace');
   assert.deepEqual(linkedProgramIds('kind_raw_tp'), []);
 });
+
+test('kernel checks while an upgrade runs wait for it (never "repair" a half-done upgrade back)', async () => {
+  const l = loader();
+  const first = await l.attach(await v1('1.0.0'));
+  const upgrading = l.upgrade(first, await v2('2.0.0'));
+  let done = false;
+  upgrading.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  const checks: string[] = [];
+  while (!done) {
+    for (const c of await l.check()) if (c.drift) checks.push(c.drift.code);
+    await new Promise((r) => setImmediate(r));
+  }
+  await upgrading;
+  assert.deepEqual(checks, [], 'no drift seen during the upgrade');
+  assert.equal(xdpProgramId(veth.name), pinnedLink(pin('pair_xdp')).prog_id);
+  assert.deepEqual(
+    (await l.check()).map((c) => c.drift),
+    [undefined],
+  );
+  const meta = await new DeploymentMetaStore(join(env.dataDir, 'deployments')).read('up');
+  assert.equal(xdpProgramId(veth.name), meta?.current.programIds.pair_xdp, 'the new version runs');
+  await l.detach('up');
+});
