@@ -29,7 +29,10 @@ export async function upgradeCase(d: TruthDevice, t: TestContext): Promise<void>
   assert.deepEqual(programsNamed(['h7t_tcx']), [], 'v1 has no tcx program');
 
   await t.test('v1 → v2 adds a tcx program without losing a packet', async () => {
+    const seen = counts(d)[0] ?? 0;
     await underPings(d, t, () => deploy(v2), '2.0.0');
+    // `counts` is persistent: v2 carries v1's map over, so every ping is counted once, before or after the swap.
+    assert.ok((counts(d)[0] ?? 0) >= seen + PINGS, `v1's ${seen} pings kept and all ${PINGS} counted`);
     const xdp = xdpOn(d.net.deviceNs, d.net.wan);
     assert.equal(xdp?.name, 'h7t_xdp', 'v2’s XDP program on the hook');
     assert.notEqual(xdp?.id, p1?.id, 'v2 loaded its own XDP program');
@@ -45,7 +48,9 @@ export async function upgradeCase(d: TruthDevice, t: TestContext): Promise<void>
   await t.test('v2 → v3 removes the tcx program without losing a packet', async () => {
     const p2 = xdpOn(d.net.deviceNs, d.net.wan);
     const tcx = attachedNamed('h7t_tcx').map((p) => p.id);
+    const seen = counts(d)[0] ?? 0;
     await underPings(d, t, () => deploy(v3), '3.0.0');
+    assert.ok((counts(d)[0] ?? 0) >= seen + PINGS, `v2's ${seen} pings kept and all ${PINGS} counted`);
     const xdp = xdpOn(d.net.deviceNs, d.net.wan);
     assert.equal(xdp?.name, 'h7t_xdp', 'v3’s XDP program on the hook');
     assert.notEqual(xdp?.id, p2?.id, 'v3 loaded its own XDP program');
