@@ -5,10 +5,8 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { until } from '../fixtures/until.js';
 import { cgroupPrograms, programsNamed, xdpOn } from './kernel-view.js';
-import type { TruthDevice } from './truth-device.js';
+import { cgroup2Root, type TruthDevice } from './truth-device.js';
 import { ATTACH_TYPES, attachTypePackage, pingsPackage } from './truth-packages.js';
-
-const CGROUP2_ROOT = '/sys/fs/cgroup/unified';
 
 export async function allowListCase(d: TruthDevice, t: TestContext): Promise<void> {
   // eth9 exists in the device namespace: a fail-open agent would attach to it.
@@ -54,7 +52,7 @@ export async function allowListCase(d: TruthDevice, t: TestContext): Promise<voi
   await sleep(2500);
   assert.equal(xdpOn(d.net.deviceNs, 'eth9'), undefined, 'nothing on eth9');
   assert.equal(xdpOn(d.net.deviceNs, d.net.wan), undefined, 'nothing on wan0');
-  const onRoot = cgroupPrograms(CGROUP2_ROOT).filter((p) => p.name === cgSkb.program);
+  const onRoot = cgroupPrograms(cgroup2Root()).filter((p) => p.name === cgSkb.program);
   assert.deepEqual(onRoot, [], 'nothing on the root cgroup');
   assert.deepEqual(programsNamed(['h7t_xdp', cgSkb.program]), [], 'neither program is even loaded');
 }

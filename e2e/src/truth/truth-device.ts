@@ -1,7 +1,7 @@
 // The device-truth suite's device: the published device (real edge, fleet API, real agent) plus what these cases
 // need on top: packages built from ./programs, a test cgroup in the allow-list, the edge's events, a clean slate.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,16 @@ import { type PublishedDevice, startPublishedDevice } from './published-device.j
 import type { PackageSpec } from './truth-packages.js';
 
 export const TAG = 'h7t';
-const CGROUP2 = '/sys/fs/cgroup/unified';
+
+/** Where cgroup v2 is mounted (the agent resolves policy cgroup paths under it too). */
+export function cgroup2Root(): string {
+  const mount = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find((fields) => fields[2] === 'cgroup2');
+  if (!mount?.[1]) throw new Error('cgroup v2 is not mounted');
+  return mount[1];
+}
 
 /** An event as the edge recorded it. */
 export interface EdgeEvent {
@@ -46,11 +55,12 @@ export interface TruthDevice extends Omit<PublishedDevice, 'close'> {
 
 export async function startTruthDevice(): Promise<TruthDevice> {
   const cgroup = `/${TAG}-${process.pid}`;
-  mkdirSync(`${CGROUP2}${cgroup}`, { recursive: true });
+  const cgroupPath = `${cgroup2Root()}${cgroup}`;
+  mkdirSync(cgroupPath, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), `bpfleet-${TAG}-build-`));
   const removeLocal = async () => {
     try {
-      rmdirSync(`${CGROUP2}${cgroup}`);
+      rmdirSync(cgroupPath);
     } catch {
       // Already gone.
     }
