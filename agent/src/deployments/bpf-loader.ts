@@ -1,6 +1,6 @@
 // The Loader on the real kernel: pins under <pinRoot>/<id>/, link fds held while it runs, make-before-break
 // upgrades and hand-overs, adoption after restart, and the kernel check.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AttachTarget,
@@ -14,19 +14,13 @@ import {
 import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
-import { recoverVersion } from './adopt-recovery.js';
+import { adoptDeployments } from './adopt-deployments.js';
 import type { AttachAllow } from './attach-allow.js';
 import { configValues } from './attach-targets.js';
 import { persistedMaps, pinMaps, writeSpecMaps } from './deployment-maps.js';
-import type { DeploymentMeta, DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
+import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
 import { deploymentRecord } from './deployment-record.js';
-import {
-  type HeldDeployment,
-  linkPinNames,
-  openPinnedLinks,
-  programIdsOf,
-  removeLinks,
-} from './held-deployment.js';
+import { type HeldDeployment, linkPinNames, openPinnedLinks, removeLinks } from './held-deployment.js';
 import { checkDeployment } from './kernel-check.js';
 import { readMapMetrics } from './map-metrics.js';
 import { type PreparedDeploy, prepareDeploy, unpackedPackage } from './prepared-deploy.js';
@@ -96,50 +90,15 @@ export class BpfLoader implements Loader {
     return join(this.dir(id), 'links', name);
   }
 
-  private async adoptNow(): Promise<Deployment[]> {
-    mkdirSync(this.o.pinRoot, { recursive: true });
-    const metas = new Map<string, DeploymentMeta | undefined>();
-    for (const id of new Set([...readdirSync(this.o.pinRoot), ...(await this.o.meta.ids())])) {
-      metas.set(id, await this.o.meta.read(id));
-    }
-    const found: Deployment[] = [];
-    // What this process already holds is adopted as it is (a second call must not open its links again).
-    for (const [id, held] of this.held) {
-      metas.delete(id);
-      found.push(held.version.deployment);
-    }
-    // Hand-overs first: finishing one removes the deployment it took over from.
-    for (const [id, meta] of metas) {
-      if (meta?.phase !== 'handover') continue;
-      metas.delete(id);
-      const adopted = await this.adoptHandover(id, meta);
-      if (adopted) {
-        if (meta.from) metas.delete(meta.from);
-        found.push(adopted);
-      }
-    }
-    for (const [id, meta] of metas) {
-      const links = openPinnedLinks(id, this.dir(id), this.o.logger);
-      const recovered = meta && recoverVersion(meta, programIdsOf(links));
-      if (!meta || !recovered) {
-        // Half an attach (a crash before its pins, or pins without a record): nothing is trusted, clean it.
-        this.o.logger.warn('removing leftover deployment', { id, phase: meta?.phase ?? 'none' });
-        await this.removeDeployment(id, links);
-        continue;
-      }
-      removeLinks(
-        id,
-        recovered.extra.map((name) => [name, links.get(name) as FdLink]),
-        this.o.logger,
-      );
-      for (const name of recovered.extra) links.delete(name);
-      if (recovered.version !== meta.current || meta.phase !== 'attached') {
-        await this.o.meta.write(id, { phase: 'attached', current: recovered.version });
-      }
-      this.held.set(id, { version: recovered.version, links });
-      found.push(recovered.version.deployment);
-    }
-    return found;
+  private adoptNow(): Promise<Deployment[]> {
+    return adoptDeployments({
+      pinRoot: this.o.pinRoot,
+      meta: this.o.meta,
+      logger: this.o.logger,
+      held: this.held,
+      dir: (id) => this.dir(id),
+      remove: (id, links) => this.removeDeployment(id, links),
+    });
   }
 
   private async attachNow(spec: DeploySpec): Promise<Deployment> {
@@ -386,32 +345,6 @@ export class BpfLoader implements Loader {
       held.collection?.close();
     }
     this.held.clear();
-  }
-
-  private async adoptHandover(id: string, meta: DeploymentMeta): Promise<Deployment | undefined> {
-    const links = openPinnedLinks(id, this.dir(id), this.o.logger);
-    const recovered = recoverVersion({ phase: 'attached', current: meta.current }, programIdsOf(links));
-    if (!recovered) {
-      // Unpin only: a link shared with `from` is still pinned there and `from`'s own record decides its fate.
-      this.o.logger.warn('undoing an unfinished hand-over', { id, from: meta.from });
-      for (const link of links.values()) link.close();
-      rmSync(this.dir(id), { recursive: true, force: true });
-      await this.o.meta.remove(id);
-      return undefined;
-    }
-    if (meta.from) {
-      rmSync(this.dir(meta.from), { recursive: true, force: true });
-      await this.o.meta.remove(meta.from);
-    }
-    removeLinks(
-      id,
-      recovered.extra.map((name) => [name, links.get(name) as FdLink]),
-      this.o.logger,
-    );
-    for (const name of recovered.extra) links.delete(name);
-    await this.o.meta.write(id, { phase: 'attached', current: recovered.version });
-    this.held.set(id, { version: recovered.version, links });
-    return recovered.version.deployment;
   }
 
   private async removeDeployment(id: string, links: Map<string, FdLink>): Promise<void> {
