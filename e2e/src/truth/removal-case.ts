@@ -76,14 +76,16 @@ export async function removalCase(d: TruthDevice, t: TestContext): Promise<void>
     assert.ok(dep.linkIds.length >= 1, `${dep.type}: ${dep.program} runs through a link`);
   }
 
+  const removedAt = Date.now();
   await d.apply([]);
   await until(
     async () => {
       const v = await d.view();
-      seen = v.programs.map((p) => [p.id, p.status]);
-      return v.programs.length === 0;
+      const removed = (await d.events(removedAt)).filter((e) => e.state === 'REMOVED');
+      seen = [v.programs.map((p) => [p.id, p.status]), removed.map((e) => e.deployment)];
+      return v.programs.length === 0 && cases.every((c) => removed.some((e) => e.deployment === c.id));
     },
-    'no deployment left at the edge',
+    'no deployment left at the edge, a REMOVED event for each',
     30_000,
     () => [seen, d.agent.logs().slice(-5)],
   );
