@@ -1,6 +1,6 @@
 // The Loader on the real kernel: pins under <pinRoot>/<id>/, link fds held while it runs, make-before-break
 // upgrades and hand-overs, adoption after restart, and the kernel check.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AttachTarget,
@@ -23,6 +23,7 @@ import { deploymentRecord } from './deployment-record.js';
 import { type HeldDeployment, linkPinNames, openPinnedLinks, removeLinks } from './held-deployment.js';
 import { checkDeployment } from './kernel-check.js';
 import { readMapMetrics } from './map-metrics.js';
+import { makeDeploymentDirs } from './pin-root.js';
 import { type PreparedDeploy, prepareDeploy, unpackedPackage } from './prepared-deploy.js';
 import { planProgramSet, sameHook } from './program-set.js';
 
@@ -114,8 +115,7 @@ export class BpfLoader implements Loader {
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
     const links = new Map<string, FdLink>();
     try {
-      mkdirSync(join(dir, 'links'), { recursive: true });
-      mkdirSync(join(dir, 'maps'), { recursive: true });
+      makeDeploymentDirs(dir);
       for (const [name, target] of Object.entries(prepared.targets)) {
         const link = await this.attachProgram(collection, name, target);
         links.set(name, link);
@@ -268,8 +268,7 @@ export class BpfLoader implements Loader {
     const links = new Map<string, FdLink>();
     const shared = new Map<string, string>();
     try {
-      mkdirSync(join(dir, 'links'), { recursive: true });
-      mkdirSync(join(dir, 'maps'), { recursive: true });
+      makeDeploymentDirs(dir);
       for (const [name, target] of Object.entries(prepared.targets)) {
         const oldName = target.kind === 'xdp' ? this.sharedHook(old, target, shared) : undefined;
         if (oldName) {

@@ -54,6 +54,20 @@ export function preparePinRoot(pinRoot: string, uid: number = process.geteuid?.(
   assertContents(root, uid);
 }
 
+/**
+ * A deployment's pin folders (the pin root, `<id>/links`, `<id>/maps`), one level at a time with mode 0700: a recursive mkdir
+ * spins forever on sysfs when bpffs went away under a running agent.
+ */
+export function makeDeploymentDirs(dir: string): void {
+  for (const d of [dirname(dir), dir, join(dir, 'links'), join(dir, 'maps')]) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 function ancestors(path: string): string[] {
   const chain: string[] = [];
   for (let p = path; ; p = dirname(p)) {
