@@ -12,7 +12,12 @@ import {
   testRun,
 } from '../bpf/index.js';
 import { BuildError, errorMessage } from '../errors.js';
-import { encodeConfigValue, type FieldLayout, type Manifest } from '../manifest/index.js';
+import {
+  checkObjectPrograms,
+  encodeConfigValue,
+  type FieldLayout,
+  type Manifest,
+} from '../manifest/index.js';
 import { createTestCgroup } from './cgroup-traffic.js';
 import { compareValue, decodeLayout, encodeLayout } from './map-values.js';
 import { buildPacket } from './packet-builder.js';
@@ -53,7 +58,13 @@ async function load(
       throw new BuildError('BAD_TEST', `config ${name}: not declared in the manifest and the code`);
     values[name] = encodeConfigValue(decl, value, HOST_ORDER);
   }
-  return loadCollection(spec, { config: values });
+  // As on a device: only the programs the manifest lists to load, so a test never exercises a `load: false` one.
+  const programs = checkObjectPrograms(
+    manifest,
+    spec.programs.map((p) => p.name),
+    `test ${manifest.name}`,
+  );
+  return loadCollection(spec, { config: values, programs });
 }
 
 /** One value for every CPU of a per-CPU map, each in its 8-byte aligned slot. */
