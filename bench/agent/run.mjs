@@ -1,10 +1,11 @@
 // Agent benchmark on the real edge, the real agent (under nsenter in a device namespace) and the kernel:
 // policy → ATTACHED cold and cached next to the loader floor, packets lost across upgrades under load, the
 // agent's RSS and CPU idle with 10 programs attached next to an idle node process, and the drift check's share.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 import { driftCheckCost } from './drift-check.mjs';
 import { attachTen, DEPLOYMENTS, idleWindow, startIdleNode } from './idle.mjs';
 import { loaderFloor, median, policyToAttached } from './latency.mjs';
@@ -222,8 +223,7 @@ const result = {
   machine: { cpus: availableParallelism(), kernel: release(), node: process.version },
   figures,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'agent.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeResult('agent', result);
 console.log(`agent benchmark${quick ? ' (quick)' : ''}: real edge, real agent, this kernel`);
 for (const f of figures) {
   const base = f.baseline ? `  vs ${f.baseline.value} (${f.baseline.name})` : '';

@@ -38,6 +38,7 @@ import { signPolicy } from '@bpfleet/sdk/policy';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, signPackage, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
+import { writeResult } from '../result-file.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -461,6 +462,7 @@ async function runOnce(brokerKind, n) {
 }
 
 const figures = [];
+const unconverged = [];
 const fig = (name, value, unit, goal = null, met = null) =>
   figures.push({ name, value, unit, baseline: null, ratio: null, goal, met });
 const rows = [
@@ -528,7 +530,10 @@ try {
         sims.reduce((s, [, p]) => s + p.cpu, 0).toFixed(1),
         Math.max(...sims.map(([, p]) => p.rssMb)).toFixed(0),
       ]);
-      if (!r.converged) process.stderr.write(`fleet: only ${r.attached} of ${n} converged\n`);
+      if (!r.converged) {
+        process.stderr.write(`fleet: only ${r.attached} of ${n} converged\n`);
+        unconverged.push(`${tag} (${r.attached} of ${n})`);
+      }
     }
   }
 } finally {
@@ -542,6 +547,9 @@ const result = {
   machine: { cpus: cpus().length, kernel: release(), node: process.version },
   figures,
 };
-await mkdir(join(root, 'bench/results'), { recursive: true });
-await writeFile(join(root, 'bench/results/fleet.json'), `${JSON.stringify(result, null, 2)}\n`);
-process.stdout.write('wrote bench/results/fleet.json\n');
+process.stdout.write(`wrote ${writeResult('fleet', result, { ok: unconverged.length === 0 })}\n`);
+// p50/p99 of a run that did not converge cover only the devices that attached: the run failed, say so.
+if (unconverged.length > 0) {
+  process.stderr.write(`fleet: did not converge: ${unconverged.join(', ')}\n`);
+  process.exit(1);
+}

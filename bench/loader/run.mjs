@@ -1,10 +1,11 @@
 // Loader benchmark: open+load+attach of an XDP program via the SDK vs a C program on libbpf (the floor).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -104,8 +105,7 @@ const result = {
   machine: { cpus: availableParallelism(), kernel: release(), node: process.version },
   figures,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'loader.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeResult('loader', result);
 
 console.log(`loader benchmark: XDP open+load+attach, ${iterations} alternating iterations each, medians`);
 console.log('figure'.padEnd(46), 'value'.padStart(12), 'ratio'.padStart(7), '  goal');

@@ -2,10 +2,11 @@
 // measured by a C loop of UDP connect()s from a test cgroup in a netns, rounds interleaved.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -115,9 +116,7 @@ try {
   };
   for (const f of figures)
     console.log(`${f.name.padEnd(52)}${String(f.value).padEnd(10)}+${f.overBaseline} ns`);
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/connect-guard.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log('wrote bench/results/connect-guard.json');
+  console.log(`wrote ${writeResult('connect-guard', result)}`);
 } finally {
   for (const coll of collections) coll.close();
   spawnSync('ip', ['netns', 'del', netns]);

@@ -1,9 +1,10 @@
 // ns per packet of each bpf-programs/ program through BPF_PROG_TEST_RUN (the SDK loader's testRun), next to bare baselines.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 import { blocklistKeys, fillBlocklist, slash16Entries } from './blocklist.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -374,9 +375,7 @@ try {
       `${pad(f.name, 64)}${pad(f.value, 8)}${pad(base, 30)}${pad(f.goal ?? '-', 28)}${f.met ?? '-'}`,
     );
   }
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/programs.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log('wrote bench/results/programs.json');
+  console.log(`wrote ${writeResult('programs', result)}`);
   for (const coll of collections) coll.close();
 } finally {
   rmSync(work, { recursive: true, force: true });

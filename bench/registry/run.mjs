@@ -13,6 +13,7 @@ import { writeBpfObject } from '@bpfleet/sdk/elf';
 import { exampleManifestJson, manifestDigest } from '@bpfleet/sdk/manifest';
 import { RegistryClient } from '@bpfleet/sdk/registry-client';
 import { generateKeyPair, signPackage, toSigningKey } from '@bpfleet/sdk/trust';
+import { writeResult } from '../result-file.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONNECTIONS = 64;
@@ -283,9 +284,7 @@ http {
         : '';
       process.stdout.write(`${f.name}: ${f.value} ${f.unit}${base}\n`);
     }
-    await mkdir(join(root, 'bench/results'), { recursive: true });
-    await writeFile(join(root, 'bench/results/registry.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write('wrote bench/results/registry.json\n');
+    process.stdout.write(`wrote ${writeResult('registry', result)}\n`);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });

@@ -2,11 +2,12 @@
 // cgroup and with no program, rounds interleaved; a C client and server talk over a veth pair between two namespaces.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -197,9 +198,7 @@ try {
   for (const f of figures)
     console.log(`${f.name.padEnd(64)}${String(f.value).padEnd(10)}${f.unit.padEnd(16)}+${f.overBaseline}`);
   console.log(`tcp-rtt counted ${counted.connections} connections, ${counted.samples} RTT samples`);
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/tcp-rtt.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log('wrote bench/results/tcp-rtt.json');
+  console.log(`wrote ${writeResult('tcp-rtt', result)}`);
 } finally {
   cleanup();
 }

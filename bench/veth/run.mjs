@@ -2,10 +2,11 @@
 // runs (receiver XDP, sender tcx egress, receiver tcx ingress) next to bare XDP_DROP and XDP_PASS receivers, all in
 // the same run, rounds interleaved; a C sendmmsg sender in the sender namespace offers the load.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResult } from '../result-file.mjs';
 import { createVethNetwork, VETH } from './network.mjs';
 import { startSide } from './side-process.mjs';
 
@@ -15,7 +16,6 @@ const quick = Boolean(process.env.BENCH_QUICK);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 0.5 : 2));
 // At least 3 rounds even when quick (shorter ones then): one round on a shared machine is noise, not a median.
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
-const RESULTS = join(root, 'bench/results/veth.json');
 const PROGRAMS = ['gtpu-lite', 'xdp-firewall', 'int-telemetry', 'apn-tagger', 'dns-observer'];
 
 const wanted = process.argv.slice(2);
@@ -161,9 +161,7 @@ try {
     console.log(
       `${pad(f.name.split(': received')[0], 72)}${pad(f.value, 14)}${pad(f.offeredPps, 14)}${pad(f.ratio ?? 1, 9)}${f.vsXdpPass}`,
     );
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`wrote ${RESULTS.slice(root.length + 1)}`);
+  console.log(`wrote ${writeResult('veth', result)}`);
 } finally {
   for (const side of sides) await side.stop();
   network?.remove();
