@@ -3,6 +3,18 @@
 export type { SerializedBundle } from '@sigstore/bundle';
 export type { KeyResolver, VerifiedPayload } from './bundle-verifier.js';
 export { verifyBundlePayload } from './bundle-verifier.js';
+export type {
+  ChannelAction,
+  ChannelStatement,
+  VerifiedChannelStatement,
+} from './channel-statement.js';
+export {
+  CHANNEL_STATEMENT_SCHEMA,
+  parseChannelStatement,
+  signChannelStatement,
+  statementStream,
+  verifyChannelStatement,
+} from './channel-statement.js';
 export type { VerifiedDocument } from './document-signature.js';
 export { signDocument, verifyDocument } from './document-signature.js';
 export type { KeyPairFiles, PublicKeyFile } from './key-files.js';
@@ -15,6 +27,7 @@ export { signPackage, toPackageStatement, verifyPackage } from './package-signat
 export type { PackageStatement } from './package-statement.js';
 export { parsePackageStatement } from './package-statement.js';
 export {
+  CHANNEL_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_TYPE,
   INDEX_PAYLOAD_TYPE,
   PACKAGE_PAYLOAD_TYPE,

@@ -6,6 +6,8 @@ export const PACKAGE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const INDEX_PAYLOAD_TYPE = 'application/vnd.bpfleet.index.v1+json';
 /** Operator policies (desired state). */
 export const POLICY_PAYLOAD_TYPE = 'application/vnd.bpfleet.policy.v1+json';
+/** Publisher statements: channel moves, yanks and unyanks. */
+export const CHANNEL_PAYLOAD_TYPE = 'application/vnd.bpfleet.channel.v1+json';
 
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PACKAGE_PREDICATE_TYPE = 'https://bpfleet.dev/package/v1';
