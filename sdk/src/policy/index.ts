@@ -7,3 +7,12 @@ export * from './policy.js';
 export { PolicyFieldError } from './policy-error.js';
 export { type PolicyExpired, policyExpired } from './policy-expiry.js';
 export { signPolicy, verifyPolicy } from './sign-policy.js';
+export {
+  kernelVersion,
+  matchSelector,
+  type ProbeType,
+  type SelectorVerdict,
+  type TargetSelector,
+  toTargetSelector,
+  unmetKernel,
+} from './target-selector.js';

@@ -14,6 +14,7 @@ import {
   type PolicyTarget,
 } from './policy.js';
 import { PolicyFieldError } from './policy-error.js';
+import { toTargetSelector } from './target-selector.js';
 
 // Names end up in MQTT topics and bpffs paths, so they exclude `/`, `+`, `#`, whitespace and `..`.
 const TOPIC_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -82,12 +83,14 @@ export function toPolicy(value: unknown): Policy {
 
 function toTarget(value: unknown): PolicyTarget {
   const target = object(value, 'target');
-  only(target, 'target', ['device', 'group']);
-  const keys = Object.keys(target);
-  if (keys.length !== 1) fail('INVALID_TARGET', 'target', 'expected exactly one of "device" or "group"');
+  only(target, 'target', ['device', 'group', 'where']);
+  if ('device' in target === 'group' in target)
+    fail('INVALID_TARGET', 'target', 'expected exactly one of "device" or "group"');
+  // Only when written: a policy signed before the field existed reads back byte for byte.
+  const where = target.where !== undefined && { where: toTargetSelector(target.where, 'target.where') };
   if ('device' in target)
-    return { device: pattern(target.device, 'target.device', TOPIC_NAME, 'a device id') };
-  return { group: pattern(target.group, 'target.group', TOPIC_NAME, 'a group name') };
+    return { device: pattern(target.device, 'target.device', TOPIC_NAME, 'a device id'), ...where };
+  return { group: pattern(target.group, 'target.group', TOPIC_NAME, 'a group name'), ...where };
 }
 
 function toProgram(value: unknown, path: string, budget: EntryBudget): PolicyProgram {

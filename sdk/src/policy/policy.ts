@@ -1,4 +1,5 @@
 // The policy document: the operator's signed desired state for one device or one group.
+import type { TargetSelector } from './target-selector.js';
 
 export const POLICY_API_VERSION = 'bpfleet/v1';
 export const POLICY_KIND = 'Policy';
@@ -51,7 +52,11 @@ export interface PolicyProgram {
 export type PolicyOnExpiry = 'keep' | 'remove';
 export const POLICY_ON_EXPIRY: readonly PolicyOnExpiry[] = ['keep', 'remove'];
 
-export type PolicyTarget = { device: string } | { group: string };
+/**
+ * Who the policy is for. `where` narrows it by device inventory: a device it excludes deploys nothing from the
+ * policy and says why; the edge says the same before publishing (it predicts, the device decides).
+ */
+export type PolicyTarget = ({ device: string } | { group: string }) & { where?: TargetSelector };
 
 export interface Policy {
   apiVersion: typeof POLICY_API_VERSION;

@@ -1,5 +1,8 @@
 // What devices publish (reported state, events, presence) and the strict parsers the edge reads them with.
-import { BpfleetError } from '../errors.js';
+import { type DeviceInventory, toInventory } from './inventory.js';
+import { ProtocolError } from './protocol-error.js';
+
+export { ProtocolError };
 
 /**
  * What happened to a deployment (or a policy): the pipeline steps QUEUED → DOWNLOADING → VERIFYING → ATTACHED;
@@ -81,6 +84,8 @@ export interface ReportedState {
   policies: Record<string, { serial: number }>;
   policyErrors: Record<string, Reason>;
   programs: ProgramReport[];
+  /** What the device is and what its kernel runs; absent from agents older than the field. */
+  inventory?: DeviceInventory;
 }
 
 export interface AgentEvent {
@@ -95,8 +100,6 @@ export interface AgentEvent {
 }
 
 export type Presence = 'online' | 'offline';
-
-export class ProtocolError extends BpfleetError {}
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -225,6 +228,7 @@ export function parseReportedState(payload: Uint8Array | string): ReportedState 
     policies,
     policyErrors,
     programs: obj.programs.map((p, i) => programReport(what, p, `programs[${i}]`)),
+    ...(obj.inventory !== undefined && { inventory: toInventory(obj.inventory) }),
   };
 }
 
