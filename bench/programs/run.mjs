@@ -38,14 +38,22 @@ function udpFrame() {
   return f;
 }
 
-/** apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup). */
+/** No cgroup has this id (ids are inode numbers): the "untagged app" variant must never match it. */
+const NO_CGROUP = 0xffff_ffff_ffff_fff0n;
+
+/**
+ * apn-tagger with this process's cgroup tagged (BPF_PROG_TEST_RUN gives packets a socket of the caller's cgroup),
+ * or with only an impossible cgroup tagged. Not cgroup id 1: that is the cgroup2 root, where this may well run.
+ */
 async function loadApnTagger(load, object, tagged) {
   const coll = await load(object);
   const path = readFileSync('/proc/self/cgroup', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('0::'));
   const key = Buffer.alloc(8);
-  key.writeBigUInt64LE(tagged ? BigInt(statSync(join('/sys/fs/cgroup/unified', path.slice(3))).ino) : 1n);
+  key.writeBigUInt64LE(
+    tagged ? BigInt(statSync(join('/sys/fs/cgroup/unified', path.slice(3))).ino) : NO_CGROUP,
+  );
   const value = Buffer.alloc(8);
   value.writeUInt32LE(0x12345, 0);
   value[4] = 46;
@@ -197,6 +205,22 @@ function intCases(coll) {
 
 const popcount = (byte) => byte.toString(2).replaceAll('0', '').length;
 
+/** A per-CPU counter summed over the CPUs: the u64 at `offset` of `map[key]` (u32 key), 0 when absent. */
+function perCpuSum(map, key, offset = 0) {
+  const k = Buffer.alloc(4);
+  k.writeUInt32LE(key);
+  const values = map.lookupPerCpu(k) ?? [];
+  return values.reduce((n, v) => n + Buffer.from(v).readBigUInt64LE(offset), 0n);
+}
+
+/** Fails the benchmark when a counter the measured path keeps does not show that the path ran. */
+function expectCount(what, actual, expected) {
+  if (actual !== BigInt(expected))
+    throw new Error(
+      `${what}: the kernel counted ${actual}, expected ${expected}: the measured path did not run`,
+    );
+}
+
 const work = mkdtempSync(join(tmpdir(), 'bpfleet-bench-'));
 try {
   const toolchain = await findToolchain(runTool);
@@ -251,6 +275,9 @@ try {
   const firewall10kTrie = await load(objects.firewall);
   const appTraffic = await load(objects.appTraffic);
   const apnTagged = await loadApnTagger(load, objects.apn, true);
+  const apnUntagged = await loadApnTagger(load, objects.apn, false);
+  const dnsQuery = await load(objects.dns);
+  const dnsOther = await load(objects.dns);
   const progs = {
     xdpPass: (await load(objects.xdpPass)).program('xdp_pass'),
     cgroupPass: (await load(objects.cgroupPass)).program('cgroup_skb_pass'),
@@ -259,10 +286,10 @@ try {
     firewall10k: firewall10k.program('xdp_firewall'),
     firewall10kTrie: firewall10kTrie.program('xdp_firewall'),
     appIngress: appTraffic.program('count_ingress'),
-    dnsQuery: (await load(objects.dns)).program('dns_egress'),
-    dnsOther: (await load(objects.dns)).program('dns_egress'),
+    dnsQuery: dnsQuery.program('dns_egress'),
+    dnsOther: dnsOther.program('dns_egress'),
     apnTagged: apnTagged.program('apn_tag'),
-    apnUntagged: (await loadApnTagger(load, objects.apn, false)).program('apn_tag'),
+    apnUntagged: apnUntagged.program('apn_tag'),
   };
   // Programs that look at more than the 5-tuple get a frame of their own protocol.
   const frames = { dnsQuery: dnsQueryFrame() };
@@ -291,14 +318,42 @@ try {
     }
   }
   const gtpuProgram = gtpu.program('gtpu_fast_path');
+  const int = await load(objects.int);
   const singles = await singleShots({ xdp: progs.xdpPass, skb: progs.cgroupPass }, [
     ...gtpuSetup.cases.map((c) => ({ ...c, prog: gtpuProgram })),
-    ...intCases(await load(objects.int)),
+    ...intCases(int),
   ]);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+  // The kernel as witness that each figure measured the path it names.
+  const runs = ROUNDS * REPEAT;
   if (apnTagged.map('tagged').keys().length !== 1)
     throw new Error('apn-tagger did not tag the benchmark packet');
+  if (testRun(progs.apnTagged, frame).dataOut[15] !== 184)
+    throw new Error('apn-tagger (tagged app) did not set DSCP 46 on the benchmark packet');
+  if (apnUntagged.map('tagged').keys().length !== 0)
+    throw new Error('apn-tagger (untagged app) tagged the benchmark packet: it measured tagging');
+  if (testRun(progs.apnUntagged, frame).dataOut[15] !== 0)
+    throw new Error('apn-tagger (untagged app) rewrote TOS: it measured tagging');
+  // int_stats: INT_STAMPED 0, INT_STRIPPED 2; the source ran once more to make the sink's stamped frame.
+  expectCount(
+    'int-telemetry source, INT_STAMPED',
+    perCpuSum(int.map('int_stats'), 0),
+    ROUNDS * SINGLE_SHOTS + 1,
+  );
+  expectCount('int-telemetry sink, INT_STRIPPED', perCpuSum(int.map('int_stats'), 2), ROUNDS * SINGLE_SHOTS);
+  // dns_stats: DNS_QUERIES 0, DNS_MALFORMED 3.
+  expectCount('dns-observer, a DNS query: DNS_QUERIES', perCpuSum(dnsQuery.map('dns_stats'), 0), runs);
+  expectCount('dns-observer, other UDP: DNS_QUERIES', perCpuSum(dnsOther.map('dns_stats'), 0), 0);
+  expectCount('dns-observer, other UDP: DNS_MALFORMED', perCpuSum(dnsOther.map('dns_stats'), 3), 0);
+  // app_traffic: one entry (the caller's cgroup), rx_packets at offset 8.
+  const appKeys = appTraffic.map('app_traffic').keys();
+  if (appKeys.length !== 1) throw new Error(`app-traffic counted ${appKeys.length} cgroups, expected 1`);
+  const appRx = (appTraffic.map('app_traffic').lookupPerCpu(appKeys[0]) ?? []).reduce(
+    (n, v) => n + Buffer.from(v).readBigUInt64LE(8),
+    0n,
+  );
+  expectCount('app-traffic count_ingress, rx_packets', appRx, runs);
   if (retvals.firewall10k !== 2 || retvals.firewall10kTrie !== 2 || retvals.firewallEmpty !== 2)
     throw new Error('the firewall did not pass the benchmark packet');
 
