@@ -54,15 +54,29 @@ try {
       Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 1, 0]).copy(rule, 8);
       coll.map('allow_rules').update(rule, Buffer.from([0, 0]));
     }
-    return coll.program('guard_connect4');
+    return { prog: coll.program('guard_connect4'), connects: coll.map('connects') };
   };
+  /** The connect loop in the test cgroup, in the netns; returns its ns per connect or throws with its stderr. */
+  const connectLoop = (host, n) => {
+    const r = spawnSync('nsenter', [`--net=/run/netns/${netns}`, loop, cgroup, host, '9', String(n)], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`connect loop to ${host} failed: ${r.stderr.trim()}`);
+    return Number(r.stdout.trim());
+  };
+  /** [allowed, denied] that the program counted for the test cgroup, summed over the CPUs. */
+  const counted = (connects) =>
+    (connects.lookupPerCpu(id) ?? []).reduce(
+      ([a, d], v) => [a + Buffer.from(v).readBigUInt64LE(0), d + Buffer.from(v).readBigUInt64LE(8)],
+      [0n, 0n],
+    );
   const variants = [
     { key: 'none', name: 'no program (baseline)', prog: null },
-    { key: 'unguarded', name: 'connect-guard, app not guarded', prog: await attachGuard(false) },
+    { key: 'unguarded', name: 'connect-guard, app not guarded', ...(await attachGuard(false)) },
     {
       key: 'allowed',
       name: 'connect-guard, guarded app, allowed by a /24 rule',
-      prog: await attachGuard(true),
+      ...(await attachGuard(true)),
     },
   ];
   const samples = Object.fromEntries(variants.map((v) => [v.key, []]));
@@ -70,19 +84,35 @@ try {
     for (const v of variants) {
       const link = v.prog ? await v.prog.attach({ kind: 'cgroup', path: cgroup }) : null;
       try {
-        const r = spawnSync(
-          'nsenter',
-          [`--net=/run/netns/${netns}`, loop, cgroup, '198.18.1.1', '9', String(CONNECTS)],
-          {
-            encoding: 'utf8',
-          },
-        );
-        if (r.status !== 0) throw new Error(`connect loop failed: ${r.stderr}`);
-        samples[v.key].push(Number(r.stdout.trim()));
+        samples[v.key].push(connectLoop('198.18.1.1', CONNECTS));
       } finally {
         link?.close();
       }
     }
+  }
+  // The kernel as witness: every timed connect() went through the program, on the path the figure names.
+  for (const v of variants.filter((v) => v.prog)) {
+    const [allowed, denied] = counted(v.connects);
+    if (allowed !== BigInt(ROUNDS * CONNECTS) || denied !== 0n)
+      throw new Error(
+        `${v.name}: connects counted ${allowed} allowed, ${denied} denied; expected ${ROUNDS * CONNECTS} allowed: the measured path did not run`,
+      );
+  }
+  // The guarded variant took the rule path, not the unguarded one: outside its /24 the same app is refused.
+  const guarded = variants.find((v) => v.key === 'allowed');
+  const link = await guarded.prog.attach({ kind: 'cgroup', path: cgroup });
+  try {
+    let refused = false;
+    try {
+      connectLoop('198.18.2.1', 1);
+    } catch (err) {
+      refused = /not permitted/i.test(String(err.message));
+      if (!refused) throw err;
+    }
+    if (!refused || counted(guarded.connects)[1] !== 1n)
+      throw new Error(`${guarded.name}: a connect outside the rule was not refused: the app is not guarded`);
+  } finally {
+    link.close();
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const base = median(samples.none);
