@@ -1,6 +1,7 @@
 // Collection: a loaded object that owns its programs' and maps' fds; loadCollection builds one or closes all.
 import { BpfError } from '../errors.js';
 import { type CollectionSpec, loadCollectionSpec, type MapSpec } from './collection-spec.js';
+import { withBtfFile } from './custom-btf.js';
 import { type ConfigValue, encodeValue } from './internal/datasec.js';
 import { errnoName } from './internal/fd.js';
 import {
@@ -29,6 +30,8 @@ export interface LoadCollectionOptions {
   logSize?: number;
   /** Only these programs are loaded (the others stay in the object, never loaded); all when absent. */
   programs?: readonly string[];
+  /** A package's minimized BTF for CO-RE instead of the kernel's (for kernels without BTF). */
+  btf?: Uint8Array;
 }
 
 const DEFAULT_LOG = 1 << 20;
@@ -85,7 +88,7 @@ export async function loadCollection(
   checkProgramNames(spec, options.programs);
   let logSize = options.logSize ?? DEFAULT_LOG;
   for (;;) {
-    const result = await loadOnce(spec, options, logSize);
+    const result = await withBtfFile(options.btf, (btfPath) => loadOnce(spec, options, logSize, btfPath));
     if (result instanceof Collection) return result;
     if (result.retryWithBiggerLog && logSize < MAX_LOG) {
       logSize *= 4;
@@ -99,8 +102,9 @@ async function loadOnce(
   spec: CollectionSpec,
   options: LoadCollectionOptions,
   logSize: number,
+  btfPath: string | undefined,
 ): Promise<Collection | LoadFailure> {
-  const opened = openObject(spec.bytes, spec.name, options.pinPath);
+  const opened = openObject(spec.bytes, spec.name, options.pinPath, btfPath);
   const logs: ProgramLog[] = [];
   let ok = false;
   try {

@@ -572,8 +572,15 @@ export function openMem(
   buf: NativeMemory,
   name: string,
   pinRoot?: string,
+  btfPath?: string,
 ): { obj: ObjectHandle | null; errno: number } {
-  const opts = { sz: LAYOUT.bpf_object_open_opts, object_name: name, pin_root_path: pinRoot ?? null };
+  const opts = {
+    sz: LAYOUT.bpf_object_open_opts,
+    object_name: name,
+    pin_root_path: pinRoot ?? null,
+    // CO-RE relocates against this file instead of the kernel's BTF (libbpf reads it at load).
+    btf_custom_path: btfPath ?? null,
+  };
   const obj = fns().objectOpenMem(buf.ptr, buf.size, opts);
   return { obj, errno: obj ? 0 : koffi.errno() };
 }

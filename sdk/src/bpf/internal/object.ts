@@ -25,12 +25,12 @@ export interface OpenObject {
   close(): void;
 }
 
-export function openObject(bytes: Uint8Array, name: string, pinRoot?: string): OpenObject {
+export function openObject(bytes: Uint8Array, name: string, pinRoot?: string, btfPath?: string): OpenObject {
   assertKnownAbi();
   const mem: NativeMemory = allocNative(Math.max(1, bytes.length));
   mem.bytes().set(bytes);
   const mark = warningMark();
-  const { obj, errno } = openMem(mem, name, pinRoot);
+  const { obj, errno } = openMem(mem, name, pinRoot, btfPath);
   if (!obj) {
     mem.free();
     const warnings = warningsSince(mark);

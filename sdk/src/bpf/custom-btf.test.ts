@@ -1,0 +1,53 @@
+// Kernel tests: with /sys/kernel/btf hidden (a private mount namespace), CO-RE loads with a minimized BTF file only.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./testing/no-btf-child.js', import.meta.url));
+const OBJECT = fileURLToPath(new URL('../../../build/bpf/xdp_counter.bpf.o', import.meta.url));
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bpfleet-hdb-btf-'));
+  execFileSync('bpftool', ['gen', 'min_core_btf', '/sys/kernel/btf/vmlinux', join(dir, 'min.btf'), OBJECT]);
+  writeFileSync(join(dir, 'corrupt.btf'), Buffer.from('not a BTF file at all'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the child in a new mount namespace with an empty tmpfs over /sys/kernel/btf (private: nothing leaks). */
+function withoutKernelBtf(btfFile?: string): {
+  kernelBtf: boolean;
+  loaded: boolean;
+  code?: string;
+  message?: string;
+} {
+  const script = `mount -t tmpfs hdb-nobtf /sys/kernel/btf && exec "$0" "$@"`;
+  const args = ['--mount', '--propagation', 'private', 'sh', '-c', script, process.execPath, CHILD];
+  const out = execFileSync('unshare', btfFile ? [...args, btfFile] : args, { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+test('without kernel BTF, a CO-RE object does not load on its own', () => {
+  const r = withoutKernelBtf();
+  assert.equal(r.kernelBtf, false);
+  assert.equal(r.loaded, false, 'libbpf needs a BTF to relocate against');
+});
+
+test('without kernel BTF, the minimized BTF file loads it (bpftool sees the program)', () => {
+  const r = withoutKernelBtf(join(dir, 'min.btf'));
+  assert.equal(r.kernelBtf, false);
+  assert.equal(r.loaded, true, JSON.stringify(r));
+});
+
+test('a corrupt BTF file is a load error, and its temp file is gone', () => {
+  const before = readdirSync(tmpdir()).filter((f) => f.startsWith('bpfleet-btf-'));
+  const r = withoutKernelBtf(join(dir, 'corrupt.btf'));
+  assert.equal(r.loaded, false);
+  assert.ok(r.code, `a BpfleetError code: ${JSON.stringify(r)}`);
+  const leftover = readdirSync(tmpdir()).filter((f) => f.startsWith('bpfleet-btf-') && !before.includes(f));
+  assert.deepEqual(leftover, []);
+});
