@@ -24,9 +24,18 @@ const GOAL = 0.5;
 const EDGE_WORKERS = process.env.BENCH_EDGE_WORKERS ?? '1';
 
 const children = [];
+const killChildren = () => {
+  for (const child of children) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
+};
+// Last resort: whatever way this process ends (an uncaught error included), no child outlives it.
+process.on('exit', killChildren);
 function start(cmd, args, options = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   children.push(child);
+  // A command that cannot start (nginx not installed) is an error of the benchmark, not an uncaught event.
+  child.on('error', (err) => {
+    child.startError = err;
+  });
   return child;
 }
 
@@ -194,6 +203,7 @@ http {
         break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (nginx.startError) throw new Error(`nginx: ${nginx.startError.message} (install nginx)`);
 
     const digest = sha256Digest(first.archive);
     const edgePort = Number(new URL(edgeUrl).port);
@@ -286,13 +296,12 @@ http {
     }
     process.stdout.write(`wrote ${writeResult('registry', result)}\n`);
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    killChildren();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 main().catch((err) => {
   process.stderr.write(`bench registry: ${err.stack ?? err}\n`);
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   process.exit(1);
 });
