@@ -1,5 +1,7 @@
 // A running device: MQTT session, policy store, reconcile loop, reports, telemetry and state file, wired together.
 import { errorMessage } from '@bpfleet/sdk/errors';
+import { matchSelector, type ProbeType } from '@bpfleet/sdk/policy';
+import type { DeviceInventory } from '@bpfleet/sdk/protocol';
 import { Agent, type AgentPorts } from './agent.js';
 import { backoffDelay } from './backoff.js';
 import type { AgentConfig } from './config/agent-config.js';
@@ -41,6 +43,10 @@ export interface DeviceAgentOptions {
   metrics: AgentMetrics;
   logger: Logger;
   now?: () => Date;
+  /** What the device is, reported with its state; policies' `target.where` are judged against it. */
+  inventory?: DeviceInventory;
+  /** Answers a selector's program or attach type the inventory has not probed. */
+  probeType?: ProbeType;
   /** Frees what the wiring opened for this device (its registry connection) once it stopped. */
   release?: () => void;
 }
@@ -78,6 +84,9 @@ export class DeviceAgent {
       verify: o.verifyPolicy,
       now,
       accepted: state.policies,
+      ...(o.inventory && {
+        judge: (where) => matchSelector(where, o.inventory!, o.probeType),
+      }),
     });
     // The session and agent call back into `self`, which exists once the constructor ran.
     let self: DeviceAgent | undefined;
@@ -256,7 +265,19 @@ export class DeviceAgent {
     const policies = Object.fromEntries(
       Object.entries(this.policies.snapshot()).map(([topic, p]) => [topic, { serial: p.serial }]),
     );
-    const body = { policies, policyErrors: this.policyErrors, programs: this.programs };
+    const policyErrors = { ...this.policyErrors };
+    for (const { topic, serial, reasons } of this.policies.excluded()) {
+      policyErrors[topic] = {
+        code: 'TARGET_EXCLUDED',
+        message: `policy ${topic} serial ${serial}: target.where leaves this device out: ${reasons.join('; ')}`,
+      };
+    }
+    const body = {
+      policies,
+      policyErrors,
+      programs: this.programs,
+      ...(this.o.inventory && { inventory: this.o.inventory }),
+    };
     const key = JSON.stringify(body);
     if (!force && key === this.lastReported) return;
     this.lastReported = key;

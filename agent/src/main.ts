@@ -9,6 +9,7 @@ import { loadAgentConfig, USAGE } from './config/load-config.js';
 import { BpfLoader } from './deployments/bpf-loader.js';
 import { DeploymentMetaStore } from './deployments/deployment-meta.js';
 import { PinRootError, preparePinRoot } from './deployments/pin-root.js';
+import { collectInventory } from './host/device-inventory.js';
 import { KernelProbe } from './host/kernel-probe.js';
 import { createJsonLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
@@ -66,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
     probe: new KernelProbe(host, checkRequires),
     logger,
     metrics,
+    inventory: collectInventory(host, VERSION),
+    probeType: (kind, name) => host.supports(kind, name),
   });
   const server = await startMetricsServer(
     metrics.registry,

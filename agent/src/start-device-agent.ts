@@ -1,6 +1,7 @@
 // Builds a DeviceAgent from its config: cache, registry fetcher, signed index, package and policy verification.
 import { join } from 'node:path';
-import { verifyPolicy } from '@bpfleet/sdk/policy';
+import { type ProbeType, verifyPolicy } from '@bpfleet/sdk/policy';
+import type { DeviceInventory } from '@bpfleet/sdk/protocol';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
 import { SignedPackageVerifier } from './artifacts/package-verifier.js';
 import { RegistryFetcher } from './artifacts/registry-fetcher.js';
@@ -20,6 +21,9 @@ export interface DeviceParts {
   probe: HostProbe;
   logger: Logger;
   metrics: AgentMetrics;
+  /** The real device's inventory and probe (simulated devices have none: every selector holds for them). */
+  inventory?: DeviceInventory;
+  probeType?: ProbeType;
 }
 
 export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts): Promise<DeviceAgent> {
@@ -54,6 +58,8 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
     state: new StateFile<AgentState>(join(config.dataDir, 'state.json'), initialAgentState),
     metrics: parts.metrics,
     logger: parts.logger,
+    ...(parts.inventory && { inventory: parts.inventory }),
+    ...(parts.probeType && { probeType: parts.probeType }),
     release: () => http.close(),
   });
 }

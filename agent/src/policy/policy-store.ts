@@ -7,6 +7,8 @@ import {
   type Policy,
   type PolicyExpired,
   policyExpired,
+  type SelectorVerdict,
+  type TargetSelector,
 } from '@bpfleet/sdk/policy';
 import type { PolicySource } from '../ports.js';
 
@@ -27,6 +29,13 @@ export interface ExpiredPolicy {
   reason: PolicyExpired;
 }
 
+/** A held policy whose `target.where` leaves this device out: it deploys nothing from it and says why. */
+export interface ExcludedPolicy {
+  topic: string;
+  serial: number;
+  reasons: string[];
+}
+
 export type PolicyOutcome =
   | { kind: 'accepted'; topic: string; policy: Policy }
   | { kind: 'unchanged'; topic: string }
@@ -41,6 +50,8 @@ export interface PolicyStoreOptions {
   verify: PolicyVerifier;
   now?: () => Date;
   accepted?: Record<string, AcceptedPolicy>;
+  /** Judges a policy's `target.where` against this device (its inventory and probe); absent: every policy holds. */
+  judge?: (where: TargetSelector) => SelectorVerdict;
 }
 
 export class PolicyStore implements PolicySource {
@@ -74,11 +85,35 @@ export class PolicyStore implements PolicySource {
   /** Expired policies count here too: `keep` marks their programs `expired`, `remove` drops them. */
   wanted(): MergedProgram[] {
     const o = this.options;
+    // An excluded policy is as if absent (like an expired `remove` one): a group entry may then win.
+    const held = (topic: string) => {
+      const policy = this.accepted.get(topic)?.policy;
+      return policy && this.exclusion(policy).length === 0 ? policy : undefined;
+    };
     return mergePolicies(
-      this.accepted.get(o.deviceTopic)?.policy,
-      o.groups.map((g) => this.accepted.get(o.groupTopic(g))?.policy),
+      held(o.deviceTopic),
+      o.groups.map((g) => held(o.groupTopic(g))),
       this.now(),
     );
+  }
+
+  /** The held policies whose `target.where` leaves this device out, in topic order. */
+  excluded(): ExcludedPolicy[] {
+    const out: ExcludedPolicy[] = [];
+    for (const topic of this.topics()) {
+      const held = this.accepted.get(topic);
+      const reasons = held ? this.exclusion(held.policy) : [];
+      if (held && reasons.length > 0) out.push({ topic, serial: held.serial, reasons });
+    }
+    return out;
+  }
+
+  /** What the device cannot tell counts against the policy: it deploys only what it knows it may. */
+  private exclusion(policy: Policy): string[] {
+    const where = policy.target.where;
+    if (!where || !this.options.judge) return [];
+    const verdict = this.options.judge(where);
+    return [...verdict.excluded, ...verdict.unknown.map((u) => `cannot tell ${u}`)];
   }
 
   /** The policies of this device's topics whose expiry passed, in topic order. */
