@@ -188,6 +188,42 @@ export function runCatalogContract(label: string, open: () => Promise<CatalogFix
         );
       }));
 
+    it('applies a statement with its effect only above the stream serial, and lists it in the index', () =>
+      withCatalog(async (c) => {
+        await c.createNamespace('acme', at);
+        await c.insertVersion(versionRecord('acme', 'fw', '1.0.0'));
+        await c.insertVersion(versionRecord('acme', 'fw', '1.1.0'));
+        const move = (serial: number, version: string) =>
+          c.applyStatement(
+            'acme',
+            'fw',
+            { stream: 'channel:stable', serial, body: `{"s":${serial}}` },
+            { kind: 'channel', channel: 'stable', version },
+            at,
+          );
+        assert.equal(await move(2, '1.1.0'), true);
+        assert.equal(await move(2, '1.0.0'), false, 'same serial: a replay');
+        assert.equal(await move(1, '1.0.0'), false, 'older serial');
+        assert.deepEqual(
+          (await c.listChannels('acme', 'fw')).map((ch) => ch.version),
+          ['1.1.0'],
+        );
+        const yank = { stream: 'version:1.0.0', serial: 1, body: '{"y":1}' };
+        assert.equal(
+          await c.applyStatement('acme', 'fw', yank, { kind: 'yank', version: '1.0.0', reason: 'cve' }, at),
+          true,
+        );
+        assert.equal((await c.getVersion('acme', 'fw', '1.0.0'))?.yankReason, 'cve');
+        assert.deepEqual(
+          (await c.listStatements('acme', 'fw')).map((st) => [st.stream, st.serial]),
+          [
+            ['channel:stable', 2],
+            ['version:1.0.0', 1],
+          ],
+        );
+        assert.deepEqual((await c.indexPackages('acme'))[0]?.statements, ['{"s":2}', '{"y":1}']);
+      }));
+
     it('builds index content whole or per namespace, and counts changes', () =>
       withCatalog(async (c) => {
         await c.createNamespace('acme', at);

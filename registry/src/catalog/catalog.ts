@@ -69,7 +69,21 @@ export interface IndexPackage {
   name: string;
   versions: Array<Pick<VersionRecord, 'version' | 'digest' | 'size' | 'manifestDigest' | 'yanked'>>;
   channels: Record<string, string>;
+  /** The latest publisher statement bundle (serialized) per stream, for the device to check itself. */
+  statements: string[];
 }
+
+/** A publisher statement as stored: its stream, serial and the serialized bundle. */
+export interface StoredStatement {
+  stream: string;
+  serial: number;
+  body: string;
+}
+
+/** What a verified statement changes: a channel's version, or a version's yank mark. */
+export type StatementEffect =
+  | { kind: 'channel'; channel: string; version: string }
+  | { kind: 'yank'; version: string; reason: string | null };
 
 /** A signed index as kept in the catalog, so every registry process serves the same (highest) one. */
 export interface StoredIndex {
@@ -119,6 +133,18 @@ export interface Catalog {
 
   setChannel(namespace: string, name: string, channel: string, version: string, at: Date): Promise<void>;
   listChannels(namespace: string, name: string): Promise<Channel[]>;
+  /**
+   * Stores a statement and applies its effect in one transaction, only when its serial is above the stream's
+   * stored one; returns false (nothing changed) otherwise.
+   */
+  applyStatement(
+    namespace: string,
+    name: string,
+    statement: StoredStatement,
+    effect: StatementEffect,
+    at: Date,
+  ): Promise<boolean>;
+  listStatements(namespace: string, name: string): Promise<StoredStatement[]>;
 
   indexPackages(namespace?: string): Promise<IndexPackage[]>;
   /** A counter that only grows, persisted: each signed index takes the next value. */

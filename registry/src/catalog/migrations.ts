@@ -62,4 +62,14 @@ export const migrations: string[] = [
      expires TEXT NOT NULL,
      body TEXT NOT NULL
    );`,
+  // The latest publisher statement per stream (one channel, or one version's yank state), served in the index.
+  `CREATE TABLE statements (
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     serial INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     stored_at TEXT NOT NULL,
+     PRIMARY KEY (namespace, name, stream)
+   );`,
 ];

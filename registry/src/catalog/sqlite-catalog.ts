@@ -10,7 +10,9 @@ import type {
   PackageQuery,
   PackageSummary,
   PublisherKey,
+  StatementEffect,
   StoredIndex,
+  StoredStatement,
   TokenRecord,
   VersionRecord,
 } from './catalog.js';
@@ -170,17 +172,47 @@ export function openSqliteCatalog(path: string): Catalog {
   });
 
   const setYanked = mutate(
-    (ns: string, name: string, version: string, reason: string | null, yanked: boolean) => {
-      const info = db
-        .prepare(
-          'UPDATE versions SET yanked = ?, yank_reason = ? WHERE namespace = ? AND name = ? AND version = ?',
-        )
-        .run(yanked ? 1 : 0, reason, ns, name, version);
-      return info.changes > 0;
+    (ns: string, name: string, version: string, reason: string | null, yanked: boolean) =>
+      setYankedRow(ns, name, version, reason, yanked),
+  );
+  const setYankedRow = (
+    ns: string,
+    name: string,
+    version: string,
+    reason: string | null,
+    yanked: boolean,
+  ) => {
+    const info = db
+      .prepare(
+        'UPDATE versions SET yanked = ?, yank_reason = ? WHERE namespace = ? AND name = ? AND version = ?',
+      )
+      .run(yanked ? 1 : 0, reason, ns, name, version);
+    return info.changes > 0;
+  };
+
+  const applyStatement = db.transaction(
+    (ns: string, name: string, st: StoredStatement, effect: StatementEffect, at: string): boolean => {
+      const stored = db
+        .prepare('SELECT serial FROM statements WHERE namespace = ? AND name = ? AND stream = ?')
+        .pluck()
+        .get(ns, name, st.stream) as number | undefined;
+      if (stored !== undefined && stored >= st.serial) return false;
+      if (effect.kind === 'channel') setChannelRow(ns, name, effect.channel, effect.version, at);
+      else setYankedRow(ns, name, effect.version, effect.reason, effect.reason !== null);
+      db.prepare(
+        `INSERT INTO statements (namespace, name, stream, serial, body, stored_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (namespace, name, stream) DO UPDATE SET serial = excluded.serial, body = excluded.body,
+         stored_at = excluded.stored_at`,
+      ).run(ns, name, st.stream, st.serial, st.body, at);
+      q.bumpChanges.run();
+      return true;
     },
   );
 
-  const setChannel = mutate((ns: string, name: string, channel: string, version: string, at: string) => {
+  const setChannel = mutate((ns: string, name: string, channel: string, version: string, at: string) =>
+    setChannelRow(ns, name, channel, version, at),
+  );
+  const setChannelRow = (ns: string, name: string, channel: string, version: string, at: string) => {
     if (!q.version.get(ns, name, version)) {
       throw new RegistryError(
         'VERSION_NOT_FOUND',
@@ -191,7 +223,7 @@ export function openSqliteCatalog(path: string): Catalog {
       `INSERT INTO channels (namespace, name, channel, version, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (namespace, name, channel) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
     ).run(ns, name, channel, version, at);
-  });
+  };
 
   function getSignedIndex(scope: string): StoredIndex | undefined {
     const row = q.signedIndex.get(scope) as
@@ -366,6 +398,17 @@ export function openSqliteCatalog(path: string): Catalog {
       return rows.map((r): Channel => ({ channel: r.channel, version: r.version, updatedAt: r.updated_at }));
     },
 
+    async applyStatement(namespace, name, statement, effect, at) {
+      return applyStatement(namespace, name, statement, effect, at.toISOString());
+    },
+    async listStatements(namespace, name) {
+      return db
+        .prepare(
+          'SELECT stream, serial, body FROM statements WHERE namespace = ? AND name = ? ORDER BY stream',
+        )
+        .all(namespace, name) as StoredStatement[];
+    },
+
     async indexPackages(namespace) {
       const rows = (
         namespace
@@ -382,7 +425,7 @@ export function openSqliteCatalog(path: string): Catalog {
         const key = `${row.namespace}/${row.name}`;
         let pkg = packages.get(key);
         if (!pkg) {
-          pkg = { namespace: row.namespace, name: row.name, versions: [], channels: {} };
+          pkg = { namespace: row.namespace, name: row.name, versions: [], channels: {}, statements: [] };
           packages.set(key, pkg);
         }
         pkg.versions.push({
@@ -397,6 +440,12 @@ export function openSqliteCatalog(path: string): Catalog {
         const pkg = packages.get(`${ch.namespace}/${ch.name}`);
         if (pkg) pkg.channels[ch.channel] = ch.version;
       }
+      const statements = (
+        namespace
+          ? db.prepare('SELECT * FROM statements WHERE namespace = ? ORDER BY stream').all(namespace)
+          : db.prepare('SELECT * FROM statements ORDER BY stream').all()
+      ) as Array<{ namespace: string; name: string; body: string }>;
+      for (const st of statements) packages.get(`${st.namespace}/${st.name}`)?.statements.push(st.body);
       const out = [...packages.values()].sort((a, b) =>
         `${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1,
       );

@@ -1,4 +1,4 @@
-// The signed index: every package's versions (digest, size, yanked), its channels, a serial and an expiry.
+// The signed index: every package's versions (digest, size, yanked), channels, publisher statements, serial, expiry.
 import type { IndexPackage } from '../catalog/catalog.js';
 
 export const INDEX_SCHEMA = 'bpfleet.index/v1';
@@ -20,7 +20,14 @@ export interface IndexDocument {
   /** The namespace this index covers, or null for the whole registry. */
   namespace: string | null;
   registryKeyId: string;
-  packages: Record<string, { versions: Record<string, IndexVersionEntry>; channels: Record<string, string> }>;
+  packages: Record<string, IndexPackageEntry>;
+}
+
+export interface IndexPackageEntry {
+  versions: Record<string, IndexVersionEntry>;
+  channels: Record<string, string>;
+  /** The publisher's signed channel moves and yanks (Sigstore bundles): the device trusts these, not `channels`. */
+  statements: unknown[];
 }
 
 export function buildIndexDocument(
@@ -38,7 +45,8 @@ export function buildIndexDocument(
         yanked: v.yanked,
       };
     }
-    out[`${pkg.namespace}/${pkg.name}`] = { versions, channels: pkg.channels };
+    const statements = pkg.statements.map((body) => JSON.parse(body) as unknown);
+    out[`${pkg.namespace}/${pkg.name}`] = { versions, channels: pkg.channels, statements };
   }
   return { schema: INDEX_SCHEMA, ...meta, packages: out };
 }

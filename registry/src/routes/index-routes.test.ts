@@ -13,6 +13,7 @@ import {
   type RegistryFixture,
   seedNamespace,
 } from '../testing/registry-fixture.js';
+import { seedPublisher, type TestPublisher } from '../testing/seed-publisher.js';
 import { seedVersion } from '../testing/seed-version.js';
 import { createTestKeys } from '../testing/test-keys.js';
 
@@ -34,10 +35,12 @@ async function fetchIndex(
 describe('signed index', () => {
   let fx: RegistryFixture;
   let token: string;
+  let publisher: TestPublisher;
   const ttl = 24 * 60 * 60 * 1000;
   before(async () => {
     fx = await createRegistryFixture({ keys: createTestKeys(), indexTtlMs: ttl });
     token = await seedNamespace(fx, 'acme');
+    publisher = await seedPublisher(fx, 'acme');
     await seedNamespace(fx, 'zed');
     await seedVersion(fx, 'acme', 'xdp-fw', '1.0.0', randomBytes(100));
     await seedVersion(fx, 'zed', 'counter', '0.1.0', randomBytes(200));
@@ -45,11 +48,18 @@ describe('signed index', () => {
   after(() => fx.close());
 
   it('is signed by the registry key and lists versions with digests, sizes, yanked flags and channels', async () => {
-    await fx.request('/v1/packages/acme/xdp-fw/channels/stable', {
+    const move = await publisher.sign({
+      package: 'acme/xdp-fw',
+      action: 'move',
+      channel: 'stable',
+      version: '1.0.0',
+    });
+    const set = await fx.request('/v1/packages/acme/xdp-fw/channels/stable', {
       method: 'PUT',
       token,
-      ...jsonBody({ version: '1.0.0' }),
+      ...jsonBody({ statement: move }),
     });
+    assert.equal(set.status, 200, await set.text());
     const { doc, res } = await fetchIndex(fx);
     const v = (await fx.catalog.getVersion('acme', 'xdp-fw', '1.0.0'))!;
     assert.equal(doc.schema, 'bpfleet.index/v1');
@@ -57,6 +67,7 @@ describe('signed index', () => {
     assert.deepEqual(doc.packages['acme/xdp-fw'], {
       versions: { '1.0.0': { digest: v.digest, size: 100, manifestDigest: v.manifestDigest, yanked: false } },
       channels: { stable: '1.0.0' },
+      statements: [move],
     });
     assert.ok(doc.packages['zed/counter']);
     assert.equal(new Date(doc.expires).getTime() - new Date(doc.issuedAt).getTime(), ttl);
@@ -90,7 +101,9 @@ describe('signed index', () => {
     await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/yank', {
       method: 'PUT',
       token,
-      ...jsonBody({}),
+      ...jsonBody({
+        statement: await publisher.sign({ package: 'acme/xdp-fw', action: 'yank', version: '1.0.0' }),
+      }),
     });
     const yanked = await fetchIndex(fx);
     assert.ok(yanked.doc.serial > first.doc.serial);
@@ -121,7 +134,13 @@ describe('signed index', () => {
   });
 
   it('shares one signing among concurrent requests', async () => {
-    await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/yank', { method: 'DELETE', token });
+    await fx.request('/v1/packages/acme/xdp-fw/versions/1.0.0/yank', {
+      method: 'DELETE',
+      token,
+      ...jsonBody({
+        statement: await publisher.sign({ package: 'acme/xdp-fw', action: 'unyank', version: '1.0.0' }),
+      }),
+    });
     const docs = await Promise.all(Array.from({ length: 5 }, () => fetchIndex(fx)));
     assert.equal(new Set(docs.map((d) => d.doc.serial)).size, 1);
   });

@@ -10,12 +10,15 @@ import {
   type RegistryFixture,
   seedNamespace,
 } from '../testing/registry-fixture.js';
+import { seedPublisher, type TestPublisher } from '../testing/seed-publisher.js';
 import { seedVersion } from '../testing/seed-version.js';
 import { createTestKeys } from '../testing/test-keys.js';
 
 describe('read API and downloads', () => {
   let fx: RegistryFixture;
   let token: string;
+  let publisher: TestPublisher;
+  let strangerSign: TestPublisher['sign'];
   let v1: VersionRecord;
   let v2: VersionRecord;
   let big: VersionRecord;
@@ -26,6 +29,9 @@ describe('read API and downloads', () => {
     fx = await createRegistryFixture({ keys: createTestKeys(), limits: { cacheBlobBytes: 100_000 } });
     token = await seedNamespace(fx, 'acme');
     await seedNamespace(fx, 'zed');
+    publisher = await seedPublisher(fx, 'acme');
+    // Registered for another namespace only: trusted nowhere near acme.
+    strangerSign = (await seedPublisher(fx, 'zed')).sign;
     v1 = await seedVersion(fx, 'acme', 'xdp-fw', '1.0.0', bytes1);
     v2 = await seedVersion(fx, 'acme', 'xdp-fw', '1.1.0', randomBytes(10));
     big = await seedVersion(fx, 'zed', 'counter', '0.1.0', bigBytes);
@@ -147,34 +153,68 @@ describe('read API and downloads', () => {
     assert.equal((await fx.request('/v1/packages/acme/nope/versions')).status, 404);
   });
 
-  it('sets channels with a namespace token, refuses yanked versions, yanks without deleting', async () => {
-    const set = (channel: string, version: string, t = token) =>
-      fx.request(`/v1/packages/acme/xdp-fw/channels/${channel}`, {
-        method: 'PUT',
-        token: t,
-        ...jsonBody({ version }),
+  it('moves channels and yanks only on a publisher-signed statement, yanks without deleting', async () => {
+    const pkg = 'acme/xdp-fw';
+    const put = (path: string, body: unknown, t = token, method = 'PUT') =>
+      fx.request(`/v1/packages/acme/xdp-fw/${path}`, { method, token: t, ...jsonBody(body) });
+    const move = async (
+      channel: string,
+      version: string,
+      extra: { serial?: number; rollback?: { reason: string } } = {},
+    ) =>
+      put(`channels/${channel}`, {
+        statement: await publisher.sign({ package: pkg, action: 'move', channel, version, ...extra }),
       });
-    assert.equal((await set('stable', '1.0.0')).status, 200);
-    assert.equal((await set('canary', '1.1.0')).status, 200);
+    // A publish token alone moves nothing: the old body and a statement signed by an unregistered key are refused.
+    assert.equal((await put('channels/stable', { version: '1.0.0' })).status, 400);
+    const stranger = await strangerSign({
+      package: pkg,
+      action: 'move',
+      channel: 'stable',
+      version: '1.0.0',
+    });
+    const refused = await put('channels/stable', { statement: stranger });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'KEY_UNKNOWN');
+
+    assert.equal((await move('stable', '1.1.0')).status, 200);
+    assert.equal((await move('canary', '1.1.0')).status, 200);
     assert.deepEqual(await (await fx.request('/v1/packages/acme/xdp-fw/channels')).json(), {
       canary: '1.1.0',
-      stable: '1.0.0',
+      stable: '1.1.0',
     });
-    assert.equal((await set('beta', '7.0.0')).status, 404);
-    assert.equal((await set('Bad Channel', '1.0.0')).status, 400);
-    assert.equal((await set('stable', '1.0.0', fx.adminToken)).status, 200, 'the admin may too');
-
-    const yank = await fx.request('/v1/packages/acme/xdp-fw/versions/1.1.0/yank', {
-      method: 'PUT',
-      token,
-      ...jsonBody({ reason: 'drops IPv6' }),
+    const down = await move('stable', '1.0.0');
+    assert.equal(down.status, 409);
+    assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'CHANNEL_DOWNGRADE');
+    assert.equal((await move('stable', '1.0.0', { rollback: { reason: 'drops IPv6' } })).status, 200);
+    const replay = await move('stable', '1.1.0', { serial: 1 });
+    assert.equal(((await replay.json()) as { error: { code: string } }).error.code, 'STATEMENT_STALE');
+    const mismatch = await put('channels/canary', {
+      statement: await publisher.sign({ package: pkg, action: 'move', channel: 'stable', version: '1.0.0' }),
     });
-    assert.equal(yank.status, 200);
+    assert.equal(((await mismatch.json()) as { error: { code: string } }).error.code, 'STATEMENT_MISMATCH');
+    assert.equal((await move('beta', '7.0.0')).status, 404);
+    const listed = (await (await fx.request('/v1/packages/acme/xdp-fw/statements')).json()) as Array<{
+      stream: string;
+      serial: number;
+    }>;
     assert.deepEqual(
-      ((await yank.json()) as { yanked: boolean; yankReason: string }).yankReason,
-      'drops IPv6',
+      listed.map((s) => [s.stream, s.serial]),
+      [
+        ['channel:canary', 1],
+        ['channel:stable', 3], // 2 was signed for the refused downgrade
+      ],
     );
-    assert.equal((await set('stable', '1.1.0')).status, 409);
+
+    // A token without a statement cannot yank; the admin can, in an emergency, but cannot unyank.
+    const tokenYank = await put('versions/1.1.0/yank', { reason: 'x' });
+    assert.equal(tokenYank.status, 403);
+    assert.equal(((await tokenYank.json()) as { error: { code: string } }).error.code, 'YANK_UNSIGNED');
+    const yank = await put('versions/1.1.0/yank', { reason: 'CVE-2026-1' }, fx.adminToken);
+    assert.equal(yank.status, 200);
+    assert.equal(((await yank.json()) as { yankReason: string }).yankReason, 'CVE-2026-1');
+    assert.equal((await put('versions/1.1.0/yank', {}, fx.adminToken, 'DELETE')).status, 400);
+    assert.equal((await move('canary', '1.1.0')).status, 409, 'no move to a yanked version');
     assert.equal(
       ((await (await fx.request('/v1/packages/acme/xdp-fw')).json()) as { latest: string }).latest,
       '1.0.0',
@@ -186,10 +226,21 @@ describe('read API and downloads', () => {
     );
     const anonymous = await fx.request('/v1/packages/acme/xdp-fw/versions/1.1.0/yank', { method: 'DELETE' });
     assert.equal(anonymous.status, 401);
-    const unyank = await fx.request('/v1/packages/acme/xdp-fw/versions/1.1.0/yank', {
-      method: 'DELETE',
+    const unyank = await put(
+      'versions/1.1.0/yank',
+      { statement: await publisher.sign({ package: pkg, action: 'unyank', version: '1.1.0' }) },
       token,
-    });
+      'DELETE',
+    );
     assert.equal(((await unyank.json()) as { yanked: boolean }).yanked, false);
+    const signedYank = await put('versions/1.1.0/yank', {
+      statement: await publisher.sign({
+        package: pkg,
+        action: 'yank',
+        version: '1.1.0',
+        reason: 'drops IPv6',
+      }),
+    });
+    assert.equal(((await signedYank.json()) as { yankReason: string }).yankReason, 'drops IPv6');
   });
 });
