@@ -3,6 +3,7 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { DEVICE_PUBLISHED_KINDS, TOPIC_ROOT } from '@bpfleet/sdk/protocol';
 import type { BrokerIdentity } from './access-policy.js';
 import { usernameOf } from './credentials.js';
+import { DYNSEC_PLUGIN_PATH } from './mosquitto-dynsec.js';
 
 /**
  * A mosquitto ACL file. Devices get `pattern` lines keyed on their username (%u), which
@@ -37,8 +38,15 @@ export function mosquittoPasswordLine(username: string, secret: string, salt = r
 export interface MosquittoConfOptions {
   port: number;
   host?: string;
-  aclFile: string;
-  passwordFile: string;
+  /** Password-file mode: the ACL and `$7$` password files (live sessions outlive a change to them). */
+  aclFile?: string;
+  passwordFile?: string;
+  /** Dynamic-security mode instead: the plugin's config file (renderDynsecConfig); the edge then removes and
+   * disables devices with live effect, and a device may log in only under its own client id. */
+  dynsecConfigFile?: string;
+  dynsecPluginPath?: string;
+  /** mosquitto's packet limit is one for every client: it must fit the largest policy the controller publishes. */
+  maxPacketBytes?: number;
   persistenceDir?: string;
   /** The account mosquitto drops to when started as root (it must be able to read the files). */
   user?: string;
@@ -46,13 +54,33 @@ export interface MosquittoConfOptions {
   maxQueuedMessages?: number;
 }
 
+/** Room for a policy with a few thousand map entries; devices' own messages are at most 256 KiB. */
+export const DEFAULT_MOSQUITTO_MAX_PACKET = 4 * 1024 * 1024;
+
+function authLines(options: MosquittoConfOptions): string[] {
+  if (options.dynsecConfigFile) {
+    return [
+      `plugin ${options.dynsecPluginPath ?? DYNSEC_PLUGIN_PATH}`,
+      `plugin_opt_config_file ${options.dynsecConfigFile}`,
+    ];
+  }
+  if (!options.passwordFile || !options.aclFile) {
+    throw new TypeError('mosquitto config: give passwordFile and aclFile, or dynsecConfigFile');
+  }
+  return [
+    'use_username_as_clientid true',
+    `password_file ${options.passwordFile}`,
+    `acl_file ${options.aclFile}`,
+  ];
+}
+
 export function renderMosquittoConf(options: MosquittoConfOptions): string {
   return [
     `listener ${options.port} ${options.host ?? '127.0.0.1'}`,
     'allow_anonymous false',
-    'use_username_as_clientid true',
-    `password_file ${options.passwordFile}`,
-    `acl_file ${options.aclFile}`,
+    ...authLines(options),
+    // Checked on the fixed header: a larger packet closes the connection before its body is read.
+    `max_packet_size ${options.maxPacketBytes ?? DEFAULT_MOSQUITTO_MAX_PACKET}`,
     options.persistenceDir
       ? `persistence true\npersistence_location ${options.persistenceDir}/`
       : 'persistence false',

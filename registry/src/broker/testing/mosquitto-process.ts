@@ -1,4 +1,4 @@
-// Starts a real mosquitto for tests on a free loopback port, with bpfleet's ACL and password files.
+// Starts a real mosquitto for tests on a free loopback port, with bpfleet's dynamic-security config (or ACL files).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -8,11 +8,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrokerIdentity } from '../access-policy.js';
 import { usernameOf } from '../credentials.js';
 import { mosquittoPasswordLine, renderMosquittoAcl, renderMosquittoConf } from '../mosquitto-config.js';
+import { renderDynsecConfig } from '../mosquitto-dynsec.js';
 
 export interface MosquittoProcess {
   url: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
+}
+
+export interface MosquittoTestOptions {
+  /** The dynamic security plugin (default), or the ACL and password files. */
+  auth?: 'dynsec' | 'password-file';
+  maxPacketBytes?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -44,22 +52,32 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
 export async function startMosquitto(
   fleet: string,
   credentials: ReadonlyArray<{ identity: BrokerIdentity; secret: string }>,
+  options: MosquittoTestOptions = {},
 ): Promise<MosquittoProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'bpfleet-mosquitto-'));
   const port = await freePort();
-  const aclFile = join(dir, 'acl');
-  const passwordFile = join(dir, 'passwd');
-  await writeFile(
-    aclFile,
-    renderMosquittoAcl(
-      fleet,
-      credentials.map((c) => c.identity),
-    ),
-  );
-  const passwords = credentials.map((c) => mosquittoPasswordLine(usernameOf(c.identity), c.secret));
-  await writeFile(passwordFile, `${passwords.join('\n')}\n`, { mode: 0o600 });
+  const common = { port, user: userInfo().username, maxPacketBytes: options.maxPacketBytes };
+  let conf: string;
+  if ((options.auth ?? 'dynsec') === 'dynsec') {
+    const dynsecConfigFile = join(dir, 'dynamic-security.json');
+    await writeFile(dynsecConfigFile, renderDynsecConfig(fleet, credentials), { mode: 0o600 });
+    conf = renderMosquittoConf({ ...common, dynsecConfigFile });
+  } else {
+    const aclFile = join(dir, 'acl');
+    const passwordFile = join(dir, 'passwd');
+    await writeFile(
+      aclFile,
+      renderMosquittoAcl(
+        fleet,
+        credentials.map((c) => c.identity),
+      ),
+    );
+    const passwords = credentials.map((c) => mosquittoPasswordLine(usernameOf(c.identity), c.secret));
+    await writeFile(passwordFile, `${passwords.join('\n')}\n`, { mode: 0o600 });
+    conf = renderMosquittoConf({ ...common, aclFile, passwordFile });
+  }
   const confFile = join(dir, 'mosquitto.conf');
-  await writeFile(confFile, renderMosquittoConf({ port, aclFile, passwordFile, user: userInfo().username }));
+  await writeFile(confFile, conf);
   const child = spawn('mosquitto', ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -75,6 +93,7 @@ export async function startMosquitto(
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
