@@ -3,7 +3,7 @@ import { ArchiveError, ManifestError } from '../errors.js';
 import { manifestDigest } from '../manifest/package-name.js';
 import { parseManifest } from '../manifest/parse-manifest.js';
 import type { Arch, Manifest } from '../manifest/types.js';
-import { ANY_ARCH, MANIFEST_PATH, OBJECT_DIR, objectArch } from './paths.js';
+import { ANY_ARCH, btfArch, MANIFEST_PATH, OBJECT_DIR, objectArch } from './paths.js';
 
 export interface PackageContents {
   manifest: Manifest;
@@ -13,6 +13,40 @@ export interface PackageContents {
   files: Map<string, Buffer>;
   /** The object for this arch: `bpf/<arch>/…`, else `bpf/any/…`, else undefined. */
   object(arch: Arch | string): Buffer | undefined;
+  /** The minimized BTF beside that object (`requires.btf: "core"`), or undefined. */
+  btf(arch: Arch | string): Buffer | undefined;
+}
+
+/** Each arch directory's minimized BTF: at most one, beside an object, and one per object when the manifest says `core`. */
+function btfPaths(
+  files: Map<string, Buffer>,
+  objects: Map<string, string>,
+  manifest: Manifest,
+  context: string,
+): Map<string, string> {
+  const btfs = new Map<string, string>();
+  for (const path of files.keys()) {
+    const arch = btfArch(path);
+    if (arch === undefined) continue;
+    const other = btfs.get(arch);
+    if (other !== undefined) {
+      throw new ArchiveError('MULTIPLE_BTF', `${context}: ${other} and ${path}: one BTF file per arch`);
+    }
+    if (!objects.has(arch))
+      throw new ArchiveError('BTF_WITHOUT_OBJECT', `${context}: ${path} has no object beside it`);
+    btfs.set(arch, path);
+  }
+  if (manifest.requires.btf === 'core') {
+    for (const [arch, path] of objects) {
+      if (!btfs.has(arch)) {
+        throw new ArchiveError(
+          'BTF_MISSING',
+          `${context}: requires.btf is "core" but ${path} has no .min.btf beside it`,
+        );
+      }
+    }
+  }
+  return btfs;
 }
 
 /** An archive's files checked as a whole: manifest present and valid, one object per arch, arches declared. */
@@ -47,6 +81,7 @@ export function toPackageContents(files: Map<string, Buffer>, context: string): 
       );
     }
   }
+  const btfs = btfPaths(files, objects, manifest, context);
   return {
     manifest,
     manifestBytes,
@@ -54,6 +89,10 @@ export function toPackageContents(files: Map<string, Buffer>, context: string): 
     files,
     object(arch) {
       const path = objects.get(arch) ?? objects.get(ANY_ARCH);
+      return path === undefined ? undefined : files.get(path);
+    },
+    btf(arch) {
+      const path = objects.has(arch) ? btfs.get(arch) : btfs.get(ANY_ARCH);
       return path === undefined ? undefined : files.get(path);
     },
   };

@@ -18,6 +18,7 @@ export {
   type Arch,
   type Capability,
   type HostProbe,
+  hasKernelBtf,
   parseCapabilities,
   parseMounts,
   probeHost,
@@ -26,6 +27,8 @@ export { Program } from './program.js';
 export { checkPrograms } from './program-requirements.js';
 export { type TestRunOptions, type TestRunResult, testRun } from './program-test-run.js';
 export {
+  btfSource,
+  type CheckRequiresOptions,
   checkRequires,
   compareKernel,
   type HostRequirements,

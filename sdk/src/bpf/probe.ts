@@ -14,6 +14,8 @@ export interface HostProbe {
   readonly arch: Arch | string;
   readonly kernelRelease: string;
   readonly btf: boolean;
+  /** Where CO-RE finds BTF on this host: the kernel's own, or none (then only packages that bring theirs load). */
+  readonly btfSource: 'kernel' | 'none';
   readonly mounts: { readonly bpffs?: string; readonly tracefs?: string; readonly cgroup2?: string };
   /**
    * libbpf names of the program types this kernel loads and can attach: `tracing` when a tp_btf program
@@ -58,6 +60,11 @@ const CAP_BITS: Record<Capability, number> = {
   CAP_PERFMON: 38,
   CAP_BPF: 39,
 };
+
+/** Whether the kernel exposes its BTF (what libbpf looks for first; a package's minimized BTF stands in otherwise). */
+export function hasKernelBtf(): boolean {
+  return existsSync('/sys/kernel/btf/vmlinux');
+}
 
 /** Enumerates a libbpf name table (prog/map types) until libbpf says the number is unknown. */
 function names(str: (n: number) => string | null): Map<string, number> {
@@ -189,10 +196,12 @@ function helperAvailable(f: KernelFeatures, typeName: string, typeId: number, he
 export function probeHost(): HostProbe {
   features ??= kernelFeatures();
   const f = features;
+  const btf = hasKernelBtf();
   return {
     arch: ARCHES[process.arch] ?? process.arch,
     kernelRelease: release(),
-    btf: existsSync('/sys/kernel/btf/vmlinux'),
+    btf,
+    btfSource: btf ? 'kernel' : 'none',
     mounts: parseMounts(readFileSync('/proc/self/mounts', 'utf8')),
     get programTypes() {
       return f.programs().ok;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { HostProbe } from './probe.js';
 import { parseCapabilities, parseMounts } from './probe.js';
-import { checkRequires, compareKernel, parseKernelVersion } from './requirements.js';
+import { btfSource, checkRequires, compareKernel, parseKernelVersion } from './requirements.js';
 
 function fakeProbe(overrides: Partial<HostProbe> = {}): HostProbe {
   const helpers: Record<string, string[]> = {
@@ -15,6 +15,7 @@ function fakeProbe(overrides: Partial<HostProbe> = {}): HostProbe {
     arch: 'x86',
     kernelRelease: '6.1.0-18-amd64',
     btf: true,
+    btfSource: 'kernel',
     mounts: { bpffs: '/sys/fs/bpf' },
     programTypes: ['xdp', 'sched_cls', 'cgroup_skb'],
     mapTypes: ['hash', 'array', 'ringbuf'],
@@ -138,4 +139,22 @@ test('mount points and capabilities are read from /proc text', () => {
   const eff = ((1n << 12n) | (1n << 39n)).toString(16).padStart(16, '0');
   assert.deepEqual(parseCapabilities(`Name:\tnode\nCapEff:\t${eff}\n`), ['CAP_NET_ADMIN', 'CAP_BPF']);
   assert.deepEqual(parseCapabilities('CapEff:\t0000000000000000\n'), []);
+});
+
+test('btf "core": met by the kernel BTF or the package\'s own, and says which one CO-RE uses', () => {
+  const noBtf = fakeProbe({ btf: false, btfSource: 'none' });
+  const core = { arches: ['x86' as const], btf: 'core' as const };
+  assert.deepEqual(checkRequires(core, fakeProbe()), []);
+  assert.equal(btfSource(core, fakeProbe(), { packageBtf: true }), 'kernel');
+  assert.deepEqual(checkRequires(core, noBtf, { packageBtf: true }), []);
+  assert.equal(btfSource(core, noBtf, { packageBtf: true }), 'package');
+  const missing = checkRequires(core, noBtf);
+  assert.deepEqual(
+    missing.map((u) => `host lacks ${u.message}`),
+    ["host lacks kernel BTF or the package's minimized BTF for this arch (neither is there)"],
+  );
+  assert.equal(btfSource(core, noBtf), 'none');
+  // `true` keeps needing the kernel's: a package BTF does not stand in for tp_btf, fentry, LSM or kfuncs.
+  assert.equal(checkRequires({ arches: ['x86'], btf: true }, noBtf, { packageBtf: true }).length, 1);
+  assert.equal(btfSource({ btf: true }, noBtf, { packageBtf: true }), 'none');
 });

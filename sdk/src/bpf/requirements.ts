@@ -6,7 +6,8 @@ export interface HostRequirements {
   arches: Arch[];
   /** Minimum kernel, e.g. "5.15". */
   kernel?: string;
-  btf?: boolean;
+  /** `true`: kernel BTF; `"core"`: kernel BTF or the package's minimized BTF. */
+  btf?: boolean | 'core';
   programTypes?: string[];
   mapTypes?: string[];
   helpers?: string[];
@@ -57,8 +58,27 @@ function unmet(kind: UnmetKind, required: string, found: string, message: string
   return { kind, required, found, message };
 }
 
+export interface CheckRequiresOptions {
+  /** The package carries a minimized BTF for this host's arch (`bpf/<arch>/<name>.min.btf`). */
+  packageBtf?: boolean;
+}
+
+/** The BTF a package's CO-RE relocations would use here: the kernel's first, else the package's own, else none. */
+export function btfSource(
+  requires: Pick<HostRequirements, 'btf'>,
+  probe: Pick<HostProbe, 'btf'>,
+  options: CheckRequiresOptions = {},
+): 'kernel' | 'package' | 'none' {
+  if (probe.btf) return 'kernel';
+  return requires.btf === 'core' && options.packageBtf ? 'package' : 'none';
+}
+
 /** Every unmet requirement; each `message` reads after "host lacks " (the agent joins them with "; "). */
-export function checkRequires(requires: HostRequirements, probe: HostProbe): Unmet[] {
+export function checkRequires(
+  requires: HostRequirements,
+  probe: HostProbe,
+  options: CheckRequiresOptions = {},
+): Unmet[] {
   const out: Unmet[] = [];
   if (requires.arches.length > 0 && !requires.arches.includes(probe.arch as Arch)) {
     const wanted =
@@ -77,8 +97,18 @@ export function checkRequires(requires: HostRequirements, probe: HostProbe): Unm
       ),
     );
   }
-  if (requires.btf && !probe.btf) {
+  if (requires.btf === true && !probe.btf) {
     out.push(unmet('btf', 'true', 'false', 'kernel BTF (/sys/kernel/btf/vmlinux is missing)'));
+  }
+  if (requires.btf === 'core' && btfSource(requires, probe, options) === 'none') {
+    out.push(
+      unmet(
+        'btf',
+        'core',
+        'none',
+        "kernel BTF or the package's minimized BTF for this arch (neither is there)",
+      ),
+    );
   }
   // Only the types asked for are probed (each once per process).
   for (const t of requires.programTypes ?? []) {

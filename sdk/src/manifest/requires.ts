@@ -114,7 +114,10 @@ export function parseRequires(value: unknown, path: string): Requires {
       code: 'INVALID_VERSION',
     });
   }
-  if (reader.has('btf')) requires.btf = reader.boolean('btf');
+  if (reader.has('btf')) {
+    const btf = reader.get('btf');
+    requires.btf = btf === 'core' ? 'core' : reader.boolean('btf');
+  }
   if (reader.has('programTypes')) {
     requires.programTypes = uniqueList(reader.get('programTypes'), reader.at('programTypes'), false, (v, p) =>
       expectEnum(v, p, PROGRAM_TYPES),

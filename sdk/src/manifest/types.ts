@@ -122,7 +122,11 @@ export interface Requires {
   arches: Arch[];
   /** Minimum kernel, `major.minor[.patch]`. */
   kernel?: string;
-  btf?: boolean;
+  /**
+   * `true`: the kernel's BTF is needed. `"core"`: the object's CO-RE relocations touch only stable UAPI types and
+   * the package carries its minimized BTF (`bpf/<arch>/<name>.min.btf`), so any kernel will do.
+   */
+  btf?: boolean | 'core';
   /** libbpf program type names (`xdp`, `sched_cls`, …). */
   programTypes?: string[];
   /** libbpf map type names (`hash`, `lpm_trie`, …). */
