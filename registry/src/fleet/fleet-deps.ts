@@ -1,12 +1,15 @@
 // What the fleet API is built from: the device store, policies, rollouts and the edge's broker identity.
 import type { FleetStore } from './fleet-store.js';
 import type { PolicyService } from './policies/policy-service.js';
+import type { TargetPlanner } from './policies/target-planner.js';
 import type { RolloutRunner } from './rollouts/rollout-runner.js';
 
 export interface FleetDeps {
   fleet: string;
   store: FleetStore;
   policies: PolicyService;
+  /** Which targeted devices a policy reaches and which it leaves out, with why (apply and diff show it). */
+  planTarget: TargetPlanner;
   rollouts: RolloutRunner;
   /** The edge's policy key: devices list it among their operator keys. */
   edgeKey: { keyId: string; publicKeyPem: string };

@@ -21,6 +21,7 @@ import type { FleetDeps } from './fleet-deps.js';
 import { createCatalogPolicyValidator } from './policies/catalog-policy-validator.js';
 import { createPolicyService } from './policies/policy-service.js';
 import { createSqlitePolicyStore } from './policies/policy-store.js';
+import { createTargetPlanner } from './policies/target-planner.js';
 import { createRolloutRunner } from './rollouts/rollout-runner.js';
 import { createSqliteRolloutStore } from './rollouts/rollout-store.js';
 import { createSqliteFleetStore } from './sqlite-fleet-store.js';
@@ -150,6 +151,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       fleet: o.fleet,
       store,
       policies,
+      planTarget: createTargetPlanner(o.catalog, store),
       rollouts,
       edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
       brokerUrl: url,

@@ -1,5 +1,5 @@
 // The fleet API: devices (registration, status, history), signed policies, staged rollouts. Admin only.
-import type { PolicyTarget } from '@bpfleet/sdk/policy';
+import { type PolicyTarget, toPolicy } from '@bpfleet/sdk/policy';
 import { isValidTopicName } from '@bpfleet/sdk/protocol';
 import type { Context } from 'hono';
 import { issueSecret } from '../broker/credentials.js';
@@ -39,6 +39,7 @@ function deviceView(d: DeviceRecord) {
       lastError: p.lastError ?? null,
     })),
     policyErrors: d.reported?.policyErrors ?? {},
+    inventory: d.reported?.inventory ?? null,
     telemetry: d.telemetry,
   };
 }
@@ -53,7 +54,7 @@ function targetFromQuery(device: string | undefined, group: string | undefined):
 const idParam = (c: Context<AppEnv>) => (c.req.param() as { id: string }).id;
 
 export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
-  const { store, policies, rollouts } = deps;
+  const { store, policies, rollouts, planTarget } = deps;
   const base = { tag: 'fleet', access: 'admin' as const };
   return [
     defineRoute({
@@ -164,8 +165,20 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       responses: { 200: ok('Published'), 409: { description: 'Serial not above the current one' } },
       handler: async (c) => {
         const stored = await policies.apply(c.get('body'));
-        return c.json({ target: stored.target, serial: stored.serial, policy: stored.policy });
+        const plan = await planTarget(stored.policy);
+        return c.json({ target: stored.target, serial: stored.serial, policy: stored.policy, plan });
       },
+    }),
+    defineRoute({
+      ...base,
+      method: 'post',
+      path: '/v1/fleet/policies/plan',
+      operationId: 'planPolicy',
+      summary:
+        "Which targeted devices a policy (unsigned is fine: nothing is published) would reach, and which its target.where or its packages' requires leave out, and why",
+      body: { contentType: 'application/json', schema: object, maxBytes: MAX_POLICY_BUNDLE_BYTES },
+      responses: { 200: ok('Included, excluded (with reasons) and unknown devices') },
+      handler: async (c) => c.json(await planTarget(toPolicy(c.get('body')))),
     }),
     defineRoute({
       ...base,

@@ -29,15 +29,22 @@ async function candidates(catalog: Catalog, entry: PolicyProgram, path: string):
   return matching;
 }
 
+/** The version a device resolving `entry` now would get (the newest candidate), with its manifest. */
+export async function newestCandidate(
+  catalog: Catalog,
+  entry: PolicyProgram,
+  path: string,
+): Promise<VersionRecord | undefined> {
+  return (await candidates(catalog, entry, path)).sort((a, b) => semver.rcompare(a.version, b.version))[0];
+}
+
 export function createCatalogPolicyValidator(catalog: Catalog): PolicyValidator {
   return {
     async validate(policy: Policy) {
       for (const [i, entry] of policy.programs.entries()) {
         const path = `programs[${i}]`;
         // Check against the newest candidate: that is what a device resolving the entry now will get.
-        const newest = (await candidates(catalog, entry, path)).sort((a, b) =>
-          semver.rcompare(a.version, b.version),
-        )[0];
+        const newest = await newestCandidate(catalog, entry, path);
         if (!newest) continue;
         const manifest = parseManifest(newest.manifest);
         for (const [name, value] of Object.entries(entry.config ?? {})) {
