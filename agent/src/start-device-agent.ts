@@ -9,6 +9,7 @@ import { RegistryHttp } from './artifacts/registry-http.js';
 import { unpackPackage } from './artifacts/unpack-package.js';
 import type { AgentConfig } from './config/agent-config.js';
 import { type AgentState, DeviceAgent, initialAgentState } from './device-agent.js';
+import { ChannelMemory } from './index/channel-memory.js';
 import { RegistryIndex } from './index/registry-index.js';
 import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
@@ -53,6 +54,8 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
         lastSerial,
         onSerial,
         http,
+        publishers: config.trust.publishers,
+        channels: ChannelMemory.open(join(config.dataDir, 'channels.json')),
       }),
     verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
     state: new StateFile<AgentState>(join(config.dataDir, 'state.json'), initialAgentState),
