@@ -1,6 +1,7 @@
 // The edge's fleet API from the operator's side: devices, policies and rollouts (admin token).
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { Policy, PolicyTarget } from '../policy/policy.js';
+import type { DeviceInventory } from '../protocol/inventory.js';
 import type { RegistryClient } from './registry-client.js';
 
 export interface DeviceSummary {
@@ -17,6 +18,15 @@ export interface DeviceSummary {
     lastError: { code: string; message: string } | null;
   }>;
   policyErrors: Record<string, { code: string; message: string }>;
+  /** What the device reported about itself; null until it did (or from agents without an inventory). */
+  inventory?: DeviceInventory | null;
+}
+
+/** Who a policy reaches, judged by the edge on device inventories (the devices decide for themselves too). */
+export interface TargetPlan {
+  included: string[];
+  excluded: Array<{ device: string; reasons: string[] }>;
+  unknown: Array<{ device: string; reasons: string[] }>;
 }
 
 export interface RegisteredDevice extends DeviceSummary {
@@ -95,8 +105,14 @@ export class FleetClient {
   listPolicies(): Promise<Array<{ target: string; serial: number; updatedAt: string; policy: Policy }>> {
     return this.http.requestJson('list policies', 'GET', '/v1/fleet/policies');
   }
-  applyPolicy(bundle: SerializedBundle): Promise<{ target: string; serial: number; policy: Policy }> {
+  applyPolicy(
+    bundle: SerializedBundle,
+  ): Promise<{ target: string; serial: number; policy: Policy; plan: TargetPlan }> {
     return this.http.requestJson('apply policy', 'PUT', '/v1/fleet/policies', bundle);
+  }
+  /** Who `policy` would reach and who it leaves out, with why; nothing is published. */
+  planPolicy(policy: Policy): Promise<TargetPlan> {
+    return this.http.requestJson('plan policy', 'POST', '/v1/fleet/policies/plan', policy);
   }
   edgeKey(): Promise<{ keyId: string; publicKeyPem: string; fleet: string }> {
     return this.http.requestJson('edge key', 'GET', '/v1/fleet/edge-key');

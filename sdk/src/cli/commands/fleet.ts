@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-client.js';
+import { inventoryBrief, inventoryLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
 
 interface Options {
@@ -15,7 +16,9 @@ const fleetClient = async (o: Options) => new FleetClient(await connectRegistry(
 /** One row per device and program (a device without programs gets one row). */
 export function statusTable(devices: DeviceSummary[]): string {
   if (devices.length === 0) return '(no devices)';
-  const rows = [['DEVICE', 'PRESENCE', 'GROUPS', 'PROGRAM', 'PACKAGE', 'VERSION', 'STATUS', 'LAST ERROR']];
+  const rows = [
+    ['DEVICE', 'PRESENCE', 'GROUPS', 'HOST', 'PROGRAM', 'PACKAGE', 'VERSION', 'STATUS', 'LAST ERROR'],
+  ];
   for (const d of devices) {
     const programs = d.programs.length > 0 ? d.programs : [null];
     for (const p of programs) {
@@ -23,6 +26,7 @@ export function statusTable(devices: DeviceSummary[]): string {
         d.id,
         d.presence,
         d.groups.join(',') || '-',
+        inventoryBrief(d.inventory),
         p?.id ?? '-',
         p?.package ?? '-',
         p?.version ?? '-',
@@ -85,8 +89,11 @@ export function register(program: Command): void {
       [
         statusTable([device]),
         '',
-        ...Object.entries(device.policyErrors).map(
-          ([topic, r]) => `refused policy on ${topic}: ${r.code}: ${r.message}`,
+        ...inventoryLines(device.inventory),
+        ...Object.entries(device.policyErrors).map(([topic, r]) =>
+          r.code === 'TARGET_EXCLUDED'
+            ? `left out by policy on ${topic}: ${r.message}`
+            : `refused policy on ${topic}: ${r.code}: ${r.message}`,
         ),
         'events (newest first):',
         ...events.map((e) =>

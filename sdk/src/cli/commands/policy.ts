@@ -9,6 +9,7 @@ import { signPolicy } from '../../policy/sign-policy.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { FleetClient } from '../../registry-client/fleet-client.js';
 import { readPrivateKey } from '../../trust/key-files.js';
+import { planLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
 
 interface ConnectOptions {
@@ -108,11 +109,11 @@ export function register(program: Command): void {
             ...(await fleet.applyPolicy(bundle)),
             published: true,
           };
-      printResult(
-        options,
-        result,
-        () =>
+      printResult(options, result, () =>
+        [
           `${result.published ? 'published' : 'checked (dry run)'} policy serial ${doc.serial} for ${describe(doc.target)}: ${doc.programs.length} program(s), expires ${doc.expires}`,
+          ...('plan' in result ? planLines(result.plan) : []),
+        ].join('\n'),
       );
     },
   );
@@ -168,17 +169,23 @@ export function register(program: Command): void {
       'device' in next.target
         ? [next.target.device]
         : (await fleet.listDevices({ group: next.target.group })).map((d) => d.id);
-    const result = { target: describe(next.target), changes, devices };
+    const plan = await fleet.planPolicy(next);
+    const where = (p: Policy | null) => JSON.stringify(p?.target.where ?? null);
+    const selector =
+      where(current) === where(next) ? undefined : { before: where(current), after: where(next) };
+    const result = { target: describe(next.target), changes, selector, devices, plan };
     printResult(options, result, () =>
-      changes.length === 0
-        ? `${result.target}: no change`
-        : [
-            `${result.target}: ${changes.length} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
-            ...changes.map(
-              (c) =>
-                `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
-            ),
-          ].join('\n'),
+      [
+        changes.length === 0 && !selector
+          ? `${result.target}: no change`
+          : `${result.target}: ${changes.length} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
+        ...changes.map(
+          (c) =>
+            `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
+        ),
+        ...(selector ? [`  ~ target.where: ${selector.before} → ${selector.after}`] : []),
+        ...planLines(plan),
+      ].join('\n'),
     );
   });
 }
