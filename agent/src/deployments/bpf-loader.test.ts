@@ -1,7 +1,7 @@
 // The kernel Loader against the real kernel: XDP on a veth, counting, lossless upgrade, rejected upgrade kept
 // out, adoption by a new loader (a restart), and detach leaving no pin behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,7 +133,8 @@ test('attach, count, upgrade without loss, refuse a rejected upgrade, adopt afte
   assert.equal(counts.get('slot=0'), 208);
   assert.equal(counts.get('slot=1'), 2, 'the old version still runs');
 
-  // A new loader (the agent restarted) adopts the pinned link instead of attaching again.
+  // A new loader (the agent restarted: the old one's fds closed, as exiting does) adopts the pinned link.
+  loader.release();
   const restarted = newLoader();
   const adopted = await restarted.adopt();
   assert.deepEqual(
@@ -143,10 +144,32 @@ test('attach, count, upgrade without loss, refuse a rejected upgrade, adopt afte
   veth.ping(2);
   assert.equal((await packets(restarted)).get('slot=0'), 210);
 
+  // Detach, judged by the kernel: no XDP program on the interface, the program freed (nothing holds it), and
+  // traffic flowing with nothing counting it.
+  const running = xdpProgramOn(veth.inner);
+  assert.ok(running !== undefined, 'the adopted program is attached before the detach');
   await restarted.detach('count');
+  assert.equal(xdpProgramOn(veth.inner), undefined, 'no XDP program on the interface after detach');
+  await programFreed(running);
   assert.equal(existsSync(join(pinRoot, 'count')), false);
   assert.deepEqual(readdirSync(pinRoot), []);
-  veth.ping(2);
+  assert.equal(veth.ping(2).received, 2, 'traffic flows with the program gone');
   assert.deepEqual(await restarted.metrics(), []);
   assert.deepEqual(await newLoader().adopt(), []);
 });
+
+/** The id of the XDP program on `dev` (in this namespace) as `ip -j link` reports it. */
+function xdpProgramOn(dev: string): number | undefined {
+  const out = execFileSync('ip', ['-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
+  const [link] = JSON.parse(out) as Array<{ xdp?: { prog?: { id: number } } }>;
+  return link?.xdp?.prog?.id;
+}
+
+/** Waits (the kernel frees programs after an RCU grace period) until `bpftool prog show id` no longer finds it. */
+async function programFreed(id: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)]).status !== 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`program ${id} is still in the kernel 2 s after detach: something still holds it`);
+}
