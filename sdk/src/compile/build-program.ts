@@ -9,6 +9,7 @@ import { type CompiledObject, compileObject } from './compile-object.js';
 import { libbpfOpenIssues } from './libbpf-open-check.js';
 import { checkLicense } from './license-check.js';
 import { readObjectBtf } from './object-btf.js';
+import { type ObjectCoreBtf, objectCoreBtf } from './object-core-btf.js';
 import { programSetIssues } from './program-set-check.js';
 import type { RunTool } from './run-tool.js';
 import type { Toolchain } from './toolchain.js';
@@ -19,7 +20,7 @@ export interface BuildManifest extends ManifestDeclarations {
   name: string;
   version: string;
   license: string;
-  requires: { arches: readonly string[] };
+  requires: { arches: readonly string[]; btf?: boolean | 'core' };
 }
 
 export interface BuildProgramOptions {
@@ -31,6 +32,8 @@ export interface BuildProgramOptions {
   buildDir?: string;
   /** A pinned vmlinux.h instead of one generated from the running kernel. */
   vmlinux?: string;
+  /** The kernel BTF the minimized BTF is cut from; the running kernel's by default. */
+  kernelBtf?: string;
   isGplCompatible: (spdx: string) => boolean;
   onProgress?: (message: string) => void;
 }
@@ -41,6 +44,8 @@ export interface BuildProgramResult {
   ok: boolean;
   vmlinux: VmlinuxHeader;
   objects: CompiledObject[];
+  /** Per object: the types its CO-RE relocations touch, why kernel BTF is needed, the minimized BTF packed. */
+  btf: ObjectCoreBtf[];
   issues: BuildIssue[];
   /** Package paths to files on disk: manifest.json, bpf/<arch>/<name>.bpf.o, README.md, LICENSE. */
   files: Record<string, string>;
@@ -82,6 +87,7 @@ export async function buildProgram(
   });
 
   const objects: CompiledObject[] = [];
+  const coreBtf: ObjectCoreBtf[] = [];
   const issues: BuildIssue[] = [];
   const files: Record<string, string> = { 'manifest.json': join(dir, 'manifest.json') };
   const notLoaded = new Set(manifest.programs.filter((p) => p.load === false).map((p) => p.name));
@@ -107,6 +113,17 @@ export async function buildProgram(
       const bytes = await readFile(object.path);
       const elf = readElfSections(bytes, object.path);
       programs.push(...programNamesOf(elf, object.path));
+      const core = await objectCoreBtf(run, toolchain.bpftool, {
+        object: object.path,
+        packagePath: `bpf/${arch}/${basename(source, '.bpf.c')}.min.btf`,
+        elf,
+        btf,
+        declared: manifest.requires.btf,
+        ...(options.kernelBtf ? { kernelBtf: options.kernelBtf } : {}),
+      });
+      coreBtf.push(core.summary);
+      issues.push(...core.issues);
+      if (core.summary.packed) files[core.summary.packed] = core.summary.file;
       issues.push(...libbpfOpenIssues(bytes, `bpf/${arch}/${objectName}`, notLoaded));
       issues.push(
         ...checkLicense({
@@ -141,6 +158,7 @@ export async function buildProgram(
     ok: !hasErrors(all),
     vmlinux,
     objects,
+    btf: coreBtf,
     issues: all,
     files,
   };

@@ -31,6 +31,8 @@ export interface ObjectBtf {
   maps: BtfMap[];
   /** Global functions: the programs and any global subprograms. */
   functions: string[];
+  /** Kernel symbols the object resolves at load (`__ksym` variables and kfuncs, in `.ksyms`): kernel BTF only. */
+  ksyms?: string[];
 }
 
 interface BtfTypeJson {
@@ -121,7 +123,8 @@ export function summarizeBtf(dump: { types: BtfTypeJson[] }): ObjectBtf {
   const functions = dump.types
     .filter((t) => t.kind === 'FUNC' && t.linkage === 'global' && t.name)
     .map((t) => t.name as string);
-  return { config, maps, functions };
+  const ksyms = (datasec('.ksyms')?.vars ?? []).map((v) => byId.get(v.type_id)?.name ?? `#${v.type_id}`);
+  return { config, maps, functions, ksyms };
 }
 
 export async function readObjectBtf(run: RunTool, bpftool: string, objectPath: string): Promise<ObjectBtf> {

@@ -14,6 +14,7 @@ import { createProgress, EXIT_FAILURE, endProgress, printResult } from '../outpu
 interface BuildOptions {
   arch?: string;
   vmlinux?: string;
+  kernelBtf?: string;
   buildDir?: string;
   pack: boolean;
   json?: boolean;
@@ -50,6 +51,16 @@ function human(result: BuildProgramResult, pkg: PackageInfo | undefined): string
     const saved = Math.round((1 - o.bytes / o.unstrippedBytes) * 100);
     lines.push(`  ${show(o.path)}: ${o.bytes} bytes (${o.unstrippedBytes} with DWARF, ${saved}% stripped)`);
   }
+  for (const b of result.btf) {
+    const where = b.packed
+      ? `packed as ${b.packed}`
+      : b.needs.length > 0
+        ? `kernel BTF needed: ${b.needs.join('; ')}`
+        : 'not packed';
+    lines.push(
+      `  min BTF of ${show(b.object)}: ${b.bytes} bytes (${b.types.join(', ') || 'no CO-RE types'}), ${where}`,
+    );
+  }
   for (const i of result.issues) lines.push(`  ${i.severity}: ${i.message} [${i.code}]`);
   if (pkg) lines.push(`  package: ${show(pkg.file)} (${pkg.size} bytes, ${pkg.digest})`);
   return lines.join('\n');
@@ -64,6 +75,10 @@ export function register(program: Command): void {
     .option(
       '--vmlinux <file>',
       'a pinned vmlinux.h instead of one generated from this kernel (/sys/kernel/btf/vmlinux)',
+    )
+    .option(
+      '--kernel-btf <file>',
+      'the kernel BTF to cut minimized BTF from (default: /sys/kernel/btf/vmlinux)',
     )
     .option('--build-dir <dir>', 'output and cache folder (default: <dir>/build)')
     .option('--no-pack', 'compile and check only; do not write the package')
@@ -85,6 +100,7 @@ export function register(program: Command): void {
           ...(options.arch ? { arches: options.arch.split(',') } : {}),
           ...(options.buildDir ? { buildDir: resolve(options.buildDir) } : {}),
           ...(options.vmlinux ? { vmlinux: resolve(options.vmlinux) } : {}),
+          ...(options.kernelBtf ? { kernelBtf: resolve(options.kernelBtf) } : {}),
           isGplCompatible,
           onProgress: (m) => progress(`build ${manifest.name}: ${m}`),
         });
