@@ -1,6 +1,7 @@
 // The real xdp-firewall driven by policy map entries: a blocked source's pings drop, an entries-only change
 // unblocks it in place (same program), bad entries are refused with what runs untouched.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,10 +48,24 @@ function loader(): BpfLoader {
 
 const prefix = (addr: string, prefixlen: number): PolicyMapEntry => ({ key: { prefixlen, addr }, value: 1 });
 
+/** The XDP program on the interface, as `ip -j link` reports it (undefined when none is attached). */
+function attachedProgram(): number | undefined {
+  const out = execFileSync('ip', ['-j', 'link', 'show', 'dev', veth.inner], { encoding: 'utf8' });
+  const [link] = JSON.parse(out) as Array<{ xdp?: { prog?: { id: number } } }>;
+  return link?.xdp?.prog?.id;
+}
+
+/** The program the pinned link runs, asserted to be the one the kernel runs on the interface. */
 function programId(): number {
   const link = openPinnedLink(join(pinRoot, 'fw', 'links', 'xdp_firewall'));
   try {
-    return link.info().programId;
+    const id = link.info().programId;
+    assert.equal(
+      attachedProgram(),
+      id,
+      `the pinned link's program ${id} is the XDP program on ${veth.inner}`,
+    );
+    return id;
   } finally {
     link.close();
   }
@@ -198,6 +213,8 @@ test('policy entries fill the firewall blocklist, change in place, and bad ones 
   const restarted = loader();
   const adopted = await restarted.adopt();
   assert.deepEqual(adopted[0]?.mapEntries, { blocklist_v4: 2, blocklist_v6: 0 });
+  assert.equal(programId(), id, 'adopted: the same program still on the interface');
   await restarted.detach('fw');
+  assert.equal(attachedProgram(), undefined, 'detached from the interface');
   assert.equal(veth.ping(2).received, 2);
 });
