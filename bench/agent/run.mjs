@@ -93,7 +93,7 @@ try {
     wanAddr: env.network.wanAddr,
     workDir,
     cleanup,
-    publish: (pkg, channel) => publishSigned(publisher, pkg, channel),
+    publish: (pkg, channel) => publishSigned(publisher, pkg, channel, env.keys.publisher.key),
   };
   say(`bench:agent: edge ${env.edge.url}, device ${PROFILE.deviceId} in ${env.network.deviceNs}`);
 

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { moveChannel } from '@bpfleet/sdk/registry-client';
 import { linksRunning, xdpPrograms } from '../fixtures/kernel-state.js';
 import type { CleanupStack } from './cleanup-stack.js';
 import { compileDemoProgram, countPackage } from './demo-packages.js';
@@ -65,7 +66,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const publisher = await preparePublisher(env.edge.admin, 'acme', env.keys.publisher.key.publicKeyPem);
   const release = async (version: string, build: number, object: Buffer, channel = true) => {
     const pkg = await signArchive(await countPackage(version, build, object), env.keys.publisher.key);
-    await publishSigned(publisher, pkg, channel ? 'stable' : undefined);
+    await publishSigned(publisher, pkg, channel ? 'stable' : undefined, env.keys.publisher.key);
     return pkg;
   };
   const counted = async (expected: number, what: string) =>
@@ -147,7 +148,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const blob = await readFile(blobPath);
   blob[blob.length - 9] = (blob[blob.length - 9] ?? 0) ^ 0xff;
   await writeFile(blobPath, blob);
-  await publisher.setChannel('acme', 'count', 'stable', '1.2.0');
+  await moveChannel(
+    publisher,
+    env.keys.publisher.key,
+    { namespace: 'acme', name: 'count' },
+    'stable',
+    '1.2.0',
+  );
   const refused = await waitForDevice(fleet, device, ID, 'the tampered package refused', (_, p) =>
     ['DIGEST_MISMATCH', 'SIGNATURE_INVALID'].includes(p?.lastError?.code ?? ''),
   );

@@ -6,7 +6,7 @@ import { unpackArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
 import { RegistryError } from '@bpfleet/sdk/errors';
 import { splitPackageName } from '@bpfleet/sdk/manifest';
-import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
+import { createRegistryClient, moveChannel, type RegistryClient } from '@bpfleet/sdk/registry-client';
 import { type SigningKey, signPackage } from '@bpfleet/sdk/trust';
 
 export interface SignedArchive {
@@ -49,11 +49,12 @@ export async function preparePublisher(
   return createRegistryClient({ url: admin.url, token });
 }
 
-/** Publishes (unless that version is already there) and points `channel` at it. */
+/** Publishes (unless that version is already there) and points `channel` at it with a move signed by `key`. */
 export async function publishSigned(
   client: RegistryClient,
   pkg: SignedArchive,
   channel?: string,
+  key?: SigningKey,
 ): Promise<'published' | 'already published'> {
   let outcome: 'published' | 'already published' = 'published';
   await client
@@ -68,7 +69,16 @@ export async function publishSigned(
       if (!isCode(err, 'VERSION_EXISTS')) throw err;
       outcome = 'already published';
     });
-  if (channel) await client.setChannel(pkg.namespace, pkg.name, channel, pkg.version);
+  if (channel) {
+    if (!key)
+      throw new RegistryError(
+        'KEY_REQUIRED',
+        `channel ${pkg.namespace}/${pkg.name}#${channel}: no publisher key`,
+      );
+    // Idempotent: a second run on the same data signs no new move when the channel is already there.
+    const channels = await client.listChannels(pkg.namespace, pkg.name);
+    if (channels[channel] !== pkg.version) await moveChannel(client, key, pkg, channel, pkg.version);
+  }
   return outcome;
 }
 

@@ -62,7 +62,7 @@ async function publishLibrary(env: Environment, say: (line: string) => void): Pr
   for (const file of files) {
     const pkg = await signArchive(await readArchive(file), env.keys.publisher.key);
     const client = await preparePublisher(env.edge.admin, pkg.namespace, env.keys.publisher.key.publicKeyPem);
-    const outcome = await publishSigned(client, pkg, CHANNEL);
+    const outcome = await publishSigned(client, pkg, CHANNEL, env.keys.publisher.key);
     const id = `${pkg.namespace}/${pkg.name}@${pkg.version}`;
     say(`${outcome} ${id} (${pkg.digest.slice(0, 19)}…) on channel ${CHANNEL}`);
     published.push(id);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
-import { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { moveChannel, RegistryClient } from '@bpfleet/sdk/registry-client';
 import { toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -114,9 +114,15 @@ describe('console in headless Chromium', () => {
       return pkg;
     };
     await publish('1.1.0');
-    await client.yank('acme', 'xdp-firewall', '1.1.0', 'drops ARP');
+    await client.yank('acme', 'xdp-firewall', '1.1.0', { reason: 'drops ARP' });
     const pkg = await publish('1.2.0');
-    await client.setChannel('acme', 'xdp-firewall', 'stable', '1.2.0');
+    await moveChannel(
+      client,
+      publisher.signing,
+      { namespace: 'acme', name: 'xdp-firewall' },
+      'stable',
+      '1.2.0',
+    );
     digest = pkg.digest;
     signer = publisher.signing.keyId;
 

@@ -91,7 +91,23 @@ describe('bpfleet CLI against the registry', () => {
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /digest mismatch/);
 
-    assert.equal((await bpfleet('channel', 'set', 'acme/xdp-fw', 'stable', '1.2.0', '--json')).code, 0);
+    // A move is a publisher statement: without --key there is nothing to send; with it, the CLI signs the move.
+    const keyless = await bpfleet('channel', 'set', 'acme/xdp-fw', 'stable', '1.2.0', '--json');
+    assert.equal(keyless.code, 2, 'a usage error: --key is required');
+    assert.match(keyless.stderr, /--key/);
+    const keyFile = join(home, 'pub.key');
+    await writeFile(keyFile, publisher.pair.privateKeyPem, { mode: 0o600 });
+    const moved = await bpfleet(
+      'channel',
+      'set',
+      'acme/xdp-fw',
+      'stable',
+      '1.2.0',
+      '--key',
+      keyFile,
+      '--json',
+    );
+    assert.equal(moved.code, 0, moved.stderr);
     const info = await bpfleet('info', 'acme/xdp-fw', '--json');
     const body = JSON.parse(info.stdout) as { latest: string; channels: Record<string, string> };
     assert.equal(body.latest, '1.2.0');
@@ -99,10 +115,14 @@ describe('bpfleet CLI against the registry', () => {
     const human = await bpfleet('info', 'acme/xdp-fw');
     assert.match(human.stdout, /stable=1\.2\.0/);
 
-    const yank = await bpfleet('yank', 'acme/xdp-fw@1.2.0', '--reason', 'bad', '--json');
+    const unsigned = await bpfleet('yank', 'acme/xdp-fw@1.2.0', '--reason', 'bad', '--json');
+    assert.equal((JSON.parse(unsigned.stdout) as { error: { code: string } }).error.code, 'KEY_REQUIRED');
+    const yank = await bpfleet('yank', 'acme/xdp-fw@1.2.0', '--key', keyFile, '--reason', 'bad', '--json');
     assert.equal((JSON.parse(yank.stdout) as { yanked: boolean }).yanked, true);
     const version = await bpfleet('info', 'acme/xdp-fw@1.2.0');
     assert.match(version.stdout, /yanked\s+yes: bad/);
+    const undo = await bpfleet('yank', 'acme/xdp-fw@1.2.0', '--key', keyFile, '--undo', '--json');
+    assert.equal((JSON.parse(undo.stdout) as { yanked: boolean }).yanked, false, undo.stdout);
 
     const usage = await bpfleet('yank', 'acme/xdp-fw');
     assert.equal(usage.code, 1);

@@ -12,5 +12,11 @@ export {
   RegistryClient,
   type RegistryClientOptions,
 } from './registry-client.js';
+export {
+  type ChannelChange,
+  moveChannel,
+  setYankSigned,
+  signChannelChange,
+} from './signed-channels.js';
 export { type SignedSubject, signedSubject } from './signed-subject.js';
 export type * from './types.js';

@@ -7,6 +7,7 @@ import type {
   PublisherKeyInfo,
   PublishTokenInfo,
   RegistryKeyInfo,
+  StoredStatementInfo,
   VersionInfo,
 } from './types.js';
 
@@ -187,23 +188,41 @@ export class RegistryClient {
     } as RequestInit & { auth: boolean });
   }
 
-  setChannel(ns: string, name: string, channel: string, version: string): Promise<Record<string, string>> {
+  /** Moves a channel with a publisher-signed move statement (see signed-channels.ts). */
+  setChannel(ns: string, name: string, channel: string, statement: unknown): Promise<Record<string, string>> {
     const path = `/v1/packages/${seg(ns)}/${seg(name)}/channels/${seg(channel)}`;
-    return this.#json(`channel ${ns}/${name}#${channel}`, path, this.#jsonInit('PUT', { version }));
+    return this.#json(`channel ${ns}/${name}#${channel}`, path, this.#jsonInit('PUT', { statement }));
   }
 
   listChannels(ns: string, name: string): Promise<Record<string, string>> {
     return this.#json(`channels ${ns}/${name}`, `/v1/packages/${seg(ns)}/${seg(name)}/channels`);
   }
 
-  yank(ns: string, name: string, version: string, reason?: string): Promise<VersionInfo> {
-    const path = `/v1/packages/${seg(ns)}/${seg(name)}/versions/${seg(version)}/yank`;
-    return this.#json(`yank ${ns}/${name}@${version}`, path, this.#jsonInit('PUT', reason ? { reason } : {}));
+  /** The latest publisher statement per stream (`channel:<name>`, `version:<v>`) with its serial. */
+  listStatements(ns: string, name: string): Promise<StoredStatementInfo[]> {
+    return this.#json(`statements ${ns}/${name}`, `/v1/packages/${seg(ns)}/${seg(name)}/statements`);
   }
 
-  unyank(ns: string, name: string, version: string): Promise<VersionInfo> {
+  /** Yanks with a publisher-signed statement, or (admin token, no statement) as an emergency stop. */
+  yank(
+    ns: string,
+    name: string,
+    version: string,
+    change: { statement?: unknown; reason?: string },
+  ): Promise<VersionInfo> {
     const path = `/v1/packages/${seg(ns)}/${seg(name)}/versions/${seg(version)}/yank`;
-    return this.#json(`unyank ${ns}/${name}@${version}`, path, { method: 'DELETE', auth: true });
+    const body =
+      change.statement !== undefined
+        ? { statement: change.statement }
+        : change.reason
+          ? { reason: change.reason }
+          : {};
+    return this.#json(`yank ${ns}/${name}@${version}`, path, this.#jsonInit('PUT', body));
+  }
+
+  unyank(ns: string, name: string, version: string, statement: unknown): Promise<VersionInfo> {
+    const path = `/v1/packages/${seg(ns)}/${seg(name)}/versions/${seg(version)}/yank`;
+    return this.#json(`unyank ${ns}/${name}@${version}`, path, this.#jsonInit('DELETE', { statement }));
   }
 
   listNamespaces(): Promise<Array<{ name: string; createdAt: string }>> {

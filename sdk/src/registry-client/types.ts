@@ -51,3 +51,10 @@ export interface RegistryKeyInfo {
   publicKeyPem: string;
   payloadType: string;
 }
+
+/** A publisher statement as the registry lists it: its stream, serial and the signed bundle. */
+export interface StoredStatementInfo {
+  stream: string;
+  serial: number;
+  statement: unknown;
+}

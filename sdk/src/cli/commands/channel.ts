@@ -1,10 +1,14 @@
-// `bpfleet channel set <pkg> <channel> <version>` and `bpfleet channel list <pkg>`.
+// `bpfleet channel set <pkg> <channel> <version> --key` (a signed move) and `bpfleet channel list <pkg>`.
 import type { Command } from 'commander';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { parsePackageRef } from '../../registry-client/package-ref.js';
+import { moveChannel } from '../../registry-client/signed-channels.js';
+import { readPrivateKey } from '../../trust/key-files.js';
 import { printResult } from '../output.js';
 
 interface ChannelOptions {
+  key?: string;
+  rollbackReason?: string;
   registry?: string;
   token?: string;
   json?: boolean;
@@ -19,17 +23,22 @@ export function register(program: Command): void {
   const channel = program.command('channel').description('Point channels (stable, canary, …) at versions');
   channel
     .command('set')
-    .description('Point a channel at a version (needs a publish token for the namespace)')
+    .description(
+      'Point a channel at a version: a move signed with a publisher key of the namespace (the token only uploads it)',
+    )
     .argument('<package>', 'namespace/name')
     .argument('<channel>', 'channel name')
     .argument('<version>', 'version to point at')
+    .requiredOption('--key <file>', 'the publisher private key')
+    .option('--rollback-reason <text>', 'sign a move to a lower version than the channel has, saying why')
     .option('--registry <url>', 'registry URL')
     .option('--token <token>', 'publish token')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, name: string, version: string, options: ChannelOptions) => {
       const pkg = parsePackageRef(ref);
+      const key = await readPrivateKey(options.key!);
       const client = await connectRegistry(options, 'publish');
-      const channels = await client.setChannel(pkg.namespace, pkg.name, name, version);
+      const channels = await moveChannel(client, key, pkg, name, version, options.rollbackReason);
       printResult(options, { package: `${pkg.namespace}/${pkg.name}`, channels }, () =>
         channelsText(channels),
       );
