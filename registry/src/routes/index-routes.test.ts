@@ -160,7 +160,8 @@ it('across a restart the stored index is served again, and the next change takes
     await seedVersion(a, 'acme', 'fw', '1.0.0', randomBytes(10));
     const first = await fetchIndex(a);
     await a.close();
-    // A new process (and a new registry key: tests make their own) serves the stored document.
+    // A new instance on the same files, as after a restart (and a new registry key: tests make their own),
+    // serves the stored document.
     const b = await open();
     const res = await b.request('/v1/index');
     assert.equal(res.headers.get('bpfleet-index-serial'), String(first.doc.serial));
@@ -173,7 +174,9 @@ it('across a restart the stored index is served again, and the next change takes
   }
 });
 
-it('two registry processes on one catalog never serve a lower serial after a higher one', async () => {
+// Two instances in this process, each with its own SQLite connection to the file: SQLite locks and WAL act per
+// connection as they do per process. Two real bpfleet-edge processes are not started here.
+it('two registry instances (separate SQLite connections) on one catalog never serve a lower serial after a higher one', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bpfleet-index-'));
   try {
     const keys = createTestKeys();
@@ -186,7 +189,7 @@ it('two registry processes on one catalog never serve a lower serial after a hig
     let highest = 0;
     for (let i = 0; i < 6; i++) {
       await seedVersion(i % 2 ? a : b, 'acme', 'fw', `1.0.${i}`, randomBytes(10));
-      // Both processes race to re-sign; then every response that follows must be at least as high.
+      // Both instances race to re-sign; then every response that follows must be at least as high.
       await Promise.all([a, b].map((fx) => fx.request('/v1/index')));
       for (const fx of [a, b, a, b]) {
         const serial = Number((await fx.request('/v1/index')).headers.get('bpfleet-index-serial'));
