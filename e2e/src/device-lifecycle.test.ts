@@ -18,6 +18,7 @@ import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-netwo
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
 import { linksRunning, pinsUnder, programMetrics, xdpPrograms } from './fixtures/kernel-state.js';
+import { moveSigned } from './fixtures/signed-channel.js';
 import {
   compileProgram,
   countManifest,
@@ -123,7 +124,7 @@ async function release(pkg: SignedPackage, channel = true, signer?: RegistryClie
     archive: pkg.archive,
     bundle: pkg.bundle,
   });
-  if (channel) await publish.setChannel('acme', 'count', 'stable', pkg.version);
+  if (channel) await moveSigned(publish, publisher, pkg.version);
 }
 
 const reported = () => edge.store.getDevice(DEVICE)?.reported ?? undefined;
@@ -217,7 +218,7 @@ test('publish → policy → attached → counted → followed upgrade without l
   const blob = await readFile(registry.blobPath(tampered.digest));
   blob[blob.length - 9] = (blob[blob.length - 9] ?? 0) ^ 0xff;
   await writeFile(registry.blobPath(tampered.digest), blob);
-  await publish.setChannel('acme', 'count', 'stable', '1.3.0');
+  await moveSigned(publish, publisher, '1.3.0');
   await until(
     () => program()?.lastError?.code === 'DIGEST_MISMATCH',
     'tampered package refused',
@@ -265,20 +266,15 @@ test('publish → policy → attached → counted → followed upgrade without l
   assert.equal(reported()?.policies[desiredTopic]?.serial, 2);
   assert.equal(attachedOnce(), p11, 'the expired policy (no programs) removed nothing');
 
-  // kill -9 while the agent is upgrading to v1.5 (at its VERIFYING event: fetch, verify or load in progress),
-  // then a restart: converges on v1.5, one link, no pin leaked.
-  const v15 = await signedPackage(countManifest('1.5.0', 6), good, publisher);
-  const killedAt = killDuringUpgrade(agent, join(work, 'data', 'deployments'), '1.5.0', true);
-  await release(v15);
-  const phase = await killedAt;
-  t.diagnostic(`kill -9 ${phase}`);
-  assert.equal(await agent.exited, 'SIGKILL');
+  // kill -9 while the agent is upgrading to v1.5 (after its VERIFYING event, before the swap: the kernel still
+  // runs the old program once it is dead), then a restart: converges on v1.5, one link, no pin leaked.
+  const early = await killInPhase(t, agent, 'before the swap', '1.5', 6, good);
   const beforeRestart = (await counts().catch(() => new Map<string, number>())).get('slot=0');
   assert.equal(beforeRestart, undefined, 'the agent is down');
   const restarted = startAgent();
   await until(
-    () => program()?.version === '1.5.0' && program()?.status === 'ATTACHED',
-    `converged on v1.5 after kill -9 (${phase})`,
+    () => program()?.version === early && program()?.status === 'ATTACHED',
+    `converged on ${early} after kill -9 before the swap`,
     30_000,
     () => [program(), restarted.logs().slice(-5)],
   );
@@ -288,16 +284,12 @@ test('publish → policy → attached → counted → followed upgrade without l
   await until(async () => (await counts()).get('slot=1') === 6, 'build 6 counts', 10_000);
   assert.ok(((await counts()).get('slot=0') ?? 0) >= 420, 'the persisted map survived the crash and upgrade');
 
-  // Again, now killed inside the swap window (its deployment record says `upgrading` to v1.6).
-  const v16 = await signedPackage(countManifest('1.6.0', 7), good, publisher);
-  const inSwap = killDuringUpgrade(restarted, join(work, 'data', 'deployments'), '1.6.0', false);
-  await release(v16);
-  t.diagnostic(`second kill -9 ${await inSwap}`);
-  assert.equal(await restarted.exited, 'SIGKILL');
+  // Again, now killed inside the swap window (its deployment record still says `upgrading` to v1.6 once dead).
+  const inSwap = await killInPhase(t, restarted, 'inside the swap', '1.6', 7, good);
   const third = startAgent();
   await until(
-    () => program()?.version === '1.6.0' && program()?.status === 'ATTACHED',
-    'converged on v1.6 after the second kill -9',
+    () => program()?.version === inSwap && program()?.status === 'ATTACHED',
+    `converged on ${inSwap} after the second kill -9`,
     30_000,
     () => [program(), third.logs().slice(-5)],
   );
@@ -324,6 +316,58 @@ test('publish → policy → attached → counted → followed upgrade without l
   );
   assert.deepEqual(pinsUnder(pinRoot), ['count/links/count_pings', 'count/maps/counts']);
 });
+
+type KillPhase = 'before the swap' | 'inside the swap';
+
+/**
+ * Releases `${minor}.0`, `${minor}.1`, … and SIGKILLs the agent during each upgrade until the kill is proven to
+ * have landed `where` it should, judged once the agent is dead: before the swap, the kernel still runs the old
+ * program; inside the swap, the deployment record still says `upgrading` to that version. A kill that came too
+ * late (the race is real) restarts the agent, waits for it to converge and tries again, at most 8 times.
+ * Returns the version whose upgrade the kill interrupted; the agent is left dead.
+ */
+async function killInPhase(
+  t: { diagnostic(message: string): void },
+  first: AgentProcess,
+  where: KillPhase,
+  minor: string,
+  build: number,
+  object: Buffer,
+): Promise<string> {
+  const metaDir = join(work, 'data', 'deployments');
+  let agent = first;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const version = `${minor}.${attempt}`;
+    const running = attachedOnce();
+    const killed = killDuringUpgrade(agent, metaDir, version, where === 'before the swap');
+    await release(await signedPackage(countManifest(version, build), object, publisher));
+    const trigger = await killed;
+    assert.equal(await agent.exited, 'SIGKILL');
+    const landed =
+      where === 'before the swap'
+        ? xdpPrograms(net.deviceNs, net.wan).join() === String(running)
+        : recordPhase(metaDir, version) === 'upgrading';
+    t.diagnostic(`kill -9 ${trigger} (${version}): ${landed ? 'landed' : 'missed'} ${where}`);
+    if (landed) return version;
+    agent = startAgent();
+    await until(
+      () => program()?.version === version && program()?.status === 'ATTACHED',
+      `converged on ${version} after a kill -9 that missed ${where}`,
+      30_000,
+      () => [program(), agent.logs().slice(-5)],
+    );
+  }
+  return assert.fail(`no kill -9 landed ${where} in 8 upgrades`);
+}
+
+/** The phase the deployment record `count` was left in, when it is about `version`. */
+function recordPhase(metaDir: string, version: string): string | undefined {
+  const meta = JSON.parse(readFileSync(join(metaDir, 'count.json'), 'utf8')) as {
+    phase: string;
+    current: { deployment: { version: string } };
+  };
+  return meta.current.deployment.version === version ? meta.phase : undefined;
+}
 
 /** SIGKILLs the agent at its VERIFYING event for `version` (`early`), else once its record says `upgrading`. */
 function killDuringUpgrade(

@@ -15,6 +15,7 @@ import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
 import { stringify } from 'yaml';
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
+import { moveSigned } from './fixtures/signed-channel.js';
 import { countManifest, signedPackage, standInObject } from './fixtures/test-packages.js';
 import { until } from './fixtures/until.js';
 
@@ -68,7 +69,7 @@ test(`${N} simulated devices converge on a group policy and follow its channel`,
       archive: pkg.archive,
       bundle: pkg.bundle,
     });
-    await client.setChannel('acme', 'count', 'stable', version);
+    await moveSigned(client, publisher, version);
   };
   await release('1.0.0', 1);
 

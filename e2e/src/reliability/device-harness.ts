@@ -15,6 +15,7 @@ import { createDeviceNetwork, type DeviceNetwork } from '../fixtures/device-netw
 import { type EdgeRegistry, startEdgeRegistry } from '../fixtures/edge-registry.js';
 import { type BrokerKind, type FleetEdge, startFleetEdge } from '../fixtures/fleet-edge.js';
 import { linksRunning, pinsUnder, programMetrics, xdpPrograms } from '../fixtures/kernel-state.js';
+import { moveSigned } from '../fixtures/signed-channel.js';
 import {
   compileProgram,
   countManifest,
@@ -163,7 +164,7 @@ export async function startDeviceHarness(options: HarnessOptions = {}): Promise<
         archive: pkg.archive,
         bundle: pkg.bundle,
       });
-      if (channel) await publish.setChannel('acme', 'count', 'stable', version);
+      if (channel) await moveSigned(publish, publisher, version);
       return pkg;
     },
     async applyPolicy(wanted, signer = operator, forcedSerial) {

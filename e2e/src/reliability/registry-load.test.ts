@@ -9,6 +9,7 @@ import { createRegistryClient } from '@bpfleet/sdk/registry-client';
 import { reliabilityRuns } from '@bpfleet/sdk/testing/reliability-runs';
 import { generateKeyPair } from '@bpfleet/sdk/trust';
 import { type EdgeRegistry, startEdgeRegistry } from '../fixtures/edge-registry.js';
+import { moveSigned } from '../fixtures/signed-channel.js';
 import {
   countManifest,
   type SignedPackage,
@@ -42,7 +43,7 @@ before(async () => {
     });
     packages.push(pkg);
   }
-  await client.setChannel('acme', 'count', 'stable', '1.0.0');
+  await moveSigned(client, publisher, '1.0.0');
 });
 after(async () => {
   agent.destroy();
