@@ -30,6 +30,8 @@ export interface PublishedDeviceOptions {
   namespaces: string[];
   /** The device owner's allow-list, decided once the network exists (extra interfaces, test cgroups). */
   allow(net: DeviceNetwork): { interfaces: string[]; cgroups: string[] };
+  /** The agent runs as on a kernel without BTF (/sys/kernel/btf hidden in its mount namespace). */
+  hideKernelBtf?: boolean;
 }
 
 export interface PublishedDevice {
@@ -45,6 +47,9 @@ export interface PublishedDevice {
   sign(archive: Buffer): Promise<SignedArchive>;
   /** The edge's data directory (its catalog and blobs). */
   edgeDataDir: string;
+  /** The operator's private key file and fleet name, for policies applied with the `bpfleet` CLI. */
+  operatorKeyFile: string;
+  fleet: string;
   /** Applies an operator-signed device policy through the edge's fleet API (which checks it against the catalog). */
   apply(programs: Policy['programs'], expires?: Date): Promise<void>;
   /** What the edge shows for the device's programs. */
@@ -116,7 +121,7 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
         },
       },
     );
-    agent = spawnAgent(net.deviceNs, configPath);
+    agent = spawnAgent(net.deviceNs, configPath, {}, { hideKernelBtf: o.hideKernelBtf ?? false });
     const running = { edge, agent };
     const reported = async () => (await running.edge.fleet.getDevice(deviceId)).programs;
     return {
@@ -125,6 +130,8 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
       deviceId,
       pinRoot,
       edgeDataDir: join(work, 'edge'),
+      operatorKeyFile: keys.privateKeyPath,
+      fleet: FLEET,
       sign: (archive) => signArchive(archive, toSigningKey(publisher.privateKeyPem)),
       async publish(archive) {
         const pkg = await signArchive(archive, toSigningKey(publisher.privateKeyPem));

@@ -178,7 +178,7 @@ export function register(program: Command): void {
       [
         changes.length === 0 && !selector
           ? `${result.target}: no change`
-          : `${result.target}: ${changes.length} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
+          : `${result.target}: ${changes.length + (selector ? 1 : 0)} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
         ...changes.map(
           (c) =>
             `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
