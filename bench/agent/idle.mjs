@@ -9,12 +9,15 @@ import { signedTcxCount } from './packages.mjs';
 export const DEPLOYMENTS = 10;
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/** Resident set size in MB (VmRSS of /proc/<pid>/status). */
-export function rssMb(pid) {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`/proc/${pid}/status: no VmRSS`);
+/** A size line of /proc/<pid>/status in MB (VmRSS: resident; RssFile: file pages; RssAnon: the process's own). */
+function statusMb(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`/proc/${pid}/status: no ${field}`);
   return Number(m[1]) / 1024;
 }
+
+/** Resident set size in MB (VmRSS of /proc/<pid>/status). */
+export const rssMb = (pid) => statusMb(pid, 'VmRSS');
 
 /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat, after the command). */
 function cpuTicks(pid) {
@@ -80,7 +83,17 @@ export async function idleWindow(agentPid, baselinePid, seconds) {
   const percent = (ticks) => (ticks / TICKS_PER_SECOND / elapsed) * 100;
   return {
     seconds: elapsed,
-    agent: { cpu: percent(cpuTicks(agentPid) - a0), rss: rssMb(agentPid), rssStart },
-    baseline: { cpu: percent(cpuTicks(baselinePid) - b0), rss: rssMb(baselinePid) },
+    agent: {
+      cpu: percent(cpuTicks(agentPid) - a0),
+      rss: rssMb(agentPid),
+      rssStart,
+      rssFile: statusMb(agentPid, 'RssFile'),
+      rssAnon: statusMb(agentPid, 'RssAnon'),
+    },
+    baseline: {
+      cpu: percent(cpuTicks(baselinePid) - b0),
+      rss: rssMb(baselinePid),
+      rssFile: statusMb(baselinePid, 'RssFile'),
+    },
   };
 }

@@ -173,6 +173,13 @@ try {
   figures.push(
     ...idleFigures('1 s telemetry+reconcile', busy, false),
     ...idleFigures('default intervals', calm, true),
+    // What agent/docs/platforms.md ("Memory") cites: file pages (shared with other node processes) and the
+    // agent's own anonymous memory, at the default intervals.
+    figure(`agent RSS file pages, ${DEPLOYMENTS} programs, default intervals`, calm.agent.rssFile, 'MB', {
+      name: 'idle node process RSS file pages',
+      value: calm.baseline.rssFile,
+    }),
+    figure(`agent RSS anonymous, ${DEPLOYMENTS} programs, default intervals`, calm.agent.rssAnon, 'MB', null),
     figure(
       `agent CPU idle, ${DEPLOYMENTS} programs, default intervals, no drift check`,
       quiet.agent.cpu,

@@ -6,12 +6,13 @@
 // What limits it (2 cores, Node 20): CPU, nothing else. Every simulated device does its own work — one MQTT
 // message in, five out (four events and its report), three HTTP requests (index, blob, bundle), three ECDSA
 // P-256 verifications (policy, index, package), a gunzip/untar and two fsync'd state writes — and the devices of a
-// simulator move in lockstep on its event loop, so p50 ≈ p100 ≈ (CPU of all processes) / 2 cores. Measured at
-// 10,000 devices: 6.5–7.2 ms of CPU per device (last full run: 6.9 — simulators 5.3, edge 1.3, mosquitto 0.3); the aim (10 s) needs 2.
-// In a simulator (perf, CPU time): V8 running Node's http client, streams and mqtt.js (~45%: a keep-alive GET
-// costs ~0.3 ms of client CPU), JIT compilation (~13%, once per process), GC (~13%), signatures (~7%, ~0.1 ms
-// each and irreducible per device), the kernel's loopback TCP (~6%). At the edge: three requests per device on
-// the fast paths (no framework) and five messages per device stored one transaction per event-loop turn.
+// simulator move in lockstep on its event loop, so p50 ≈ p100 ≈ (CPU of all processes) / 2 cores. This bench
+// prints it: cpu-per-device-* (all processes) and the CPU of the simulators, the edge and mosquitto apart; the
+// aim (10,000 devices in 10 s on 2 cores) needs 2 ms. Where a simulator's CPU goes (V8 running Node's http client,
+// streams and mqtt.js first, then JIT compilation, GC, signatures and the kernel's loopback TCP) comes from a
+// profile of a run: BENCH_FLEET_PERF or BENCH_FLEET_CPU_PROF below; no share is quoted here because no command
+// prints one. At the edge: three requests per device on the fast paths (no framework) and five messages per
+// device stored one transaction per event-loop turn.
 // Further gains need fewer requests per device (a protocol change: e.g. the bundle next to the index entry) or
 // a leaner HTTP client; more cores scale it (the simulators and the edge are separate processes).
 // BENCH_FLEET_PERF=DIR records perf samples of every process over the window; BENCH_FLEET_CPU_PROF=DIR writes
