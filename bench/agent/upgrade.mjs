@@ -1,6 +1,6 @@
 // Packets lost while the channel moves to new versions: pings every 2 ms from the peer namespace through the
 // XDP counter on the device's wan interface, each upgrade swapped into the running link.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyTimed, attached, device, packets, waitFor } from './fleet-wait.mjs';
 import { signedCount } from './packages.mjs';
@@ -49,6 +49,14 @@ function startPing(ctx) {
   };
 }
 
+/** The id of the XDP program on the device's wan interface, as the kernel reports it (null when none). */
+function xdpProgramId(ctx) {
+  const out = execFileSync('ip', ['-j', '-n', ctx.deviceNs, 'link', 'show', 'dev', ctx.wan], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out)[0]?.xdp?.prog?.id ?? null;
+}
+
 /** Waits for a telemetry sample newer than `after` (the counter as of a quiet moment). */
 async function counterAfter(ctx, after, what, check = () => true) {
   const d = await waitFor(
@@ -69,6 +77,9 @@ export async function upgradeUnderLoad(ctx, countObject, upgrades, say) {
   await ctx.publish(await signedCount('2.0.0', 200, countObject, ctx.publisherKey), 'stable');
   const wanted = [{ id: ID, package: 'acme/count', channel: 'stable', attach: { interface: ctx.wan } }];
   await applyTimed(ctx, wanted, '2.0.0 ATTACHED', (d) => attached(d, ID, '2.0.0'));
+  // The device's report is not the judge: the kernel must show a new program on wan after every upgrade.
+  const programIds = [xdpProgramId(ctx)];
+  if (programIds[0] === null) throw new Error(`upgrade: no XDP program on ${ctx.wan} after 2.0.0 ATTACHED`);
   const quiet = new Date().toISOString();
   const before = await counterAfter(ctx, quiet, 'a telemetry sample of 2.0.0');
   const ping = startPing(ctx);
@@ -80,8 +91,14 @@ export async function upgradeUnderLoad(ctx, countObject, upgrades, say) {
       const version = `2.${k}.0`;
       await ctx.publish(await signedCount(version, 200 + k, countObject, ctx.publisherKey), 'stable');
       await waitFor(ctx.fleet, ctx.deviceId, `${version} ATTACHED`, (d) => attached(d, ID, version), 20_000);
+      const id = xdpProgramId(ctx);
+      if (id === null || programIds.includes(id))
+        throw new Error(
+          `upgrade to ${version}: reported ATTACHED, but the kernel shows program ${id} on ${ctx.wan} (before: ${programIds.join(', ')}): no swap happened`,
+        );
+      programIds.push(id);
       versions.push(version);
-      say(`  channel stable moved to ${version}: ATTACHED`);
+      say(`  channel stable moved to ${version}: ATTACHED, program ${id} on ${ctx.wan} in the kernel`);
       await sleep(300);
     }
   } finally {
@@ -99,5 +116,6 @@ export async function upgradeUnderLoad(ctx, countObject, upgrades, say) {
     lost: result.sent - result.received,
     counted: (after.value ?? before.value) - before.value,
     versions,
+    programIds,
   };
 }
