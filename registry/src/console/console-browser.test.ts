@@ -149,6 +149,18 @@ describe('console in headless Chromium', () => {
         time: new Date().toISOString(),
         policies: {},
         policyErrors: {},
+        inventory: {
+          arch: 'x86',
+          endianness: 'little',
+          kernel: { release: '6.18.0-hei', version: '<b>#1</b> SMP', buildId: 'abcd' },
+          btf: 'kernel',
+          libbpf: '1.1',
+          capabilities: ['CAP_BPF'],
+          programTypes: { xdp: true },
+          attachTypes: {},
+          agentVersion: '0.1.0',
+          memoryBytes: 2 ** 31,
+        },
         programs: [
           {
             id: 'fw',
@@ -248,6 +260,9 @@ describe('console in headless Chromium', () => {
   it('shows the device online, what runs where with its version and attach point, and errors as red text', async () => {
     const devices = page.getByRole('table', { name: 'Devices' });
     await devices.getByRole('row', { name: /cpe-1 online gateways/ }).waitFor();
+    const host = devices.getByRole('row', { name: /cpe-1/ }).locator('td span[title]');
+    assert.equal(await host.textContent(), 'x86 6.18.0-hei · BTF kernel', 'the inventory, in brief');
+    assert.match((await host.getAttribute('title')) ?? '', /<b>#1<\/b> SMP\nbuild id abcd\n.*2\.0 GiB/);
     const runs = page.getByRole('table', { name: 'What runs where' });
     const fw = runs.getByRole('row', { name: /cpe-1 fw/ });
     await fw.waitFor();

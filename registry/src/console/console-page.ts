@@ -45,7 +45,7 @@ export const CONSOLE_HTML = `<!doctype html>
       <table id="devices" aria-labelledby="h-devices" hidden>
         <thead><tr>
           <th scope="col">Device</th><th scope="col">Presence</th><th scope="col">Groups</th>
-          <th scope="col">Last seen</th><th scope="col">Health</th>
+          <th scope="col">Host</th><th scope="col">Last seen</th><th scope="col">Health</th>
         </tr></thead>
         <tbody></tbody>
       </table>

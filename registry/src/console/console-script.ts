@@ -192,6 +192,19 @@ function health(d) {
   return errorText(summary + ', ' + errors + ' error' + (errors > 1 ? 's' : ''));
 }
 
+/** x86 6.18.0 · BTF kernel; the rest of the inventory in the cell's title. */
+function host(inv) {
+  if (!inv) return h('span', { class: 'muted' }, 'not reported');
+  const gib = (inv.memoryBytes / 2 ** 30).toFixed(1);
+  const title = [
+    'kernel ' + inv.kernel.release + ' ' + inv.kernel.version,
+    'build id ' + (inv.kernel.buildId || '-'),
+    inv.endianness + '-endian, libbpf ' + inv.libbpf + ', agent ' + inv.agentVersion + ', ' + gib + ' GiB',
+    'capabilities ' + (inv.capabilities.join(' ') || '-'),
+  ].join('\n');
+  return h('span', { title }, inv.arch + ' ' + inv.kernel.release + ' · BTF ' + inv.btf);
+}
+
 function renderDevices(devices) {
   fillTable(
     'devices',
@@ -202,6 +215,7 @@ function renderDevices(devices) {
         h('th', { scope: 'row' }, d.id),
         h('td', {}, badge(d.presence)),
         h('td', {}, d.groups.join(', ') || h('span', { class: 'muted' }, 'none')),
+        h('td', {}, host(d.inventory)),
         h('td', {}, time(d.lastSeen)),
         h('td', {}, health(d)),
       ),
