@@ -1,6 +1,6 @@
 // The console's script (served as-is, no build step): polls the JSON API every 2 s and renders it safely.
 // It builds the DOM with textContent only: device-reported strings are untrusted and never parsed as HTML.
-// biome-ignore lint/complexity/noUselessStringRaw: raw keeps any future escape (a regex, '\n') served verbatim.
+// String.raw: escapes in the script (a regex, '\n') are served verbatim.
 export const CONSOLE_JS = String.raw`// bpfleet console: packages, devices, what runs where, live counters and rollouts, refreshed every 2 s.
 const TOKEN_KEY = 'bpfleet.console.token';
 const REFRESH_MS = 2000;
