@@ -363,6 +363,7 @@ export class BpfLoader implements Loader {
       config: configValues(p.manifest, spec.config),
       replaceMaps,
       programs: p.programs,
+      ...(p.btf && { btf: p.btf }),
     });
   }
 

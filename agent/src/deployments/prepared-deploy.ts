@@ -1,7 +1,7 @@
 // A package read for one deploy, before any kernel work: manifest, object spec, every listed program's final
 // attach target, each checked against the device's allow-list.
 import type { PackageContents } from '@bpfleet/sdk/archive';
-import { type AttachTarget, type CollectionSpec, loadCollectionSpec } from '@bpfleet/sdk/bpf';
+import { type AttachTarget, type CollectionSpec, hasKernelBtf, loadCollectionSpec } from '@bpfleet/sdk/bpf';
 import { BpfError, NotSupportedError } from '@bpfleet/sdk/errors';
 import { checkObjectPrograms, type Manifest } from '@bpfleet/sdk/manifest';
 import type { DeploySpec } from '../ports.js';
@@ -15,6 +15,8 @@ export interface PreparedDeploy {
   programs: string[];
   /** By program name, in manifest order: only the programs the manifest lists are attached. */
   targets: Record<string, AttachTarget>;
+  /** The package's minimized BTF, from the verified bytes, when the kernel has none: CO-RE relocates against it. */
+  btf?: Uint8Array;
 }
 
 export function prepareDeploy(
@@ -44,7 +46,8 @@ export function prepareDeploy(
     assertAllowed(`deploy ${spec.id}: program ${name}`, target, allow, cgroupRoot);
     targets[name] = target;
   }
-  return { manifest, objectSpec, programs, targets };
+  const btf = hasKernelBtf() ? undefined : (spec.pkg.contents as PackageContents).btf(arch);
+  return { manifest, objectSpec, programs, targets, ...(btf && { btf }) };
 }
 
 export function unpackedPackage(spec: DeploySpec, arch: string): { manifest: Manifest; object: Uint8Array } {

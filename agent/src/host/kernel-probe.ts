@@ -1,6 +1,7 @@
 // HostProbe over the sdk's probe of this host: every unmet `requires` entry and every program the host cannot run.
 import type { PackageContents } from '@bpfleet/sdk/archive';
 import {
+  type CheckRequiresOptions,
   checkPrograms,
   type HostRequirements,
   loadCollectionSpec,
@@ -11,7 +12,11 @@ import {
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { HostProbe, VerifiedPackage } from '../ports.js';
 
-export type CheckRequires = (requires: HostRequirements, probe: ProbedHost) => ReadonlyArray<Unmet>;
+export type CheckRequires = (
+  requires: HostRequirements,
+  probe: ProbedHost,
+  options?: CheckRequiresOptions,
+) => ReadonlyArray<Unmet>;
 
 /** The programs of a package's object for `arch` that its manifest lists. */
 export type ListPrograms = (pkg: VerifiedPackage, arch: string) => readonly ProgramSpec[];
@@ -40,7 +45,9 @@ export class KernelProbe implements HostProbe {
     const programs = this.programs(pkg, String(this.host.arch));
     const types = new Set(programs.map((p) => p.type));
     // Where the object shows a program of a required type, its own route decides: a uprobe needs no kprobes.
-    const fromRequires = this.check(manifest.requires as HostRequirements, this.host).filter(
+    // A kernel without BTF is no obstacle to a package that brings its own (`requires.btf: "core"`).
+    const packageBtf = (pkg.contents as Partial<PackageContents>).btf?.(String(this.host.arch)) !== undefined;
+    const fromRequires = this.check(manifest.requires as HostRequirements, this.host, { packageBtf }).filter(
       (u) => !(u.kind === 'programType' && types.has(u.required)),
     );
     const lines = [...fromRequires, ...checkPrograms(programs, this.host)].map((u) => u.message);

@@ -3,6 +3,24 @@ import { closeSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 
 const names = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// libbpf's own codes (enum libbpf_errno, from 4000): an error code must stay SCREAMING_SNAKE.
+const LIBBPF_ERRNOS = [
+  'LIBELF',
+  'FORMAT',
+  'KVERSION',
+  'ENDIAN',
+  'INTERNAL',
+  'RELOC',
+  'LOAD',
+  'VERIFY',
+  'PROG2BIG',
+  'KVER',
+  'PROGTYPE',
+  'WRNGPID',
+  'INVSEQ',
+  'NLPARSE',
+];
+LIBBPF_ERRNOS.forEach((name, i) => names.set(4000 + i, `LIBBPF_${name}`));
 
 /** `EBUSY` for 16; libbpf returns negative errnos, both signs are accepted. */
 export function errnoName(err: number): string {
