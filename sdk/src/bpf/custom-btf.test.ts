@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./testing/no-btf-child.js', import.meta.url));
+const PROBE_CHILD = fileURLToPath(new URL('./testing/no-btf-probe-child.js', import.meta.url));
 const OBJECT = fileURLToPath(new URL('../../../build/bpf/xdp_counter.bpf.o', import.meta.url));
 
 let dir: string;
@@ -19,14 +20,17 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child in a new mount namespace with an empty tmpfs over /sys/kernel/btf (private: nothing leaks). */
-function withoutKernelBtf(btfFile?: string): {
+function withoutKernelBtf(
+  btfFile?: string,
+  child = CHILD,
+): {
   kernelBtf: boolean;
   loaded: boolean;
   code?: string;
   message?: string;
 } {
   const script = `mount -t tmpfs hdb-nobtf /sys/kernel/btf && exec "$0" "$@"`;
-  const args = ['--mount', '--propagation', 'private', 'sh', '-c', script, process.execPath, CHILD];
+  const args = ['--mount', '--propagation', 'private', 'sh', '-c', script, process.execPath, child];
   const out = execFileSync('unshare', btfFile ? [...args, btfFile] : args, { encoding: 'utf8' });
   return JSON.parse(out);
 }
@@ -50,4 +54,12 @@ test('a corrupt BTF file is a load error, and its temp file is gone', () => {
   assert.ok(r.code, `a BpfleetError code: ${JSON.stringify(r)}`);
   const leftover = readdirSync(tmpdir()).filter((f) => f.startsWith('bpfleet-btf-') && !before.includes(f));
   assert.deepEqual(leftover, []);
+});
+
+test('without kernel BTF, the probe says so: source none, and BTF-id attach types need it', () => {
+  const r = withoutKernelBtf(undefined, PROBE_CHILD) as unknown as Record<string, unknown>;
+  assert.equal(r.btf, false);
+  assert.equal(r.btfSource, 'none');
+  for (const kind of ['tracing', 'fentry', 'lsm']) assert.match(String(r[kind]), /^no kernel BTF /, kind);
+  assert.equal(r.xdp, true, 'packet programs need no kernel BTF');
 });

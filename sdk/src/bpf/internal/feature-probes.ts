@@ -224,8 +224,11 @@ export class FeatureProber {
     const attachType = this.attachTypes.get(name);
     const progType = probe && this.progTypes.get(probe.progType);
     if (!probe || attachType === undefined || progType === undefined) return 'unknown to this libbpf';
-    if (probe.target === 'not-a-function')
+    if (probe.target === 'not-a-function') {
+      // fentry/fexit, iterators and LSM attach by a kernel BTF id: without kernel BTF nothing can name one.
+      if (!existsSync(VMLINUX)) return `no kernel BTF (${VMLINUX}) to attach by BTF id`;
       return { progType, options: { expectedAttachType: attachType, attachBtfId: 1 } };
+    }
     if (!probe.target) return { progType, options: { expectedAttachType: attachType } };
     this.tracepoint ??= findTracepoint();
     if (typeof this.tracepoint === 'string') return this.tracepoint;
