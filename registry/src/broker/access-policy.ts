@@ -1,5 +1,6 @@
 // Who may publish and subscribe to what on the fleet's MQTT topics: one rule set for every broker.
 import { DEVICE_PUBLISHED_KINDS, parseTopic, TOPIC_ROOT } from '@bpfleet/sdk/protocol';
+import { RETAINED_KINDS } from './packet-limits.js';
 
 export type BrokerIdentity =
   | { role: 'device'; fleet: string; deviceId: string; groups: readonly string[] }
@@ -10,10 +11,13 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
 const ALLOW: AccessDecision = { allowed: true };
 const deny = (reason: string): AccessDecision => ({ allowed: false, reason });
 
-export function decidePublish(identity: BrokerIdentity, topic: string): AccessDecision {
+export function decidePublish(identity: BrokerIdentity, topic: string, retain = false): AccessDecision {
   const parsed = parseTopic(topic);
   if (!parsed) return deny(`topic ${topic} is not a bpfleet topic`);
   if (parsed.fleet !== identity.fleet) return deny(`topic ${topic} belongs to another fleet`);
+  // A retained message stays in the broker's memory for good: only kinds read on (re)connect may be retained.
+  if (retain && !RETAINED_KINDS.includes(parsed.kind))
+    return deny(`${parsed.kind} messages are never retained`);
   if (identity.role === 'controller') {
     return parsed.kind === 'desired' ? ALLOW : deny('the controller publishes only desired state');
   }

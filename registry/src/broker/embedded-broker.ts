@@ -1,9 +1,19 @@
 // The embedded MQTT broker (aedes) with the fleet's access control: the edge's default broker.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type BrokerIdentity, decidePublish, decideSubscribe } from './access-policy.js';
 import type { BrokerAuthenticator } from './credentials.js';
+import type { FrameHeader } from './frame-reader.js';
+import { GuardedSocket } from './guarded-socket.js';
+import {
+  CONTROL_PACKET_LIMIT,
+  DEFAULT_PACKET_LIMITS,
+  type PacketLimits,
+  payloadLimit,
+} from './packet-limits.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 
 export interface BrokerLogger {
   warn(message: string): void;
@@ -15,14 +25,34 @@ export interface EmbeddedBrokerOptions {
   /** 0 picks a free port. */
   port?: number;
   logger?: BrokerLogger;
+  /** Largest payload per topic kind (DEFAULT_PACKET_LIMITS). */
+  limits?: PacketLimits;
+  /** Per-device message rate (DEFAULT_RATE_LIMIT). */
+  rateLimit?: RateLimitOptions;
+  /** Told of what the broker refused or dropped (metrics, device events). */
+  observer?: BrokerObserver;
+}
+
+export interface BrokerObserver {
+  /** A packet over its limit (the connection is closed before its body is read). */
+  packetRefused?(client: string, reason: string): void;
+  /** A device message dropped by the rate limit. */
+  messageDropped?(deviceId: string): void;
+  /** A device went over its rate (once per episode), or came back under it after `dropped` drops. */
+  rateLimited?(deviceId: string, episode: { started: true } | { started: false; dropped: number }): void;
 }
 
 export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
   readonly connectedClients: number;
+  /** Closes the live session of `clientId` at once (a deleted or disabled device); false when none. */
+  disconnect(clientId: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Where a rate-limited message goes: acknowledged (no QoS 1 resend loop) but delivered to nobody. */
+const DROPPED_TOPIC = '$bpfleet/dropped';
 
 // aedes return codes of CONNACK (MQTT 3.1.1): 2 identifier rejected, 4 bad credentials.
 function authError(message: string, returnCode: 2 | 4): AuthenticateError {
@@ -31,7 +61,16 @@ function authError(message: string, returnCode: 2 | 4): AuthenticateError {
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const identities = new WeakMap<Client, BrokerIdentity>();
+  // The frame guard judges packets before aedes parses them, so it knows a client by its connection.
+  const connectionIdentities = new WeakMap<Duplex, BrokerIdentity>();
   const logger = options.logger ?? { warn: () => {} };
+  const observer = options.observer ?? {};
+  const limits = options.limits ?? DEFAULT_PACKET_LIMITS;
+  const rates = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const rateText = (() => {
+    const r = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    return `${r.perSecond} msg/s (burst ${r.burst})`;
+  })();
   const broker = await Aedes.createBroker({
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
@@ -47,6 +86,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           if (client.id !== username)
             return done(authError(`client id must equal username ${username}`, 2), false);
           identities.set(client, identity);
+          connectionIdentities.set(client.conn as Duplex, identity);
           done(null, true);
         },
         (err: unknown) => done(authError(`authentication failed: ${String(err)}`, 4), false),
@@ -57,11 +97,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (!client) return done(null);
       const identity = identities.get(client);
       const decision = identity
-        ? decidePublish(identity, packet.topic)
+        ? decidePublish(identity, packet.topic, packet.retain)
         : { allowed: false, reason: 'not authenticated' };
-      if (decision.allowed) return done(null);
-      logger.warn(`mqtt: refused publish by ${client.id} to ${packet.topic}: ${decision.reason}`);
-      done(new Error(decision.reason));
+      if (!decision.allowed) {
+        logger.warn(`mqtt: refused publish by ${client.id} to ${packet.topic}: ${decision.reason}`);
+        return done(new Error(decision.reason));
+      }
+      if (identity?.role === 'device' && !allowedByRate(identity.deviceId)) {
+        packet.topic = DROPPED_TOPIC;
+        packet.payload = Buffer.alloc(0);
+        packet.retain = false;
+      }
+      done(null);
     },
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
@@ -74,7 +121,38 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       done(null, null);
     },
   });
-  const server: Server = createServer((socket) => broker.handle(socket));
+  function allowedByRate(deviceId: string): boolean {
+    const decision = rates.take(deviceId);
+    if (decision.allowed) {
+      if (decision.episodeEnded) {
+        logger.warn(
+          `mqtt: device ${deviceId} back under ${rateText}: ${decision.episodeEnded.dropped} dropped`,
+        );
+        observer.rateLimited?.(deviceId, { started: false, dropped: decision.episodeEnded.dropped });
+      }
+      return true;
+    }
+    observer.messageDropped?.(deviceId);
+    if (decision.episodeStarted) {
+      logger.warn(`mqtt: device ${deviceId} over ${rateText}: dropping its messages`);
+      observer.rateLimited?.(deviceId, { started: true });
+    }
+    return false;
+  }
+
+  const server: Server = createServer((socket) => {
+    const guarded: GuardedSocket = new GuardedSocket(
+      socket,
+      (header) => judgeFrame(header, connectionIdentities.get(guarded), limits),
+      (reason) => {
+        const who = connectionIdentities.get(guarded);
+        const name = who ? (who.role === 'device' ? who.deviceId : who.name) : (socket.remoteAddress ?? '?');
+        logger.warn(`mqtt: closed ${name}: ${reason}`);
+        observer.packetRefused?.(name, reason);
+      },
+    );
+    broker.handle(guarded);
+  });
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -86,10 +164,37 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     get connectedClients() {
       return broker.connectedClients;
     },
+    async disconnect(clientId) {
+      rates.forget(clientId);
+      // aedes keeps live clients by id; its typings do not declare the table.
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      if (!client) return false;
+      await new Promise<void>((resolve) => client.close(() => resolve()));
+      return true;
+    },
     async close() {
       // aedes closes its client connections; the server then finishes once they are gone.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A refusal for a packet from its header and topic, before any of its body is read. */
+export function judgeFrame(
+  header: FrameHeader,
+  identity: BrokerIdentity | undefined,
+  limits: PacketLimits,
+): string | null {
+  if (header.topic === undefined) {
+    return header.remainingLength > CONTROL_PACKET_LIMIT
+      ? `packet type ${header.type} of ${header.remainingLength} bytes over the ${CONTROL_PACKET_LIMIT}-byte limit`
+      : null;
+  }
+  const limit = payloadLimit(identity, header.topic, limits);
+  const size = header.payloadLength ?? 0;
+  // A topic the client may not publish to at all is left to authorizePublish, which says why (small ones only).
+  if (limit === 0)
+    return size > CONTROL_PACKET_LIMIT ? `publish to ${header.topic}: not a topic it may write` : null;
+  return size > limit ? `publish to ${header.topic}: ${size} bytes over the ${limit}-byte limit` : null;
 }
