@@ -125,6 +125,10 @@ test('xdp-firewall attaches with its package BTF, counts pings; kernel BTF and c
   );
   assert.equal(existsSync('/sys/kernel/btf/vmlinux'), true, 'this test sees the kernel BTF');
 
+  assert.ok(
+    device.agent.logs().some((l) => l.includes('relocates against the package BTF') && l.includes('"fw"')),
+    'the agent says it used the package BTF',
+  );
   // The kernel runs it on wan: ip -j link and bpftool agree, and it counts real packets.
   const id = wanXdp();
   assert.ok(id, 'ip -j link shows an XDP program on wan');

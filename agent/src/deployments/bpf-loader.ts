@@ -359,6 +359,7 @@ export class BpfLoader implements Loader {
     p: PreparedDeploy,
     replaceMaps: Record<string, string>,
   ): Promise<Collection> {
+    if (p.btf) this.o.logger.info('no kernel BTF: CO-RE relocates against the package BTF', { id: spec.id });
     return loadCollection(p.objectSpec, {
       config: configValues(p.manifest, spec.config),
       replaceMaps,
