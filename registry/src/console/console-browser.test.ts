@@ -148,7 +148,12 @@ describe('console in headless Chromium', () => {
         fleet,
         time: new Date().toISOString(),
         policies: {},
-        policyErrors: {},
+        policyErrors: {
+          'bpfleet/v1/x/dev/cpe-1/desired': {
+            code: 'TARGET_EXCLUDED',
+            message: 'policy serial 2: target.where leaves this device out: kernel 6.18.0-hei is not >=99',
+          },
+        },
         inventory: {
           arch: 'x86',
           endianness: 'little',
@@ -264,6 +269,18 @@ describe('console in headless Chromium', () => {
     assert.equal(await host.textContent(), 'x86 6.18.0-hei · BTF kernel', 'the inventory, in brief');
     assert.match((await host.getAttribute('title')) ?? '', /<b>#1<\/b> SMP\nbuild id abcd\n.*2\.0 GiB/);
     const runs = page.getByRole('table', { name: 'What runs where' });
+    const left = runs.getByRole('row', { name: /left out by policy/ }).locator('.muted');
+    assert.match(
+      (await left.textContent()) ?? '',
+      /not >=99$/,
+      'a left-out device is told apart from an error',
+    );
+    const health = devices.getByRole('row', { name: /cpe-1/ }).locator('td').last();
+    assert.match(
+      (await health.textContent()) ?? '',
+      /, 2 errors$/,
+      'FAILED and DRIFTED; the exclusion is none',
+    );
     const fw = runs.getByRole('row', { name: /cpe-1 fw/ });
     await fw.waitFor();
     assert.match((await fw.textContent()) ?? '', /acme\/xdp-firewall@1\.2\.0.*ATTACHED.*wan0 · native/);

@@ -185,7 +185,9 @@ function renderPackages(rows) {
 }
 
 function health(d) {
-  const errors = d.programs.filter((p) => p.lastError).length + Object.keys(d.policyErrors).length;
+  // A policy whose target.where leaves the device out is the operator's choice, not an error.
+  const refused = Object.values(d.policyErrors).filter((r) => r.code !== 'TARGET_EXCLUDED').length;
+  const errors = d.programs.filter((p) => p.lastError).length + refused;
   const attached = d.programs.filter((p) => p.status === 'ATTACHED').length;
   const summary = attached + ' of ' + d.programs.length + ' attached';
   if (errors === 0) return h('span', { class: d.programs.length ? 'ok' : 'muted' }, summary);
@@ -239,7 +241,13 @@ function renderDevices(devices) {
         'tr',
         {},
         h('th', { scope: 'row' }, d.id),
-        h('td', { colspan: 5 }, errorText('policy ' + topic + ': ' + r.code + ': ' + r.message)),
+        h(
+          'td',
+          { colspan: 5 },
+          r.code === 'TARGET_EXCLUDED'
+            ? h('span', { class: 'muted' }, 'left out by policy ' + topic + ': ' + r.message)
+            : errorText('policy ' + topic + ': ' + r.code + ': ' + r.message),
+        ),
       ),
     ),
   ]);
