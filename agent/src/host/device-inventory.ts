@@ -5,9 +5,9 @@ import type { HostProbe as ProbedHost } from '@bpfleet/sdk/bpf';
 import type { DeviceInventory, ProbedTypes } from '@bpfleet/sdk/protocol';
 
 /**
- * The types probed once at start for the inventory (~15 ms on this machine, measured by the test beside this
- * file): the library's program types and the attach routes whose absence devices differ by (fentry, LSM,
- * kprobes). Everything else is probed only when a package or a selector asks, and then the device decides.
+ * The types probed once at start for the inventory (28–63 ms on this machine with other suites running, after
+ * libbpf's first use; the test beside this file prints it): the library's program types and the attach routes
+ * devices differ by (fentry, LSM, kprobes). Anything else is probed when a package or a selector asks.
  */
 export const INVENTORY_PROGRAM_TYPES = [
   'xdp',
