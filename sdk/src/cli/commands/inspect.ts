@@ -51,7 +51,7 @@ function humanText(s: ReturnType<typeof summarize>): string {
     `license   ${s.license}`,
     `digest    ${s.digest} (${s.size} bytes)`,
     `manifest  ${s.manifestDigest}`,
-    `requires  ${r.arches.join(', ')}${r.kernel ? `; kernel >= ${r.kernel}` : ''}${r.btf ? '; BTF' : ''}` +
+    `requires  ${r.arches.join(', ')}${r.kernel ? `; kernel >= ${r.kernel}` : ''}${r.btf === 'core' ? '; BTF (kernel or packaged)' : r.btf ? '; kernel BTF' : ''}` +
       `${r.capabilities?.length ? `; ${r.capabilities.join(', ')}` : ''}`,
     `programs  ${s.programs.map((p) => (p.attach ? `${p.name} ${JSON.stringify(p.attach)}` : p.name)).join(', ')}`,
   ];
