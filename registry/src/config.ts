@@ -1,9 +1,10 @@
-// bpfleet-edge configuration: defaults < config file (JSON) < environment < flags.
+// bpfleet-edge configuration: defaults < config file (JSON) < environment < flags; secrets from files or env.
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { ConfigError } from '@bpfleet/sdk/errors';
 import { DEFAULT_INDEX_TTL_MS, defaultLimits } from './app-deps.js';
+import { type EdgeFlags, parseEdgeArgs } from './edge-args.js';
+import { assertStrongAdminToken, readSecretFile } from './secrets.js';
 
 export interface EdgeConfig {
   dataDir: string;
@@ -91,8 +92,9 @@ interface FileConfig {
   adminToken?: string;
   fleet?: string;
   brokerPort?: number;
-  broker?: { url: string; username: string; password: string };
+  broker?: { url: string; username: string; password?: string; passwordFile?: string };
   operatorKeys?: string[];
+  adminTokenFile?: string;
 }
 
 const FILE_KEYS = new Set([
@@ -107,6 +109,7 @@ const FILE_KEYS = new Set([
   'maxPackageBytes',
   'workers',
   'adminToken',
+  'adminTokenFile',
 ]);
 
 async function readConfigFile(path: string): Promise<FileConfig> {
@@ -124,26 +127,9 @@ async function readConfigFile(path: string): Promise<FileConfig> {
   return value as FileConfig;
 }
 
-export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConfig> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      'index-ttl': { type: 'string' },
-      'max-package-bytes': { type: 'string' },
-      workers: { type: 'string' },
-      fleet: { type: 'string' },
-      'broker-port': { type: 'string' },
-      broker: { type: 'string' },
-      'broker-username': { type: 'string' },
-      'broker-password': { type: 'string' },
-      'operator-key': { type: 'string', multiple: true },
-    },
-    strict: true,
-  });
+/** The config from parsed flags (`parseEdgeArgs`), the environment and the config file they name. */
+export async function resolveEdgeConfig(flags: EdgeFlags, env: Env): Promise<EdgeConfig> {
+  const values = flags;
   const configPath = values.config ?? env.BPFLEET_EDGE_CONFIG;
   const file = configPath ? await readConfigFile(configPath) : {};
   const config: EdgeConfig = { ...DEFAULTS };
@@ -155,7 +141,6 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
     config.maxPackageBytes = parseBytes(String(file.maxPackageBytes), 'config maxPackageBytes');
   }
   if (file.workers !== undefined) config.workers = parseWorkers(String(file.workers), 'config workers');
-  if (file.adminToken) config.adminToken = file.adminToken;
 
   const dataDir = values['data-dir'] ?? env.BPFLEET_EDGE_DATA_DIR;
   if (dataDir) config.dataDir = dataDir;
@@ -169,21 +154,35 @@ export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConf
   if (maxBytes) config.maxPackageBytes = parseBytes(maxBytes, 'max package bytes');
   const workers = values.workers ?? env.BPFLEET_EDGE_WORKERS;
   if (workers) config.workers = parseWorkers(workers, 'workers');
-  if (env.BPFLEET_EDGE_ADMIN_TOKEN) config.adminToken = env.BPFLEET_EDGE_ADMIN_TOKEN;
-  applyFleetConfig(config, file, values, env);
+  const adminToken = await resolveAdminToken(file, values, env);
+  if (adminToken !== undefined) {
+    assertStrongAdminToken(adminToken, 'admin token');
+    config.adminToken = adminToken;
+  }
+  await applyFleetConfig(config, file, values, env);
   return config;
 }
 
-interface FleetFlags {
-  fleet?: string;
-  'broker-port'?: string;
-  broker?: string;
-  'broker-username'?: string;
-  'broker-password'?: string;
-  'operator-key'?: string[];
+export async function loadEdgeConfig(argv: string[], env: Env): Promise<EdgeConfig> {
+  const command = parseEdgeArgs(argv);
+  if (command.kind !== 'run') throw new ConfigError('USAGE', `arguments: --${command.kind} takes no config`);
+  return resolveEdgeConfig(command.flags, env);
 }
 
-function applyFleetConfig(config: EdgeConfig, file: FileConfig, flags: FleetFlags, env: Env): void {
+async function resolveAdminToken(file: FileConfig, flags: EdgeFlags, env: Env): Promise<string | undefined> {
+  const path = flags['admin-token-file'] ?? env.BPFLEET_EDGE_ADMIN_TOKEN_FILE;
+  if (path) return readSecretFile(path, 'admin token file');
+  if (env.BPFLEET_EDGE_ADMIN_TOKEN) return env.BPFLEET_EDGE_ADMIN_TOKEN;
+  if (file.adminTokenFile) return readSecretFile(file.adminTokenFile, 'config adminTokenFile');
+  return file.adminToken || undefined;
+}
+
+async function applyFleetConfig(
+  config: EdgeConfig,
+  file: FileConfig,
+  flags: EdgeFlags,
+  env: Env,
+): Promise<void> {
   const fleet = flags.fleet ?? env.BPFLEET_EDGE_FLEET ?? file.fleet;
   if (fleet !== undefined) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(fleet)) {
@@ -198,15 +197,28 @@ function applyFleetConfig(config: EdgeConfig, file: FileConfig, flags: FleetFlag
     if (!/^mqtts?:\/\//.test(url))
       throw new ConfigError('CONFIG_INVALID', `broker: ${url} is not an mqtt:// or mqtts:// URL`);
     const username = flags['broker-username'] ?? env.BPFLEET_EDGE_BROKER_USERNAME ?? file.broker?.username;
-    const password = flags['broker-password'] ?? env.BPFLEET_EDGE_BROKER_PASSWORD ?? file.broker?.password;
+    const password = await resolveBrokerPassword(file, flags, env);
     if (!username || !password) {
       throw new ConfigError(
         'CONFIG_INVALID',
-        "broker: an external broker needs the controller's broker-username and broker-password",
+        "broker: an external broker needs the controller's broker-username and a password (--broker-password-file or BPFLEET_EDGE_BROKER_PASSWORD)",
       );
     }
     config.broker = { url, username, password };
   }
   const keys = flags['operator-key'] ?? env.BPFLEET_EDGE_OPERATOR_KEYS?.split(',') ?? file.operatorKeys;
   if (keys !== undefined) config.operatorKeys = keys;
+}
+
+async function resolveBrokerPassword(
+  file: FileConfig,
+  flags: EdgeFlags,
+  env: Env,
+): Promise<string | undefined> {
+  const path = flags['broker-password-file'] ?? env.BPFLEET_EDGE_BROKER_PASSWORD_FILE;
+  if (path) return readSecretFile(path, 'broker password file');
+  if (env.BPFLEET_EDGE_BROKER_PASSWORD) return env.BPFLEET_EDGE_BROKER_PASSWORD;
+  if (file.broker?.passwordFile)
+    return readSecretFile(file.broker.passwordFile, 'config broker.passwordFile');
+  return file.broker?.password || undefined;
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // bpfleet-edge: wires config, data directory, storage, keys and the HTTP server (one process or a cluster).
 import cluster from 'node:cluster';
-import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { errorMessage } from '@bpfleet/sdk/errors';
+import { errorMessage, isBpfleetError } from '@bpfleet/sdk/errors';
 import { createApp } from './app.js';
 import { defaultLimits } from './app-deps.js';
 import { collectOrphans } from './blobs/collect-orphans.js';
@@ -13,9 +13,12 @@ import { createFsBlobStore } from './blobs/fs-blob-store.js';
 import type { Catalog } from './catalog/catalog.js';
 import { openSqliteCatalog } from './catalog/sqlite-catalog.js';
 import { systemClock } from './clock.js';
-import { type EdgeConfig, loadEdgeConfig } from './config.js';
+import { type EdgeConfig, resolveEdgeConfig } from './config.js';
+import { secureDataDir } from './data-dir.js';
+import { parseEdgeArgs, USAGE } from './edge-args.js';
 import { startFleetRuntime } from './fleet/fleet-runtime.js';
 import { createRegistryKeys } from './keys.js';
+import { assertPortFree, listen, toListenError } from './listen.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { ADMIN_TOKEN_SETTING } from './middleware/auth.js';
 import { createRegistryMetrics } from './middleware/metrics.js';
@@ -27,14 +30,21 @@ import { ADMIN_TOKEN_PREFIX, generateToken, hashToken } from './tokens.js';
 const catalogPath = (config: EdgeConfig) => join(config.dataDir, 'catalog.db');
 const blobDir = (config: EdgeConfig) => join(config.dataDir, 'blobs');
 
-/** Once per start, in the main process: migrations, registry key, admin token, orphan collection. */
-async function prepare(config: EdgeConfig, logger: Logger): Promise<() => void> {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+/**
+ * Once per start, in the main process: data directory modes, migrations, registry key, orphan collection.
+ * Returns the admin token step (run once the ports are held, so a failed start never shows a token it forgot)
+ * and the release function.
+ */
+async function prepare(
+  config: EdgeConfig,
+  logger: Logger,
+): Promise<{ setAdminToken: () => Promise<void>; release: () => void }> {
+  const tightened = await secureDataDir(config.dataDir);
+  if (tightened.length > 0) logger.warn('data directory modes tightened', { paths: tightened });
   const catalog = openSqliteCatalog(catalogPath(config));
   const blobs = await createFsBlobStore(blobDir(config));
   const { key, created } = await loadOrCreateRegistryKey(config.dataDir);
   if (created) logger.info('registry key generated', { keyId: key.keyId });
-  await setAdminToken(catalog, config);
   const collect = async () => {
     const result = await collectOrphans(catalog, blobs, new Date(Date.now() - ORPHAN_GRACE_MS));
     if (result.orphans + result.staging > 0) logger.info('orphans collected', { ...result });
@@ -45,9 +55,12 @@ async function prepare(config: EdgeConfig, logger: Logger): Promise<() => void> 
     3_600_000,
   );
   timer.unref();
-  return () => {
-    clearInterval(timer);
-    void catalog.close();
+  return {
+    setAdminToken: () => setAdminToken(catalog, config),
+    release: () => {
+      clearInterval(timer);
+      void catalog.close();
+    },
   };
 }
 
@@ -62,13 +75,18 @@ async function setAdminToken(catalog: Catalog, config: EdgeConfig): Promise<void
   }
 }
 
-/** Serves HTTP from this process; resolves to a stop function. */
+interface HttpServing {
+  address: AddressInfo;
+  stop: () => Promise<void>;
+}
+
+/** Serves HTTP from this process once its ports are held; a busy port rejects with a ListenError. */
 async function serveHttp(
   config: EdgeConfig,
   logger: Logger,
   announce: boolean,
   withFleet: boolean,
-): Promise<() => Promise<void>> {
+): Promise<HttpServing> {
   const catalog = openSqliteCatalog(catalogPath(config));
   const blobs = await createFsBlobStore(blobDir(config));
   const { key } = await loadOrCreateRegistryKey(config.dataDir);
@@ -82,6 +100,8 @@ async function serveHttp(
         brokerPort: config.brokerPort,
         broker: config.broker,
         operatorKeyFiles: config.operatorKeys,
+      }).catch((err: unknown) => {
+        throw toListenError(err, 'broker port', config.host, config.brokerPort);
       })
     : undefined;
   if (fleet && announce)
@@ -102,18 +122,23 @@ async function serveHttp(
   const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(registry, metrics));
   // A fleet asks at once (a policy reaches every device within a second): with Node's default backlog of 511,
   // connections past it are dropped and retried by the kernel a second or more later.
-  server.listen({ port: config.port, host: config.host, backlog: 8192 }, () => {
-    const address = server.address() as AddressInfo;
-    if (announce) announceListening(logger, address.address, address.port, config);
-  });
-  return () =>
-    new Promise((resolve) => {
+  const stopRest = () =>
+    Promise.resolve(fleet?.stop())
+      .catch((err) => logger.error('fleet stop failed', { error: errorMessage(err) }))
+      .finally(() => catalog.close());
+  const address = await listen(server, { port: config.port, host: config.host, backlog: 8192 }).catch(
+    async (err: unknown) => {
+      await stopRest();
+      throw err;
+    },
+  );
+  const stop = () =>
+    new Promise<void>((resolve) => {
       server.close(() => {
-        Promise.resolve(fleet?.stop())
-          .catch((err) => logger.error('fleet stop failed', { error: errorMessage(err) }))
-          .finally(() => catalog.close().finally(resolve));
+        stopRest().finally(resolve);
       });
     });
+  return { address, stop };
 }
 
 function announceListening(logger: Logger, address: string, port: number, config: EdgeConfig): void {
@@ -125,20 +150,35 @@ function announceListening(logger: Logger, address: string, port: number, config
   process.stdout.write(`listening on http://${address}:${port}\n`);
 }
 
+function version(): string {
+  const path = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
 async function main(): Promise<void> {
+  // Everything the edge creates (databases and their -wal/-shm, keys, blobs) is private to its user.
+  process.umask(0o077);
+  const command = parseEdgeArgs(process.argv.slice(2));
+  if (command.kind === 'help') return void process.stdout.write(USAGE);
+  if (command.kind === 'version') return void process.stdout.write(`bpfleet-edge ${version()}\n`);
   const logger = createJsonLogger((line) => process.stderr.write(line));
-  const config = await loadEdgeConfig(process.argv.slice(2), process.env);
+  const config = await resolveEdgeConfig(command.flags, process.env);
   if (cluster.isWorker) {
-    const stop = await serveHttp(config, logger, false, false);
+    const { stop } = await serveHttp(config, logger, false, false);
     process.once('SIGTERM', () => stop().finally(() => process.exit(0)));
     return;
   }
-  const release = await prepare(config, logger);
+  const { setAdminToken: showAdminToken, release } = await prepare(config, logger);
   let stopping = false;
   let stopHttp: (() => Promise<void>) | undefined;
   if (config.workers <= 1) {
-    stopHttp = await serveHttp(config, logger, true, true);
+    const serving = await serveHttp(config, logger, true, true);
+    stopHttp = serving.stop;
+    await showAdminToken();
+    announceListening(logger, serving.address.address, serving.address.port, config);
   } else {
+    await assertPortFree(config.host, config.port);
+    await showAdminToken();
     // The fleet controller and broker hold per-process state: they run with a single HTTP process only.
     logger.warn('fleet API, broker and rollouts are off with --workers > 1 (registry only)');
     // Workers share the port (port 0 included: the primary hands all of them the same one).
@@ -177,5 +217,10 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   process.stderr.write(`bpfleet-edge: ${errorMessage(err)}\n`);
+  // Usage mistakes exit 2 with the usage, as the bpfleet CLI does; every other failure 1.
+  if (isBpfleetError(err) && err.code === 'USAGE') {
+    process.stderr.write(`\n${USAGE}`);
+    process.exit(2);
+  }
   process.exit(1);
 });

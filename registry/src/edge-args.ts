@@ -1,0 +1,108 @@
+// bpfleet-edge's command line: the options, the usage text, and refusal of secrets passed as arguments.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@bpfleet/sdk/errors';
+
+export const USAGE = `Usage: bpfleet-edge [options]
+
+The bpfleet operator edge: package registry, signed index, fleet controller, MQTT broker, console.
+Precedence: defaults < --config file < BPFLEET_EDGE_* environment < options.
+
+Options:
+  -c, --config FILE             JSON config file (BPFLEET_EDGE_CONFIG)
+      --data-dir DIR            catalog, blobs, fleet database, keys (default /var/lib/bpfleet-edge)
+      --host ADDR               HTTP and embedded broker address (default 127.0.0.1)
+  -p, --port N                  HTTP port (default 8080; 0 picks a free one)
+      --index-ttl DURATION      signed index validity, e.g. 24h (default 24h)
+      --max-package-bytes N     largest publish (default 64 MiB)
+      --workers N|auto          HTTP processes (default 1; the fleet side needs 1)
+      --fleet NAME              the fleet's name in MQTT topics (default default)
+      --broker-port N           embedded MQTT broker port (default 1883)
+      --broker URL              an external broker (mqtt:// or mqtts://) instead of the embedded one
+      --broker-username NAME    the controller's login on the external broker
+      --broker-password-file F  its password, read from a file (or BPFLEET_EDGE_BROKER_PASSWORD)
+      --admin-token-file FILE   the admin token, read from a file (or BPFLEET_EDGE_ADMIN_TOKEN);
+                                at least 32 characters of random text; without one a token is
+                                generated and printed once
+      --operator-key FILE.pub   a key whose signed policies the edge accepts (repeatable)
+  -h, --help                    show this help
+  -V, --version                 show the version
+
+Secrets are never taken as arguments (every local user sees them in ps): use a file or the environment.
+
+Examples:
+  bpfleet-edge --data-dir ./edge-data --port 8080
+  bpfleet-edge --data-dir /var/lib/bpfleet-edge --host 10.0.0.1 --fleet carrier --operator-key ops.pub
+  BPFLEET_EDGE_ADMIN_TOKEN="$(openssl rand -base64 32)" bpfleet-edge --data-dir ./edge-data
+  bpfleet-edge --broker mqtts://mq.example:8883 --broker-username bpfleet-controller \\
+    --broker-password-file /run/credentials/bpfleet-edge/broker-password
+`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string', short: 'p' },
+  'index-ttl': { type: 'string' },
+  'max-package-bytes': { type: 'string' },
+  workers: { type: 'string' },
+  fleet: { type: 'string' },
+  'broker-port': { type: 'string' },
+  broker: { type: 'string' },
+  'broker-username': { type: 'string' },
+  'broker-password-file': { type: 'string' },
+  'admin-token-file': { type: 'string' },
+  'operator-key': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  // Known only to be refused with the way to pass them instead.
+  'broker-password': { type: 'string' },
+  'admin-token': { type: 'string' },
+} as const;
+
+const SECRET_FLAGS: Record<string, string> = {
+  'broker-password': '--broker-password-file FILE or BPFLEET_EDGE_BROKER_PASSWORD',
+  'admin-token': '--admin-token-file FILE or BPFLEET_EDGE_ADMIN_TOKEN',
+};
+
+export interface EdgeFlags {
+  config?: string;
+  'data-dir'?: string;
+  host?: string;
+  port?: string;
+  'index-ttl'?: string;
+  'max-package-bytes'?: string;
+  workers?: string;
+  fleet?: string;
+  'broker-port'?: string;
+  broker?: string;
+  'broker-username'?: string;
+  'broker-password-file'?: string;
+  'admin-token-file'?: string;
+  'operator-key'?: string[];
+}
+
+export type EdgeCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: EdgeFlags };
+
+function parseStrict(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError('USAGE', `arguments: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Parses argv; a usage mistake is a ConfigError with code USAGE (exit 2). */
+export function parseEdgeArgs(argv: string[]): EdgeCommand {
+  const { help, version, ...values } = parseStrict(argv);
+  for (const [flag, instead] of Object.entries(SECRET_FLAGS)) {
+    if (flag in values) {
+      throw new ConfigError(
+        'USAGE',
+        `--${flag}: secrets are not taken from the command line (every local user sees them in ps); use ${instead}`,
+      );
+    }
+  }
+  if (help) return { kind: 'help' };
+  if (version) return { kind: 'version' };
+  return { kind: 'run', flags: values };
+}
