@@ -17,9 +17,13 @@ export type RateDecision =
 interface Bucket {
   tokens: number;
   at: number;
-  /** Drops in the current episode; an episode ends at the first message allowed again. */
+  /** Drops in the current episode; it ends at the first message allowed after QUIET_MS without a drop. */
   dropping: number;
+  lastDropAt: number;
 }
+
+/** Without this, a device held at the rate would start and end an episode with every refilled token. */
+const QUIET_MS = 1000;
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -33,7 +37,7 @@ export class RateLimiter {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { tokens: this.options.burst, at: now, dropping: 0 };
+      bucket = { tokens: this.options.burst, at: now, dropping: 0, lastDropAt: 0 };
       this.buckets.set(key, bucket);
     }
     bucket.tokens = Math.min(
@@ -43,12 +47,13 @@ export class RateLimiter {
     bucket.at = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      if (bucket.dropping === 0) return { allowed: true };
+      if (bucket.dropping === 0 || now - bucket.lastDropAt < QUIET_MS) return { allowed: true };
       const dropped = bucket.dropping;
       bucket.dropping = 0;
       return { allowed: true, episodeEnded: { dropped } };
     }
     bucket.dropping += 1;
+    bucket.lastDropAt = now;
     return { allowed: false, episodeStarted: bucket.dropping === 1 };
   }
 
