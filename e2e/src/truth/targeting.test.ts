@@ -114,6 +114,9 @@ test('kernel >= 99: the CLI says the device is left out and why, and the kernel 
   const diff = await bpfleet('policy', 'diff', '-f', file);
   assert.match(diff, /reaches 0 device\(s\)/);
   assert.ok(diff.includes(`left out ${device.deviceId}:\n  - ${why}`), diff);
+  const dry = await bpfleet('policy', 'apply', '-f', file, '--key', device.operatorKeyFile, '--dry-run');
+  assert.match(dry, /^checked \(dry run\) policy serial 1 /);
+  assert.ok(dry.includes(why), dry);
   const applied = await bpfleet('policy', 'apply', '-f', file, '--key', device.operatorKeyFile);
   assert.match(applied, /^published policy serial 1 /);
   assert.ok(applied.includes(why), applied);

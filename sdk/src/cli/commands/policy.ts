@@ -104,7 +104,12 @@ export function register(program: Command): void {
       const doc = await readPolicyFile(options.file, fleet, Number(options.expiresIn));
       const bundle = await signPolicy(doc, await readPrivateKey(options.key));
       const result = options.dryRun
-        ? { target: describe(doc.target), serial: doc.serial, published: false }
+        ? {
+            target: describe(doc.target),
+            serial: doc.serial,
+            plan: await fleet.planPolicy(doc),
+            published: false,
+          }
         : {
             ...(await fleet.applyPolicy(bundle)),
             published: true,
@@ -112,7 +117,7 @@ export function register(program: Command): void {
       printResult(options, result, () =>
         [
           `${result.published ? 'published' : 'checked (dry run)'} policy serial ${doc.serial} for ${describe(doc.target)}: ${doc.programs.length} program(s), expires ${doc.expires}`,
-          ...('plan' in result ? planLines(result.plan) : []),
+          ...planLines(result.plan),
         ].join('\n'),
       );
     },
