@@ -11,10 +11,13 @@ import {
 } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
+import type { Registry } from 'prom-client';
 import { issueSecret } from '../broker/credentials.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Logger } from '../logger.js';
+import { createBrokerObserver } from './broker-observer.js';
+import { dynsecSessions, embeddedSessions } from './device-sessions.js';
 import { createFleetAuthenticator } from './fleet-authenticator.js';
 import { createFleetController } from './fleet-controller.js';
 import type { FleetDeps } from './fleet-deps.js';
@@ -37,6 +40,10 @@ export interface FleetRuntimeOptions {
   broker?: { url: string; username: string; password: string };
   operatorKeyFiles: string[];
   policyTtlMs?: number;
+  /** Where the broker's drop and refusal counters are registered (the edge's /metrics). */
+  metrics?: Registry;
+  /** The external broker is mosquitto with bpfleet's dynamic-security config: removed devices are kicked there. */
+  brokerDynsec?: boolean;
 }
 
 export interface FleetRuntime {
@@ -94,6 +101,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       host: o.brokerHost,
       port: o.brokerPort,
       logger: log,
+      observer: createBrokerObserver(store, o.metrics),
     });
     url = broker.url;
     login = { username: CONTROLLER, password: controller.secret };
@@ -107,6 +115,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     reconnectPeriod: 2000,
   });
   client.on('error', (err) => o.logger.warn(`fleet: mqtt: ${errorMessage(err)}`));
+  const sessions = broker ? embeddedSessions(broker) : o.brokerDynsec ? dynsecSessions(client) : undefined;
 
   const policyStore = createSqlitePolicyStore(db);
   const controller = createFleetController({
@@ -155,6 +164,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       rollouts,
       edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
       brokerUrl: url,
+      sessions,
     },
     async stop() {
       rollouts.stop();

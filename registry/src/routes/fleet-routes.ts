@@ -138,13 +138,14 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       method: 'delete',
       path: '/v1/fleet/devices/:id',
       operationId: 'removeDevice',
-      summary: 'Forget a device; its broker credentials stop working',
+      summary: 'Forget a device; its broker credentials stop working and its live session is closed',
       params: { id: topicName },
       responses: { 204: { description: 'Removed' } },
-      handler: (c) => {
-        if (!store.removeDevice(idParam(c))) {
-          throw httpError('DEVICE_NOT_FOUND', `device ${idParam(c)}: not registered`);
-        }
+      handler: async (c) => {
+        const id = idParam(c);
+        if (!store.removeDevice(id)) throw httpError('DEVICE_NOT_FOUND', `device ${id}: not registered`);
+        // After the store: the embedded broker's login check reads it, so the device cannot log straight back in.
+        await deps.sessions?.remove(id);
         return c.body(null, 204);
       },
     }),
