@@ -90,6 +90,7 @@ async function serveHttp(
   const catalog = openSqliteCatalog(catalogPath(config));
   const blobs = await createFsBlobStore(blobDir(config));
   const { key } = await loadOrCreateRegistryKey(config.dataDir);
+  const metrics = createRegistryMetrics({ processMetrics: true });
   const fleet = withFleet
     ? await startFleetRuntime({
         fleet: config.fleet,
@@ -100,13 +101,13 @@ async function serveHttp(
         brokerPort: config.brokerPort,
         broker: config.broker,
         operatorKeyFiles: config.operatorKeys,
+        metrics: metrics.registry,
       }).catch((err: unknown) => {
         throw toListenError(err, 'broker port', config.host, config.brokerPort);
       })
     : undefined;
   if (fleet && announce)
     process.stdout.write(`mqtt broker ${fleet.deps.brokerUrl} (fleet ${config.fleet})\n`);
-  const metrics = createRegistryMetrics({ processMetrics: true });
   const registry = createApp({
     catalog,
     blobs,
