@@ -20,7 +20,7 @@ const LIBBPF_ERRNOS = [
   'INVSEQ',
   'NLPARSE',
 ];
-LIBBPF_ERRNOS.forEach((name, i) => names.set(4000 + i, `LIBBPF_${name}`));
+for (const [i, name] of LIBBPF_ERRNOS.entries()) names.set(4000 + i, `LIBBPF_${name}`);
 
 /** `EBUSY` for 16; libbpf returns negative errnos, both signs are accepted. */
 export function errnoName(err: number): string {
