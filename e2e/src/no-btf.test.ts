@@ -1,6 +1,6 @@
 // End to end on a kernel without BTF (the agent's /sys/kernel/btf hidden): xdp-firewall from the library runs with
-// the minimized BTF its package brings, counting real packets; a package needing kernel BTF and one with a corrupt
-// BTF file are refused, and what runs keeps running. The kernel (bpftool, ip -j link) is the observer.
+// the minimized BTF its package brings, counting real packets; a package needing kernel BTF, and upgrades with a
+// corrupt BTF file or another program's BTF, are refused while what runs keeps running. The kernel is the observer.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { until } from './fixtures/until.js';
 import { type PublishedDevice, startPublishedDevice } from './truth/published-device.js';
 
 const LIBRARY = fileURLToPath(new URL('../../bpf-programs/xdp-firewall', import.meta.url));
+const OTHER_OBJECT = fileURLToPath(new URL('../../build/bpf/cgroup_counters.bpf.o', import.meta.url));
 const PASS = 0;
 
 let device: PublishedDevice;
@@ -163,4 +164,27 @@ test('xdp-firewall attaches with its package BTF, counts pings; kernel BTF and c
   const still = passCount(id);
   assert.equal((await device.net.ping(10, 0.05)).received, 10);
   assert.ok(passCount(id) - still >= 10, 'and still counts');
+
+  // A well-formed BTF of the wrong program (sock_ops and skb types, no xdp_md or iphdr): refused the same way.
+  const wrong = join(work, 'wrong.min.btf');
+  execFileSync('bpftool', ['gen', 'min_core_btf', '/sys/kernel/btf/vmlinux', wrong, OTHER_OBJECT]);
+  await device.publish(await withBtf(core.archive, '1.2.2', await readFile(wrong)));
+  await device.apply([{ id: 'fw', package: 'bpfleet/xdp-firewall', version: '1.2.2' }]);
+  await until(
+    async () => {
+      const p = (await device.reported()).find((r) => r.id === 'fw');
+      last = p;
+      return p?.lastError?.message !== refused.lastError.message && p?.lastError !== null;
+    },
+    'the wrong-BTF upgrade refused',
+    45_000,
+    () => last,
+  );
+  const wrongly = last as { version: string; lastError: { message: string } };
+  assert.equal(wrongly.version, '1.2.0', JSON.stringify(last));
+  assert.match(wrongly.lastError.message, /failed to resolve CO-RE relocation .*xdp_md/);
+  assert.equal(wanXdp(), id, 'the same program still runs on wan');
+  const after = passCount(id);
+  assert.equal((await device.net.ping(10, 0.05)).received, 10);
+  assert.ok(passCount(id) - after >= 10, 'and still counts');
 });
