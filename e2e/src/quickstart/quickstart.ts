@@ -113,7 +113,9 @@ export async function runQuickstart(o: QuickstartOptions): Promise<number> {
   say(
     `policy        group ${target.group} serial ${serial}: ${DEPLOYMENT} = bpfleet/xdp-firewall#${CHANNEL} on ${env.network.wan}`,
   );
-  say(`try           npx bpfleet fleet status --registry ${env.edge.url} --token ${env.adminToken}`);
+  say(
+    `try           npx --no-install bpfleet fleet status --registry ${env.edge.url} --token ${env.adminToken}`,
+  );
   say(o.exitWhenReady ? '' : 'Ctrl-C stops everything and removes what it created.');
   say('');
 
