@@ -119,6 +119,28 @@ describe('minimized BTF in the build', () => {
     assert.match(issue?.message ?? '', /attach by kernel BTF id \(tp_btf\/sched_switch\)/);
   });
 
+  it('without a kernel BTF to cut from, "core" fails the build and true does not care', async () => {
+    const build = async (btf: boolean | 'core') => {
+      const dir = await mkdtemp(join(root, 'p-'));
+      await writeFile(join(dir, 'manifest.json'), '{}');
+      await writeFile(join(dir, 'prog.bpf.c'), PORTABLE);
+      return buildProgram(runTool, toolchain, {
+        dir,
+        manifest: manifest('hdb_parse', btf),
+        kernelBtf: join(root, 'no-such-btf'),
+        isGplCompatible: isKernelGplLicense,
+      });
+    };
+    const core = await build('core');
+    assert.equal(core.ok, false);
+    assert.deepEqual(
+      core.issues.map((i) => i.code),
+      ['MIN_BTF_FAILED'],
+    );
+    const kernel = await build(true);
+    assert.deepEqual(kernel.issues, []);
+  });
+
   it('names kernel symbols as a need for kernel BTF', () => {
     assert.deepEqual(kernelBtfNeeds({ types: ['xdp_md'], sections: ['xdp'], ksyms: ['bpf_rcu_read_lock'] }), [
       'resolves kernel symbols (bpf_rcu_read_lock)',
