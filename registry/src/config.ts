@@ -21,7 +21,7 @@ export interface EdgeConfig {
   /** Embedded MQTT broker port (aedes); ignored with `broker`. */
   brokerPort: number;
   /** An external broker (mosquitto, EMQX, …) instead of the embedded one, with the controller's login. */
-  broker?: { url: string; username: string; password: string };
+  broker?: { url: string; username: string; password: string; dynsec?: boolean };
   /** Public key files of the operators whose signed policies this edge accepts. */
   operatorKeys: string[];
 }
@@ -92,7 +92,7 @@ interface FileConfig {
   adminToken?: string;
   fleet?: string;
   brokerPort?: number;
-  broker?: { url: string; username: string; password?: string; passwordFile?: string };
+  broker?: { url: string; username: string; password?: string; passwordFile?: string; dynsec?: boolean };
   operatorKeys?: string[];
   adminTokenFile?: string;
 }
@@ -204,7 +204,12 @@ async function applyFleetConfig(
         "broker: an external broker needs the controller's broker-username and a password (--broker-password-file or BPFLEET_EDGE_BROKER_PASSWORD)",
       );
     }
-    config.broker = { url, username, password };
+    const dynsec =
+      flags['broker-dynsec'] ??
+      (env.BPFLEET_EDGE_BROKER_DYNSEC !== undefined
+        ? env.BPFLEET_EDGE_BROKER_DYNSEC === '1'
+        : file.broker?.dynsec);
+    config.broker = { url, username, password, ...(dynsec ? { dynsec: true } : {}) };
   }
   const keys = flags['operator-key'] ?? env.BPFLEET_EDGE_OPERATOR_KEYS?.split(',') ?? file.operatorKeys;
   if (keys !== undefined) config.operatorKeys = keys;

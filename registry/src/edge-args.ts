@@ -20,6 +20,8 @@ Options:
       --broker URL              an external broker (mqtt:// or mqtts://) instead of the embedded one
       --broker-username NAME    the controller's login on the external broker
       --broker-password-file F  its password, read from a file (or BPFLEET_EDGE_BROKER_PASSWORD)
+      --broker-dynsec           the external broker is mosquitto with its dynamic security plugin:
+                                device logins are added and removed there (sessions closed)
       --admin-token-file FILE   the admin token, read from a file (or BPFLEET_EDGE_ADMIN_TOKEN);
                                 at least 32 characters of random text; without one a token is
                                 generated and printed once
@@ -50,6 +52,7 @@ const OPTIONS = {
   broker: { type: 'string' },
   'broker-username': { type: 'string' },
   'broker-password-file': { type: 'string' },
+  'broker-dynsec': { type: 'boolean' },
   'admin-token-file': { type: 'string' },
   'operator-key': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
@@ -77,6 +80,7 @@ export interface EdgeFlags {
   broker?: string;
   'broker-username'?: string;
   'broker-password-file'?: string;
+  'broker-dynsec'?: boolean;
   'admin-token-file'?: string;
   'operator-key'?: string[];
 }

@@ -4,6 +4,7 @@ export * from './broker/access-policy.js';
 export * from './broker/credentials.js';
 export * from './broker/embedded-broker.js';
 export * from './broker/mosquitto-config.js';
+export * from './broker/mosquitto-dynsec.js';
 export * from './fleet/fleet-authenticator.js';
 export * from './fleet/fleet-controller.js';
 export * from './fleet/fleet-store.js';

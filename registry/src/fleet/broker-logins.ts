@@ -1,21 +1,30 @@
-// Closing a removed device's live broker session, on the embedded broker or on mosquitto's dynamic-security plugin.
+// Device logins on the broker beyond the FleetStore: a removed device's live session closed, and for mosquitto's
+// dynamic-security plugin the login itself added and removed there.
 import type { MqttClient } from 'mqtt';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { createDynsecAdmin } from '../broker/mosquitto-dynsec.js';
 
 /** A removed credential alone stops only new logins: the session that is already open must be closed too. */
-export interface DeviceSessions {
-  /** Removes the device from the broker's logins and closes its session at once. */
+export interface BrokerLogins {
+  /** Makes a newly registered device's login known to the broker. */
+  add(deviceId: string, groups: readonly string[], secret: string): Promise<void>;
+  /** Removes the device's login and closes its live session at once. */
   remove(deviceId: string): Promise<void>;
 }
 
-export function embeddedSessions(broker: EmbeddedBroker): DeviceSessions {
-  // The embedded broker authenticates against the FleetStore, where the device is already gone.
-  return { remove: async (deviceId) => void (await broker.disconnect(deviceId)) };
+export function embeddedLogins(broker: EmbeddedBroker): BrokerLogins {
+  // The embedded broker authenticates against the FleetStore: adding is done there, removal needs the kick.
+  return {
+    add: async () => {},
+    remove: async (deviceId) => void (await broker.disconnect(deviceId)),
+  };
 }
 
 /** mosquitto with renderDynsecConfig's config: the controller's own connection sends the plugin's commands. */
-export function dynsecSessions(controller: MqttClient): DeviceSessions {
+export function dynsecLogins(fleet: string, controller: MqttClient): BrokerLogins {
   const admin = createDynsecAdmin(controller);
-  return { remove: (deviceId) => admin.deleteDevice(deviceId) };
+  return {
+    add: (deviceId, groups, secret) => admin.createDevice(fleet, deviceId, groups, secret),
+    remove: (deviceId) => admin.deleteDevice(deviceId),
+  };
 }

@@ -1,5 +1,5 @@
 // What the fleet API is built from: the device store, policies, rollouts and the edge's broker identity.
-import type { DeviceSessions } from './device-sessions.js';
+import type { BrokerLogins } from './broker-logins.js';
 import type { FleetStore } from './fleet-store.js';
 import type { PolicyService } from './policies/policy-service.js';
 import type { TargetPlanner } from './policies/target-planner.js';
@@ -16,6 +16,6 @@ export interface FleetDeps {
   edgeKey: { keyId: string; publicKeyPem: string };
   /** The broker URL devices are told to use. */
   brokerUrl: string;
-  /** Closes a removed device's live session (absent: only its new logins fail). */
-  sessions?: DeviceSessions;
+  /** Device logins on the broker itself (absent: the broker's logins are managed outside the edge). */
+  brokerLogins?: BrokerLogins;
 }

@@ -16,8 +16,8 @@ import { issueSecret } from '../broker/credentials.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Logger } from '../logger.js';
+import { dynsecLogins, embeddedLogins } from './broker-logins.js';
 import { createBrokerObserver } from './broker-observer.js';
-import { dynsecSessions, embeddedSessions } from './device-sessions.js';
 import { createFleetAuthenticator } from './fleet-authenticator.js';
 import { createFleetController } from './fleet-controller.js';
 import type { FleetDeps } from './fleet-deps.js';
@@ -115,7 +115,11 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     reconnectPeriod: 2000,
   });
   client.on('error', (err) => o.logger.warn(`fleet: mqtt: ${errorMessage(err)}`));
-  const sessions = broker ? embeddedSessions(broker) : o.brokerDynsec ? dynsecSessions(client) : undefined;
+  const brokerLogins = broker
+    ? embeddedLogins(broker)
+    : o.brokerDynsec
+      ? dynsecLogins(o.fleet, client)
+      : undefined;
 
   const policyStore = createSqlitePolicyStore(db);
   const controller = createFleetController({
@@ -164,7 +168,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       rollouts,
       edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
       brokerUrl: url,
-      sessions,
+      brokerLogins,
     },
     async stop() {
       rollouts.stop();

@@ -77,6 +77,13 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
         const { id, groups = [] } = c.get('body') as { id: string; groups?: string[] };
         const { secret, secretHash } = issueSecret();
         const device = store.registerDevice(id, groups, secretHash, new Date());
+        try {
+          await deps.brokerLogins?.add(id, groups, secret);
+        } catch (err) {
+          // Registered on the edge but unknown to the broker is a device that can never connect: undo.
+          store.removeDevice(id);
+          throw err;
+        }
         return c.json(
           {
             ...deviceView(device),
@@ -145,7 +152,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
         const id = idParam(c);
         if (!store.removeDevice(id)) throw httpError('DEVICE_NOT_FOUND', `device ${id}: not registered`);
         // After the store: the embedded broker's login check reads it, so the device cannot log straight back in.
-        await deps.sessions?.remove(id);
+        await deps.brokerLogins?.remove(id);
         return c.body(null, 204);
       },
     }),
