@@ -32,19 +32,21 @@ const blobDir = (config: EdgeConfig) => join(config.dataDir, 'blobs');
 
 /**
  * Once per start, in the main process: data directory modes, migrations, registry key, orphan collection.
- * Returns the admin token step (run once the ports are held, so a failed start never shows a token it forgot)
- * and the release function.
+ * Returns the admin token step (run once the ports are held, so a failed start never makes a token it does not
+ * show) and the release function.
  */
 async function prepare(
   config: EdgeConfig,
   logger: Logger,
-): Promise<{ setAdminToken: () => Promise<void>; release: () => void }> {
+): Promise<{ generateAdminToken: () => Promise<void>; release: () => void }> {
   const tightened = await secureDataDir(config.dataDir);
   if (tightened.length > 0) logger.warn('data directory modes tightened', { paths: tightened });
   const catalog = openSqliteCatalog(catalogPath(config));
   const blobs = await createFsBlobStore(blobDir(config));
   const { key, created } = await loadOrCreateRegistryKey(config.dataDir);
   if (created) logger.info('registry key generated', { keyId: key.keyId });
+  // A configured token is stored before the ports open, so a client that sees the port never meets a 401.
+  if (config.adminToken) await catalog.setSetting(ADMIN_TOKEN_SETTING, hashToken(config.adminToken));
   const collect = async () => {
     const result = await collectOrphans(catalog, blobs, new Date(Date.now() - ORPHAN_GRACE_MS));
     if (result.orphans + result.staging > 0) logger.info('orphans collected', { ...result });
@@ -56,7 +58,7 @@ async function prepare(
   );
   timer.unref();
   return {
-    setAdminToken: () => setAdminToken(catalog, config),
+    generateAdminToken: () => generateAdminToken(catalog),
     release: () => {
       clearInterval(timer);
       void catalog.close();
@@ -64,10 +66,9 @@ async function prepare(
   };
 }
 
-async function setAdminToken(catalog: Catalog, config: EdgeConfig): Promise<void> {
-  if (config.adminToken) {
-    await catalog.setSetting(ADMIN_TOKEN_SETTING, hashToken(config.adminToken));
-  } else if (!(await catalog.getSetting(ADMIN_TOKEN_SETTING))) {
+/** Without a configured token, one is made on the first start that holds its ports. */
+async function generateAdminToken(catalog: Catalog): Promise<void> {
+  if (!(await catalog.getSetting(ADMIN_TOKEN_SETTING))) {
     const token = generateToken(ADMIN_TOKEN_PREFIX);
     await catalog.setSetting(ADMIN_TOKEN_SETTING, hashToken(token));
     // Printed once: only its hash is kept.
@@ -100,7 +101,6 @@ async function serveHttp(
         brokerHost: config.host,
         brokerPort: config.brokerPort,
         broker: config.broker,
-        brokerDynsec: config.broker?.dynsec,
         operatorKeyFiles: config.operatorKeys,
         metrics: metrics.registry,
       }).catch((err: unknown) => {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => stop().finally(() => process.exit(0)));
     return;
   }
-  const { setAdminToken: showAdminToken, release } = await prepare(config, logger);
+  const { generateAdminToken: showAdminToken, release } = await prepare(config, logger);
   let stopping = false;
   let stopHttp: (() => Promise<void>) | undefined;
   if (config.workers <= 1) {
