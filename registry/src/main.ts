@@ -101,6 +101,7 @@ async function serveHttp(
         brokerHost: config.host,
         brokerPort: config.brokerPort,
         broker: config.broker,
+        brokerDynsec: config.broker?.dynsec,
         operatorKeyFiles: config.operatorKeys,
         metrics: metrics.registry,
       }).catch((err: unknown) => {
