@@ -75,9 +75,14 @@ export async function publishSigned(
         'KEY_REQUIRED',
         `channel ${pkg.namespace}/${pkg.name}#${channel}: no publisher key`,
       );
-    // Idempotent: a second run on the same data signs no new move when the channel is already there.
+    // Idempotent: a second run on the same data signs no new move when a signed one already points there (a
+    // channel set before moves were signed is signed now).
     const channels = await client.listChannels(pkg.namespace, pkg.name);
-    if (channels[channel] !== pkg.version) await moveChannel(client, key, pkg, channel, pkg.version);
+    const signed = (await client.listStatements(pkg.namespace, pkg.name)).some(
+      (s) => s.stream === `channel:${channel}`,
+    );
+    if (channels[channel] !== pkg.version || !signed)
+      await moveChannel(client, key, pkg, channel, pkg.version);
   }
   return outcome;
 }
