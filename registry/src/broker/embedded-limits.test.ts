@@ -73,6 +73,22 @@ describe('embedded broker limits', () => {
     assert.deepEqual(seen, ['state']);
   });
 
+  test("the controller's 1 MB desired state passes (its limit is known once it logged in); a device's 1 MB reported does not", async () => {
+    const ctl = await connect('bpfleet-controller');
+    const keep = await connect('hab-keep');
+    await keep.subscribeAsync(deviceTopic(FLEET, 'hab-keep', 'desired'), { qos: 1 });
+    const got = new Promise<number>((resolve) =>
+      keep.once('message', (_t, payload) => resolve(payload.length)),
+    );
+    await ctl.publishAsync(deviceTopic(FLEET, 'hab-keep', 'desired'), Buffer.alloc(1024 * 1024, 1), {
+      qos: 1,
+    });
+    assert.equal(await got, 1024 * 1024);
+    const closed = new Promise<void>((resolve) => keep.once('close', () => resolve()));
+    keep.publish(deviceTopic(FLEET, 'hab-keep', 'reported'), Buffer.alloc(1024 * 1024, 1), { qos: 1 });
+    await Promise.race([closed, sleep(5000).then(() => assert.fail('a 1 MB reported was accepted'))]);
+  });
+
   test('a device over its rate has messages dropped and counted, one episode; others are unaffected', async () => {
     const ctl = await connect('bpfleet-controller');
     const received = new Map<string, number>();
