@@ -1,5 +1,4 @@
-// Channel moves and yanks are publisher statements, end to end: the real bpfleet-edge (registry, fleet, embedded
-// broker), the real agent in a device namespace attaching XDP, the kernel as the observer of what runs.
+// Publisher-signed channel moves and yanks end to end: the real edge and agent, the kernel as the observer.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

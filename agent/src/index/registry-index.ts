@@ -1,5 +1,4 @@
-// The registry's signed index as an IndexSource: signature, expiry, serial never backwards, version resolution;
-// channels are followed only as far as a trusted publisher signed them.
+// The signed index as an IndexSource: signature, expiry, serial never backwards, publisher-signed channels.
 import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
 import { INDEX_PAYLOAD_TYPE, type TrustedKey, verifyDocument } from '@bpfleet/sdk/trust';
 import semver from 'semver';

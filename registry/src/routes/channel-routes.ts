@@ -1,5 +1,4 @@
-// Channels and yanks: every change is a publisher-signed statement (the token only says who uploads it); an admin
-// may still yank in an emergency, never unyank or move a channel on its own word.
+// Channel and yank routes: changes are publisher-signed statements; the admin alone may only yank (an emergency).
 import type { AppDeps } from '../app-deps.js';
 import { httpError } from '../http-errors.js';
 import type { JsonSchema } from '../openapi/json-schema.js';

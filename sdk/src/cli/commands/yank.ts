@@ -1,5 +1,4 @@
-// `bpfleet yank <ns/name@version> --key [--reason] [--undo]`: a signed yank or unyank (never a deletion); the admin
-// alone may yank without a key, as an emergency stop.
+// `bpfleet yank <ns/name@version> --key [--reason] [--undo]` (signed), or `--emergency` with the admin token.
 import type { Command } from 'commander';
 import { RegistryError } from '../../errors.js';
 import { connectRegistry } from '../../registry-client/connect.js';
