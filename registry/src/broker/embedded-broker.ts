@@ -4,15 +4,9 @@ import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type BrokerIdentity, decidePublish, decideSubscribe } from './access-policy.js';
-import type { BrokerAuthenticator } from './credentials.js';
-import type { FrameHeader } from './frame-reader.js';
+import { type BrokerAuthenticator, usernameOf } from './credentials.js';
 import { GuardedSocket } from './guarded-socket.js';
-import {
-  CONTROL_PACKET_LIMIT,
-  DEFAULT_PACKET_LIMITS,
-  type PacketLimits,
-  payloadLimit,
-} from './packet-limits.js';
+import { DEFAULT_PACKET_LIMITS, judgeFrame, type PacketLimits } from './packet-limits.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 
 export interface BrokerLogger {
@@ -66,11 +60,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const logger = options.logger ?? { warn: () => {} };
   const observer = options.observer ?? {};
   const limits = options.limits ?? DEFAULT_PACKET_LIMITS;
-  const rates = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
-  const rateText = (() => {
-    const r = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-    return `${r.perSecond} msg/s (burst ${r.burst})`;
-  })();
+  const rate = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const rates = new RateLimiter(rate);
+  const rateText = `${rate.perSecond} msg/s (burst ${rate.burst})`;
   const broker = await Aedes.createBroker({
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
@@ -146,7 +138,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       (header) => judgeFrame(header, connectionIdentities.get(guarded), limits),
       (reason) => {
         const who = connectionIdentities.get(guarded);
-        const name = who ? (who.role === 'device' ? who.deviceId : who.name) : (socket.remoteAddress ?? '?');
+        const name = who ? usernameOf(who) : (socket.remoteAddress ?? '?');
         logger.warn(`mqtt: closed ${name}: ${reason}`);
         observer.packetRefused?.(name, reason);
       },
@@ -178,23 +170,4 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** A refusal for a packet from its header and topic, before any of its body is read. */
-export function judgeFrame(
-  header: FrameHeader,
-  identity: BrokerIdentity | undefined,
-  limits: PacketLimits,
-): string | null {
-  if (header.topic === undefined) {
-    return header.remainingLength > CONTROL_PACKET_LIMIT
-      ? `packet type ${header.type} of ${header.remainingLength} bytes over the ${CONTROL_PACKET_LIMIT}-byte limit`
-      : null;
-  }
-  const limit = payloadLimit(identity, header.topic, limits);
-  const size = header.payloadLength ?? 0;
-  // A topic the client may not publish to at all is left to authorizePublish, which says why (small ones only).
-  if (limit === 0)
-    return size > CONTROL_PACKET_LIMIT ? `publish to ${header.topic}: not a topic it may write` : null;
-  return size > limit ? `publish to ${header.topic}: ${size} bytes over the ${limit}-byte limit` : null;
 }

@@ -1,6 +1,7 @@
 // How large a message each topic kind may carry, and which kinds may be retained: one table for every broker.
 import { type DeviceTopicKind, parseTopic } from '@bpfleet/sdk/protocol';
 import type { BrokerIdentity } from './access-policy.js';
+import type { FrameHeader } from './frame-reader.js';
 
 export type PacketLimits = Readonly<Record<DeviceTopicKind, number>>;
 
@@ -32,4 +33,23 @@ export function payloadLimit(
   if (!parsed) return 0;
   if (parsed.kind === 'desired') return identity?.role === 'controller' ? limits.desired : 0;
   return limits[parsed.kind];
+}
+
+/** A refusal for a packet from its header and topic, before any of its body is read. */
+export function judgeFrame(
+  header: FrameHeader,
+  identity: BrokerIdentity | undefined,
+  limits: PacketLimits,
+): string | null {
+  if (header.topic === undefined) {
+    return header.remainingLength > CONTROL_PACKET_LIMIT
+      ? `packet type ${header.type} of ${header.remainingLength} bytes over the ${CONTROL_PACKET_LIMIT}-byte limit`
+      : null;
+  }
+  const limit = payloadLimit(identity, header.topic, limits);
+  const size = header.payloadLength ?? 0;
+  // A topic the client may not publish to at all is left to authorizePublish, which says why (small ones only).
+  if (limit === 0)
+    return size > CONTROL_PACKET_LIMIT ? `publish to ${header.topic}: not a topic it may write` : null;
+  return size > limit ? `publish to ${header.topic}: ${size} bytes over the ${limit}-byte limit` : null;
 }
