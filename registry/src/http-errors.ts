@@ -53,6 +53,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   ROLLOUT_NOT_PAUSED: 409,
   ROLLOUT_FINISHED: 409,
   ROLLOUT_NO_GROUP_POLICY: 409,
+  // mosquitto's dynamic-security plugin refused or did not answer a login change.
+  DYNSEC_REFUSED: 502,
+  DYNSEC_TIMEOUT: 504,
 };
 
 /** An error a route throws on purpose; its code decides the status. */
