@@ -263,10 +263,7 @@ test('a registry that moves the channel on its own word: the device keeps 1.2.0,
     "UPDATE versions SET yanked = 1, yank_reason = 'CVE-2026-0001' WHERE namespace = 'acme' AND name = 'count' AND version = '1.0.0'",
     "UPDATE channels SET version = '1.2.0' WHERE namespace = 'acme' AND name = 'count' AND channel = 'stable'",
   ]);
-  await edgeShows(
-    'the error clears once the index agrees with the publisher',
-    (p) => !p.lastError,
-  );
+  await edgeShows('the error clears once the index agrees with the publisher', (p) => !p.lastError);
 });
 
 test('an older move without a signed rollback is refused by the device; the signed rollback is followed', async () => {
