@@ -137,6 +137,7 @@ async function startAgent(loader: MemoryLoader, metrics = new AgentMetrics()): P
         registryKeys: config.trust.registryKeys,
         lastSerial,
         onSerial,
+        publishers: config.trust.publishers,
       }),
     verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
     state: new StateFile<AgentState>(join(dir, 'state.json'), initialAgentState),
@@ -185,7 +186,8 @@ test('policy → attached → channel followed → bad versions and policies ref
   await until(() => program('count')?.lastError?.code === 'DIGEST_MISMATCH', 'tampered package refused');
   assert.equal(program('count')?.version, '1.1.0');
   const v4 = await archiveOf('acme/count', '1.3.0');
-  await registry.publish('acme/count', '1.3.0', v4.archive, v4.manifestDigest, intruder, 'stable');
+  // The genuine publisher moved the channel; the package itself is signed by a key no one trusts.
+  await registry.publish('acme/count', '1.3.0', v4.archive, v4.manifestDigest, intruder, 'stable', publisher);
   await until(() => program('count')?.lastError?.code === 'KEY_UNKNOWN', 'wrong-key package refused');
   assert.equal(program('count')?.status, 'ROLLED_BACK');
   assert.equal(program('count')?.version, '1.1.0');

@@ -6,6 +6,7 @@ import { sha256Digest } from '@bpfleet/sdk/digest';
 import {
   INDEX_PAYLOAD_TYPE,
   type KeyPair,
+  signChannelStatement,
   signDocument,
   signPackage,
   toSigningKey,
@@ -23,7 +24,12 @@ export interface TestVersion {
 export class TestRegistry {
   readonly packages = new Map<
     string,
-    { versions: Map<string, TestVersion>; channels: Record<string, string> }
+    {
+      versions: Map<string, TestVersion>;
+      channels: Record<string, string>;
+      /** The latest signed move per channel, with its serial: devices follow a channel only by these. */
+      moves: Map<string, { serial: number; bundle: unknown }>;
+    }
   >();
   serial = 1;
   expires = '2099-01-01T00:00:00Z';
@@ -53,7 +59,10 @@ export class TestRegistry {
     await new Promise((r) => this.server?.close(r));
   }
 
-  /** Adds a version signed by `publisher` (over the true digests) and optionally moves a channel to it. */
+  /**
+   * Adds a version signed by `publisher` (over the true digests) and optionally moves a channel to it with a
+   * move statement signed by `mover` (the publisher unless said otherwise).
+   */
   async publish(
     name: string,
     version: string,
@@ -61,6 +70,7 @@ export class TestRegistry {
     manifestDigest: string,
     publisher: KeyPair,
     channel?: string,
+    mover: KeyPair = publisher,
   ): Promise<TestVersion> {
     const bundle = await signPackage(
       { name, version, digest: sha256Digest(archive), manifestDigest },
@@ -68,12 +78,28 @@ export class TestRegistry {
     );
     let pkg = this.packages.get(name);
     if (!pkg) {
-      pkg = { versions: new Map(), channels: {} };
+      pkg = { versions: new Map(), channels: {}, moves: new Map() };
       this.packages.set(name, pkg);
     }
     const entry: TestVersion = { archive, manifestDigest, bundle };
     pkg.versions.set(version, entry);
-    if (channel) pkg.channels[channel] = version;
+    if (channel) {
+      const serial = (pkg.moves.get(channel)?.serial ?? 0) + 1;
+      const move = await signChannelStatement(
+        {
+          schema: 'bpfleet.channel-statement/v1',
+          package: name,
+          action: 'move',
+          channel,
+          version,
+          serial,
+          issuedAt: new Date().toISOString(),
+        },
+        toSigningKey(mover.privateKeyPem),
+      );
+      pkg.moves.set(channel, { serial, bundle: move });
+      pkg.channels[channel] = version;
+    }
     this.serial++;
     return entry;
   }
@@ -94,7 +120,8 @@ export class TestRegistry {
             yanked: e.yanked ?? false,
           };
         }
-        packages[name] = { versions, channels: p.channels };
+        const statements = [...p.moves.values()].map((m) => m.bundle);
+        packages[name] = { versions, channels: p.channels, statements };
       }
       const doc = { schema: 'bpfleet.index/v1', serial: this.serial, expires: this.expires, packages };
       const bundle = await signDocument(
