@@ -25,6 +25,8 @@ int ${n.cName}(struct __sk_buff *skb)
     programs: [{ name: n.cName, attach: { cgroup: '/' } }],
     maps: { stats: statsMapDecl(n, 'direction', { '0': 'egress' }) },
     requires: {
+      // Relocates only UAPI types: the package brings its minimized BTF and runs on kernels without BTF too.
+      btf: 'core',
       programTypes: ['cgroup_skb'],
       mapTypes: ['percpu_array'],
       capabilities: ['CAP_BPF', 'CAP_NET_ADMIN'],

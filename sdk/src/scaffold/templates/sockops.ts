@@ -53,6 +53,8 @@ int ${n.cName}(struct bpf_sock_ops *ops)
       },
     },
     requires: {
+      // Relocates only UAPI types: the package brings its minimized BTF and runs on kernels without BTF too.
+      btf: 'core',
       programTypes: ['sock_ops'],
       mapTypes: ['percpu_array'],
       capabilities: ['CAP_BPF', 'CAP_NET_ADMIN'],

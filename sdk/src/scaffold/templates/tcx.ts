@@ -38,6 +38,8 @@ int ${n.cName}(struct __sk_buff *skb)
     programs: [{ name: n.cName, attach: { interface: 'eth0' } }],
     maps: { stats: statsMapDecl(n, 'family', { '0': 'ipv4', '1': 'ipv6', '2': 'other' }) },
     requires: {
+      // Relocates only UAPI types: the package brings its minimized BTF and runs on kernels without BTF too.
+      btf: 'core',
       kernel: '6.6',
       programTypes: ['sched_cls'],
       mapTypes: ['percpu_array'],

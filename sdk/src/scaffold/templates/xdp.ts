@@ -37,6 +37,8 @@ int ${n.cName}(struct xdp_md *ctx)
     config: { max_frame: { type: 'u32', default: 0, description: 'Longest frame let through; 0: no limit' } },
     maps: { stats: statsMapDecl(n, 'verdict', { '0': 'pass', '1': 'drop' }) },
     requires: {
+      // Relocates only UAPI types: the package brings its minimized BTF and runs on kernels without BTF too.
+      btf: 'core',
       programTypes: ['xdp'],
       mapTypes: ['percpu_array'],
       capabilities: ['CAP_BPF', 'CAP_NET_ADMIN'],
