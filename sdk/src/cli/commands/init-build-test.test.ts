@@ -57,10 +57,13 @@ describe('bpfleet init, build, test', () => {
       ['x86', 'arm64'],
     );
     const contents = await unpackArchive(await readFile(result.package.file));
+    // The xdp template declares requires.btf "core": each object travels with its minimized BTF.
     assert.deepEqual([...contents.files.keys()].sort(), [
       'README.md',
       'bpf/arm64/edge.bpf.o',
+      'bpf/arm64/edge.min.btf',
       'bpf/x86/edge.bpf.o',
+      'bpf/x86/edge.min.btf',
       'manifest.json',
     ]);
     assert.equal(contents.archiveDigest, result.package.digest);
