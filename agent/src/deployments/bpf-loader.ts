@@ -2,30 +2,22 @@
 // upgrades and hand-overs, adoption after restart, and the kernel check.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type AttachTarget,
-  type BpfMap,
-  type Collection,
-  FdLink,
-  interfaceIndex,
-  loadCollection,
-  openPinnedMap,
-} from '@bpfleet/sdk/bpf';
-import { BpfError, errorMessage, NotSupportedError } from '@bpfleet/sdk/errors';
+import { type AttachTarget, type BpfMap, type FdLink, interfaceIndex, openPinnedMap } from '@bpfleet/sdk/bpf';
+import { BpfError, errorMessage } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
 import { adoptDeployments } from './adopt-deployments.js';
 import type { AttachAllow } from './attach-allow.js';
-import { configValues } from './attach-targets.js';
 import { persistedMaps, pinMaps, writeSpecMaps } from './deployment-maps.js';
 import type { DeploymentMetaStore, VersionMeta } from './deployment-meta.js';
-import { deploymentRecord } from './deployment-record.js';
+import { handoverDeployment } from './handover-deployment.js';
 import { type HeldDeployment, linkPinNames, openPinnedLinks, removeLinks } from './held-deployment.js';
 import { checkDeployment } from './kernel-check.js';
+import { attachProgram, fillMaps, loadVersion } from './load-version.js';
 import { readMapMetrics } from './map-metrics.js';
 import { makeDeploymentDirs } from './pin-root.js';
-import { type PreparedDeploy, prepareDeploy, unpackedPackage } from './prepared-deploy.js';
-import { planProgramSet, sameHook } from './program-set.js';
+import { prepareDeploy, unpackedPackage } from './prepared-deploy.js';
+import { planProgramSet } from './program-set.js';
 
 export interface BpfLoaderOptions {
   pinRoot: string;
@@ -72,7 +64,22 @@ export class BpfLoader implements Loader {
   }
 
   handover(from: Deployment, spec: DeploySpec): Promise<Deployment> {
-    return this.serial(() => this.handoverNow(from, spec));
+    return this.serial(() =>
+      handoverDeployment(
+        {
+          meta: this.o.meta,
+          logger: this.o.logger,
+          held: this.held,
+          dir: (id) => this.dir(id),
+          maps: (id) => this.maps(id),
+          pin: (id, name) => this.pin(id, name),
+          prepare: (s) => prepareDeploy(s, this.o.arch, this.o.allow, this.o.cgroupRoot),
+          hold: (id, version) => this.hold(id, version),
+        },
+        from,
+        spec,
+      ),
+    );
   }
 
   check(): Promise<KernelCheck[]> {
@@ -106,18 +113,19 @@ export class BpfLoader implements Loader {
     const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const dir = this.dir(spec.id);
     // Maps a previous deployment of this id persisted (its state) are reused as they are.
-    const collection = await this.load(
+    const collection = await loadVersion(
       spec,
       prepared,
       persistedMaps(this.maps(spec.id), prepared.manifest, false),
+      this.o.logger,
     );
-    const version = this.fillMaps(spec, prepared, collection);
+    const version = fillMaps(spec, prepared, collection);
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
     const links = new Map<string, FdLink>();
     try {
       makeDeploymentDirs(dir);
       for (const [name, target] of Object.entries(prepared.targets)) {
-        const link = await this.attachProgram(collection, name, target);
+        const link = await attachProgram(collection, name, target);
         links.set(name, link);
         link.pin(this.pin(spec.id, name));
       }
@@ -145,19 +153,20 @@ export class BpfLoader implements Loader {
     const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
     const held = this.hold(spec.id, before.current);
     // Before the swap: a load failure (verifier, incompatible map) leaves the old version untouched.
-    const collection = await this.load(
+    const collection = await loadVersion(
       spec,
       prepared,
       persistedMaps(this.maps(spec.id), prepared.manifest, true),
+      this.o.logger,
     );
-    const version = this.fillMaps(spec, prepared, collection);
+    const version = fillMaps(spec, prepared, collection);
     const plan = planProgramSet(before.current, held.links, prepared.targets);
     await this.o.meta.write(spec.id, { phase: 'upgrading', current: version, previous: before.current });
     const added = new Map<string, FdLink>();
     const swapped: string[] = [];
     try {
       for (const name of plan.add) {
-        const link = await this.attachProgram(collection, name, prepared.targets[name] as AttachTarget);
+        const link = await attachProgram(collection, name, prepared.targets[name] as AttachTarget);
         added.set(name, link);
         // A program whose old link moves elsewhere keeps its pin name: pinned once the old link is gone.
         if (!held.links.has(name)) link.pin(this.pin(spec.id, name));
@@ -245,68 +254,6 @@ export class BpfLoader implements Loader {
     await this.removeDeployment(id, links);
   }
 
-  /**
-   * A rename on the same hooks without a gap: a single-attach hook (XDP) both want keeps its link, which is
-   * pinned under the new id and then swapped to the new program; other programs are attached before the old
-   * links go. The new record says `handover` until the old id's pins and record are gone (see DeploymentMeta).
-   */
-  private async handoverNow(from: Deployment, spec: DeploySpec): Promise<Deployment> {
-    const fromMeta = await this.o.meta.read(from.id);
-    if (!fromMeta)
-      throw new BpfError('DEPLOYMENT_UNKNOWN', `hand over ${from.id} to ${spec.id}: no record of ${from.id}`);
-    const prepared = prepareDeploy(spec, this.o.arch, this.o.allow, this.o.cgroupRoot);
-    const old = this.hold(from.id, fromMeta.current);
-    // State carries over only within one package (same map names can mean something else in another).
-    const replaceMaps =
-      fromMeta.current.deployment.package === spec.pkg.ref.package
-        ? persistedMaps(this.maps(from.id), prepared.manifest, true)
-        : {};
-    const collection = await this.load(spec, prepared, replaceMaps);
-    const version = this.fillMaps(spec, prepared, collection);
-    await this.o.meta.write(spec.id, { phase: 'handover', current: version, from: from.id });
-    const dir = this.dir(spec.id);
-    const links = new Map<string, FdLink>();
-    const shared = new Map<string, string>();
-    try {
-      makeDeploymentDirs(dir);
-      for (const [name, target] of Object.entries(prepared.targets)) {
-        const oldName = target.kind === 'xdp' ? this.sharedHook(old, target, shared) : undefined;
-        if (oldName) {
-          const link = old.links.get(oldName) as FdLink;
-          shared.set(oldName, name);
-          // Pinned under the new id before the swap: a crash in between leaves the new id incomplete.
-          link.pin(this.pin(spec.id, name));
-          links.set(name, link);
-          link.update(collection.program(name));
-        } else {
-          const link = await this.attachProgram(collection, name, target);
-          links.set(name, link);
-          link.pin(this.pin(spec.id, name));
-        }
-      }
-    } catch (err) {
-      this.undoHandover(spec.id, old, links, shared);
-      collection.close();
-      rmSync(dir, { recursive: true, force: true });
-      await this.o.meta.remove(spec.id);
-      throw err;
-    }
-    // Break, after make: the old links nobody took over, then the old id's pins (shared links stay pinned here).
-    removeLinks(
-      from.id,
-      [...old.links].filter(([name]) => !shared.has(name)),
-      this.o.logger,
-    );
-    rmSync(this.dir(from.id), { recursive: true, force: true });
-    old.collection?.close();
-    this.held.delete(from.id);
-    pinMaps(this.maps(spec.id), prepared.manifest, collection);
-    await this.o.meta.remove(from.id);
-    await this.o.meta.write(spec.id, { phase: 'attached', current: version });
-    this.held.set(spec.id, { version, links, collection });
-    return version.deployment;
-  }
-
   private async checkNow(): Promise<KernelCheck[]> {
     const out: KernelCheck[] = [];
     // One lookup per interface name per round (an ioctl on a fresh socket each).
@@ -321,7 +268,7 @@ export class BpfLoader implements Loader {
     for (const [id, held] of this.held) {
       const reattach = (name: string, target: AttachTarget) => {
         if (!held.collection) throw new BpfError('NOT_HELD', `check ${id}: no collection held`);
-        return this.attachProgram(held.collection, name, target);
+        return attachProgram(held.collection, name, target);
       };
       out.push(await checkDeployment(id, this.dir(id), held, reattach, ifindexOf));
     }
@@ -354,46 +301,6 @@ export class BpfLoader implements Loader {
     await this.o.meta.remove(id);
   }
 
-  private load(
-    spec: DeploySpec,
-    p: PreparedDeploy,
-    replaceMaps: Record<string, string>,
-  ): Promise<Collection> {
-    if (p.btf) this.o.logger.info('no kernel BTF: CO-RE relocates against the package BTF', { id: spec.id });
-    return loadCollection(p.objectSpec, {
-      config: configValues(p.manifest, spec.config),
-      replaceMaps,
-      programs: p.programs,
-      ...(p.btf && { btf: p.btf }),
-    });
-  }
-
-  /** Writes the policy's entries after load and before attach or swap, and describes the version loaded. */
-  private fillMaps(spec: DeploySpec, p: PreparedDeploy, collection: Collection): VersionMeta {
-    try {
-      const counts = writeSpecMaps(spec, p.manifest, (name) => collection.maps.get(name));
-      return {
-        deployment: deploymentRecord(spec, counts),
-        programIds: Object.fromEntries(Object.keys(p.targets).map((n) => [n, collection.program(n).id])),
-        maps: p.manifest.maps ?? {},
-        targets: p.targets,
-      };
-    } catch (err) {
-      collection.close();
-      throw err;
-    }
-  }
-
-  private async attachProgram(collection: Collection, name: string, target: AttachTarget): Promise<FdLink> {
-    const link = await collection.program(name).attach(target);
-    if (link instanceof FdLink) return link;
-    link.close();
-    throw new NotSupportedError(
-      'LINK_NOT_PINNABLE',
-      `attach ${name}: ${link.description} is no kernel link (cannot be pinned or checked); use tcx`,
-    );
-  }
-
   /** The link fds of a running deployment: held since attach or adopt, else opened from its pins. */
   private hold(id: string, version: VersionMeta): HeldDeployment {
     let held = this.held.get(id);
@@ -402,38 +309,6 @@ export class BpfLoader implements Loader {
       this.held.set(id, held);
     }
     return held;
-  }
-
-  /** The old link on the same single-attach hook (XDP on that interface) not yet taken over, if any. */
-  private sharedHook(
-    old: HeldDeployment,
-    target: AttachTarget,
-    taken: Map<string, string>,
-  ): string | undefined {
-    for (const [name, recorded] of Object.entries(old.version.targets ?? {})) {
-      if (!taken.has(name) && old.links.has(name) && sameHook(recorded, target)) return name;
-    }
-    return undefined;
-  }
-
-  private undoHandover(
-    id: string,
-    old: HeldDeployment,
-    links: Map<string, FdLink>,
-    shared: Map<string, string>,
-  ): void {
-    const ownLinks = [...links].filter(([name]) => ![...shared.values()].includes(name));
-    removeLinks(id, ownLinks, this.o.logger);
-    for (const [oldName, newName] of shared) {
-      const link = old.links.get(oldName) as FdLink;
-      try {
-        if (old.collection) link.update(old.collection.program(oldName));
-      } catch (err) {
-        this.o.logger.error('hand-over: swap back failed', { id, error: errorMessage(err) });
-      }
-      // Only the new pin goes: the old one was never removed and keeps the link where it was.
-      if (link.pinnedAt === this.pin(id, newName)) link.unpin();
-    }
   }
 
   private swapBack(held: HeldDeployment, swapped: string[]): boolean {
