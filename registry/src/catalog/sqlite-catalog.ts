@@ -9,14 +9,13 @@ import type {
   Namespace,
   PackageQuery,
   PackageSummary,
-  PublisherKey,
-  StatementEffect,
   StoredIndex,
-  StoredStatement,
-  TokenRecord,
   VersionRecord,
 } from './catalog.js';
+import { isConstraint } from './is-constraint.js';
 import { migrations } from './migrations.js';
+import { sqliteCredentials } from './sqlite-credentials.js';
+import { sqliteStatements } from './sqlite-statements.js';
 
 interface VersionRow {
   namespace: string;
@@ -32,15 +31,6 @@ interface VersionRow {
   published_at: string;
   yanked: number;
   yank_reason: string | null;
-}
-
-interface TokenRow {
-  id: string;
-  namespace: string;
-  label: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
 }
 
 function toVersion(row: VersionRow): VersionRecord {
@@ -61,23 +51,8 @@ function toVersion(row: VersionRow): VersionRecord {
   };
 }
 
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    namespace: row.namespace,
-    label: row.label,
-    hash: row.hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
 function bySemverDesc(a: { version: string }, b: { version: string }): number {
   return semver.rcompare(a.version, b.version);
-}
-
-function isConstraint(err: unknown, code: string): boolean {
-  return err instanceof Database.SqliteError && err.code.startsWith(code);
 }
 
 /** Opens (and migrates) the catalog at `path`; `:memory:` for tests. */
@@ -104,7 +79,6 @@ export function openSqliteCatalog(path: string): Catalog {
     hasDigest: db.prepare('SELECT 1 FROM versions WHERE digest = ? LIMIT 1').pluck(),
     versionsOf: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ?'),
     version: db.prepare('SELECT * FROM versions WHERE namespace = ? AND name = ? AND version = ?'),
-    tokenByHash: db.prepare('SELECT * FROM tokens WHERE hash = ?'),
     // Read on every index request: prepared once, as preparing costs more than the lookup.
     signedIndex: db.prepare('SELECT * FROM signed_indexes WHERE scope = ?'),
   };
@@ -190,25 +164,6 @@ export function openSqliteCatalog(path: string): Catalog {
     return info.changes > 0;
   };
 
-  const applyStatement = db.transaction(
-    (ns: string, name: string, st: StoredStatement, effect: StatementEffect, at: string): boolean => {
-      const stored = db
-        .prepare('SELECT serial FROM statements WHERE namespace = ? AND name = ? AND stream = ?')
-        .pluck()
-        .get(ns, name, st.stream) as number | undefined;
-      if (stored !== undefined && stored >= st.serial) return false;
-      if (effect.kind === 'channel') setChannelRow(ns, name, effect.channel, effect.version, at);
-      else setYankedRow(ns, name, effect.version, effect.reason, effect.reason !== null);
-      db.prepare(
-        `INSERT INTO statements (namespace, name, stream, serial, body, stored_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (namespace, name, stream) DO UPDATE SET serial = excluded.serial, body = excluded.body,
-         stored_at = excluded.stored_at`,
-      ).run(ns, name, st.stream, st.serial, st.body, at);
-      q.bumpChanges.run();
-      return true;
-    },
-  );
-
   const setChannel = mutate((ns: string, name: string, channel: string, version: string, at: string) =>
     setChannelRow(ns, name, channel, version, at),
   );
@@ -224,6 +179,11 @@ export function openSqliteCatalog(path: string): Catalog {
        ON CONFLICT (namespace, name, channel) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
     ).run(ns, name, channel, version, at);
   };
+  const statements = sqliteStatements(db, {
+    setChannelRow,
+    setYankedRow,
+    bumpChanges: () => q.bumpChanges.run(),
+  });
 
   function getSignedIndex(scope: string): StoredIndex | undefined {
     const row = q.signedIndex.get(scope) as
@@ -278,67 +238,7 @@ export function openSqliteCatalog(path: string): Catalog {
       return rows.map((r) => ({ name: r.name, createdAt: r.created_at }));
     },
 
-    async addPublisherKey(key: PublisherKey) {
-      requireNamespace(key.namespace);
-      try {
-        db.prepare(
-          'INSERT INTO publisher_keys (namespace, key_id, public_key_pem, added_at) VALUES (?, ?, ?, ?)',
-        ).run(key.namespace, key.keyId, key.publicKeyPem, key.addedAt);
-      } catch (err) {
-        if (isConstraint(err, 'SQLITE_CONSTRAINT')) {
-          throw new RegistryError(
-            'KEY_EXISTS',
-            `namespace ${key.namespace}: key ${key.keyId} already registered`,
-          );
-        }
-        throw err;
-      }
-    },
-    async listPublisherKeys(namespace) {
-      const rows = db
-        .prepare('SELECT * FROM publisher_keys WHERE namespace = ? ORDER BY added_at, key_id')
-        .all(namespace) as Array<{
-        namespace: string;
-        key_id: string;
-        public_key_pem: string;
-        added_at: string;
-      }>;
-      return rows.map((r) => ({
-        namespace: r.namespace,
-        keyId: r.key_id,
-        publicKeyPem: r.public_key_pem,
-        addedAt: r.added_at,
-      }));
-    },
-    async removePublisherKey(namespace, keyId) {
-      return (
-        db.prepare('DELETE FROM publisher_keys WHERE namespace = ? AND key_id = ?').run(namespace, keyId)
-          .changes > 0
-      );
-    },
-
-    async createToken(t: TokenRecord) {
-      requireNamespace(t.namespace);
-      db.prepare(
-        'INSERT INTO tokens (id, namespace, label, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(t.id, t.namespace, t.label, t.hash, t.createdAt, t.revokedAt);
-    },
-    async findTokenByHash(hash) {
-      const row = q.tokenByHash.get(hash) as TokenRow | undefined;
-      return row ? toToken(row) : undefined;
-    },
-    async listTokens(namespace) {
-      const rows = db
-        .prepare('SELECT * FROM tokens WHERE namespace = ? ORDER BY created_at, id')
-        .all(namespace);
-      return (rows as TokenRow[]).map(toToken);
-    },
-    async revokeToken(id, at) {
-      const info = db
-        .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-        .run(at.toISOString(), id);
-      return info.changes > 0;
-    },
+    ...sqliteCredentials(db, requireNamespace),
 
     async insertVersion(record) {
       insertVersion(record);
@@ -399,14 +299,10 @@ export function openSqliteCatalog(path: string): Catalog {
     },
 
     async applyStatement(namespace, name, statement, effect, at) {
-      return applyStatement(namespace, name, statement, effect, at.toISOString());
+      return statements.apply(namespace, name, statement, effect, at.toISOString());
     },
     async listStatements(namespace, name) {
-      return db
-        .prepare(
-          'SELECT stream, serial, body FROM statements WHERE namespace = ? AND name = ? ORDER BY stream',
-        )
-        .all(namespace, name) as StoredStatement[];
+      return statements.list(namespace, name);
     },
 
     async indexPackages(namespace) {
@@ -440,12 +336,9 @@ export function openSqliteCatalog(path: string): Catalog {
         const pkg = packages.get(`${ch.namespace}/${ch.name}`);
         if (pkg) pkg.channels[ch.channel] = ch.version;
       }
-      const statements = (
-        namespace
-          ? db.prepare('SELECT * FROM statements WHERE namespace = ? ORDER BY stream').all(namespace)
-          : db.prepare('SELECT * FROM statements ORDER BY stream').all()
-      ) as Array<{ namespace: string; name: string; body: string }>;
-      for (const st of statements) packages.get(`${st.namespace}/${st.name}`)?.statements.push(st.body);
+      for (const st of statements.forIndex(namespace)) {
+        packages.get(`${st.namespace}/${st.name}`)?.statements.push(st.body);
+      }
       const out = [...packages.values()].sort((a, b) =>
         `${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1,
       );
