@@ -22,6 +22,8 @@ export { readPrivateKey, readPublicKey, writeKeyPair } from './key-files.js';
 export { createKeySigner, signPayload } from './key-signer.js';
 export type { KeyPair, SigningKey } from './keys.js';
 export { generateKeyPair, KEY_ID_PATTERN, keyIdOf, toPublicKey, toSigningKey } from './keys.js';
+export type { ThresholdResult } from './multi-signature.js';
+export { cosignDocument, verifyThreshold } from './multi-signature.js';
 export type { ExpectedPackage, PackageSubject, VerifiedPackage } from './package-signature.js';
 export { signPackage, toPackageStatement, verifyPackage } from './package-signature.js';
 export type { PackageStatement } from './package-statement.js';
