@@ -9,13 +9,17 @@ export {
   typeSize,
   validateConfigValue,
 } from './config-values.js';
+export { checkEventStreams, type EventStreamDecl, parseEventStream } from './event-streams.js';
 export { exampleManifest, exampleManifestJson } from './example-manifest.js';
 export {
   decodeLayoutValue,
   encodeLayoutValue,
+  foldPerCpu,
   type LayoutFail,
   type LayoutValue,
   layoutSize,
+  readUnsigned,
+  splitPerCpu,
 } from './layout-values.js';
 export { assertGplCompatible, isGplCompatible, KERNEL_GPL_COMPATIBLE_LICENSES } from './license.js';
 export {
@@ -27,7 +31,14 @@ export {
   planDerivedWrites,
   SLASH16,
 } from './map-derivations.js';
-export { type LayoutField, layoutFields } from './map-layout.js';
+export {
+  fieldAt,
+  isIntegerLeaf,
+  type LayoutField,
+  layoutFields,
+  leafFields,
+} from './map-layout.js';
+export { histogramBounds, metricNameProblem } from './metric-specs.js';
 export { isValidPackageName, manifestDigest, packageId, splitPackageName } from './package-name.js';
 export { type ParseManifestOptions, parseManifest } from './parse-manifest.js';
 export { checkObjectPrograms, ProgramSetError, type ProgramSetManifest } from './program-set.js';

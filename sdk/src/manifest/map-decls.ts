@@ -1,5 +1,6 @@
 // The `maps` section: persistence across upgrades, layouts, and the metrics a map exports.
 import { ManifestError } from '../errors.js';
+import { checkEventStreams, parseEventStream } from './event-streams.js';
 import {
   DESCRIPTION,
   expectArray,
@@ -112,7 +113,16 @@ function parseMetric(value: unknown, path: string, layout: MapLayout): MetricSpe
 
 export function parseMapDecl(value: unknown, path: string): MapDecl {
   const reader = new FieldReader(value, path, {
-    optional: ['persist', 'resetOnUpgrade', 'layout', 'entries', 'derive', 'metrics', 'description'],
+    optional: [
+      'persist',
+      'resetOnUpgrade',
+      'layout',
+      'entries',
+      'derive',
+      'metrics',
+      'events',
+      'description',
+    ],
   });
   const decl: MapDecl = {};
   if (reader.has('persist')) decl.persist = reader.boolean('persist');
@@ -157,6 +167,7 @@ export function parseMapDecl(value: unknown, path: string): MapDecl {
     if (!layout) throw new ManifestError('MISSING_FIELD', reader.at('layout'), 'required to export metrics');
     decl.metrics = list.map((m, i) => parseMetric(m, joinPath(reader.at('metrics'), i), layout));
   }
+  if (reader.has('events')) decl.events = parseEventStream(reader.get('events'), path, decl);
   if (reader.has('description')) decl.description = reader.string('description', DESCRIPTION);
   return decl;
 }
@@ -179,6 +190,7 @@ export function parseMapsSection(value: unknown, path: string): { [name: string]
     out[name] = decl;
   }
   for (const [name, decl] of Object.entries(out)) if (decl.derive) checkDerivation(out, name, decl, path);
+  checkEventStreams(out, path);
   return out;
 }
 

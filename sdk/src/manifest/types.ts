@@ -1,4 +1,5 @@
 // The manifest's types and the closed vocabularies they use: the one schema of a bpfleet package.
+import type { EventStreamDecl } from './event-streams.js';
 
 export const ARCHES = ['x86', 'arm64', 'arm', 'riscv', 's390', 'powerpc', 'mips', 'loongarch'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -112,6 +113,8 @@ export interface MapDecl {
   /** The agent recomputes this map from another one whenever that one is written. */
   derive?: MapDerivation;
   metrics?: MetricSpec[];
+  /** A ring buffer drained by the agent as an event stream (see `event-streams.ts`). */
+  events?: EventStreamDecl;
   description?: string;
 }
 
