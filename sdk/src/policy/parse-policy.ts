@@ -6,8 +6,11 @@ import {
   type ConfigInput,
   POLICY_API_VERSION,
   POLICY_KIND,
+  POLICY_MAX_ALLOWANCES,
+  POLICY_MAX_GRANTS,
   POLICY_ON_EXPIRY,
   type Policy,
+  type PolicyAllowance,
   type PolicyAttach,
   type PolicyOnExpiry,
   type PolicyProgram,
@@ -43,7 +46,18 @@ export function parsePolicy(text: string): Policy {
 /** Validates an already-decoded value; unknown fields are rejected. */
 export function toPolicy(value: unknown): Policy {
   const doc = object(value, '');
-  only(doc, '', ['apiVersion', 'kind', 'serial', 'expires', 'onExpiry', 'target', 'fleet', 'programs']);
+  only(doc, '', [
+    'apiVersion',
+    'kind',
+    'serial',
+    'expires',
+    'onExpiry',
+    'target',
+    'fleet',
+    'programs',
+    'allow',
+    'grants',
+  ]);
   if (required(doc, 'apiVersion', '') !== POLICY_API_VERSION) {
     fail('UNSUPPORTED_API_VERSION', 'apiVersion', `expected "${POLICY_API_VERSION}"`);
   }
@@ -78,7 +92,42 @@ export function toPolicy(value: unknown): Policy {
     target: toTarget(required(doc, 'target', '')),
     fleet: pattern(required(doc, 'fleet', ''), 'fleet', TOPIC_NAME, 'a fleet name'),
     programs,
+    ...(doc.allow !== undefined && { allow: toAllowances(doc.allow) }),
+    ...(doc.grants !== undefined && { grants: toGrants(doc.grants) }),
   };
+}
+
+function toAllowances(value: unknown): PolicyAllowance[] {
+  if (!Array.isArray(value)) fail('INVALID_TYPE', 'allow', 'expected a list');
+  if (value.length > POLICY_MAX_ALLOWANCES) {
+    fail('INVALID_VALUE', 'allow', `at most ${POLICY_MAX_ALLOWANCES} allowances, got ${value.length}`);
+  }
+  return value.map((item, i) => {
+    const path = `allow[${i}]`;
+    const a = object(item, path);
+    only(a, path, ['package', 'versions']);
+    const versions = string(required(a, 'versions', path), `${path}.versions`).trim();
+    if (!semver.validRange(versions)) {
+      fail('INVALID_VALUE', `${path}.versions`, `not a semver range: ${JSON.stringify(versions)}`);
+    }
+    return {
+      package: pattern(required(a, 'package', path), `${path}.package`, PACKAGE_NAME, '"namespace/name"'),
+      versions,
+    };
+  });
+}
+
+/** Kept as received: each is a signed bundle the receiver verifies itself. */
+function toGrants(value: unknown): unknown[] {
+  if (!Array.isArray(value)) fail('INVALID_TYPE', 'grants', 'expected a list');
+  if (value.length === 0 || value.length > POLICY_MAX_GRANTS) {
+    fail(
+      'INVALID_VALUE',
+      'grants',
+      `expected 1 to ${POLICY_MAX_GRANTS} signed policies, got ${value.length}`,
+    );
+  }
+  return value.map((g, i) => object(g, `grants[${i}]`));
 }
 
 function toTarget(value: unknown): PolicyTarget {

@@ -58,6 +58,17 @@ export const POLICY_ON_EXPIRY: readonly PolicyOnExpiry[] = ['keep', 'remove'];
  */
 export type PolicyTarget = ({ device: string } | { group: string }) & { where?: TargetSelector };
 
+/** What the operators let the edge's policy key do for a package: move it to an exact version in `versions`. */
+export interface PolicyAllowance {
+  package: string;
+  /** A semver range; rollout waves and their completion may pin any exact version inside it. */
+  versions: string;
+}
+
+/** Most allowances per policy and most operator policies an edge-signed policy may carry as its grants. */
+export const POLICY_MAX_ALLOWANCES = 64;
+export const POLICY_MAX_GRANTS = 4;
+
 export interface Policy {
   apiVersion: typeof POLICY_API_VERSION;
   kind: typeof POLICY_KIND;
@@ -74,6 +85,13 @@ export interface Policy {
   target: PolicyTarget;
   fleet: string;
   programs: PolicyProgram[];
+  /** Operator policies only: what the edge key may pin in rollouts of this target (see edge-bound.ts). */
+  allow?: PolicyAllowance[];
+  /**
+   * Edge-signed policies only: the operators' threshold-signed policy bundles (as published) that authorize it;
+   * devices accept an edge-signed policy only for what these allow, so the edge key alone can push nothing new.
+   */
+  grants?: unknown[];
 }
 
 export function isDeviceTarget(target: PolicyTarget): target is { device: string } {
