@@ -35,7 +35,12 @@ export {
   PACKAGE_PAYLOAD_TYPE,
   PACKAGE_PREDICATE_TYPE,
   POLICY_PAYLOAD_TYPE,
+  ROOT_PAYLOAD_TYPE,
 } from './payload-types.js';
+export type { TrustedRoot } from './root-chain.js';
+export { cosignRoot, peekRoot, signRoot, verifyFirstRoot, verifyNextRoot } from './root-chain.js';
+export type { KeyRole, RootDocument, RootRoles, ThresholdRole } from './root-document.js';
+export { parseRootDocument, publisherKeysOf, ROOT_SCHEMA } from './root-document.js';
 export type { TrustedKey, TrustPolicy } from './trust-policy.js';
 export {
   assertKeyInWindow,

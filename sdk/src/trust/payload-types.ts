@@ -11,3 +11,5 @@ export const CHANNEL_PAYLOAD_TYPE = 'application/vnd.bpfleet.channel.v1+json';
 
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const PACKAGE_PREDICATE_TYPE = 'https://bpfleet.dev/package/v1';
+/** Root documents: the keys of every role, thresholds, version and expiry (several signatures). */
+export const ROOT_PAYLOAD_TYPE = 'application/vnd.bpfleet.root.v1+json';
