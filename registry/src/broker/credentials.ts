@@ -26,6 +26,8 @@ export function secretMatches(secret: string, secretHash: string): boolean {
 /** Resolves a username and password to who is connecting; null when they do not match. */
 export interface BrokerAuthenticator {
   authenticate(username: string, password: string): Promise<BrokerIdentity | null>;
+  /** A device CA certificate's CN and key hash (`spki:sha256:…`) to who is connecting; null when not held. */
+  authenticateCertificate?(deviceId: string, credentialHash: string): Promise<BrokerIdentity | null>;
 }
 
 export interface StoredCredential {
@@ -42,6 +44,14 @@ export function createCredentialAuthenticator(
       const stored = await lookup(username);
       if (!stored || !secretMatches(password, stored.secretHash)) return null;
       return stored.identity;
+    },
+    async authenticateCertificate(deviceId, credentialHash) {
+      const stored = await lookup(deviceId);
+      // Only a device registered with this key: a deleted or re-registered device's old certificate is refused.
+      if (stored?.identity.role !== 'device' || !credentialHash.startsWith('spki:')) return null;
+      const a = Buffer.from(credentialHash);
+      const b = Buffer.from(stored.secretHash);
+      return a.length === b.length && timingSafeEqual(a, b) ? stored.identity : null;
     },
   };
 }

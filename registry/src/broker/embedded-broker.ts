@@ -1,8 +1,10 @@
 // The embedded MQTT broker (aedes) with the fleet's access control: the edge's default broker.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Duplex, PassThrough } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { type PeerCertificate, peerCertificate } from '../tls/peer-certificate.js';
 import { type BrokerIdentity, decidePublish, decideSubscribe } from './access-policy.js';
 import { type BrokerAuthenticator, usernameOf } from './credentials.js';
 import { GuardedSocket } from './guarded-socket.js';
@@ -25,6 +27,11 @@ export interface EmbeddedBrokerOptions {
   rateLimit?: RateLimitOptions;
   /** Told of what the broker refused or dropped (metrics, device events). */
   observer?: BrokerObserver;
+  /**
+   * MQTT over TLS (PEM): the server's certificate and key, and the device CA whose client certificates identify
+   * devices (CN = device id); a client without one may still log in with a password.
+   */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export interface BrokerObserver {
@@ -40,6 +47,8 @@ export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
   readonly connectedClients: number;
+  /** An in-process connection to the broker (the edge's own controller: no port, no TLS to verify). */
+  connectLocal(): Duplex;
   /** Closes the live session of `clientId` at once (a deleted or disabled device); false when none. */
   disconnect(clientId: string): Promise<boolean>;
   close(): Promise<void>;
@@ -67,21 +76,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
     authenticate(client, username, password, done) {
-      if (!username || !password) {
-        done(authError('username and password required', 4), false);
-        return;
-      }
-      options.authenticator.authenticate(username, password.toString('utf8')).then(
+      const peer = peerCertificates.get(client.conn as Duplex);
+      const login = peer
+        ? certificateLogin(client.id, username, peer)
+        : passwordLogin(client.id, username, password);
+      login.then(
         (identity) => {
-          if (!identity) return done(authError(`bad credentials for ${username}`, 4), false);
-          // The client id is the device's name on the topic tree: it must be the authenticated one.
-          if (client.id !== username)
-            return done(authError(`client id must equal username ${username}`, 2), false);
           identities.set(client, identity);
           connectionIdentities.set(client.conn as Duplex, identity);
           done(null, true);
         },
-        (err: unknown) => done(authError(`authentication failed: ${String(err)}`, 4), false),
+        (err: AuthenticateError) =>
+          done(err.returnCode ? err : authError(`authentication failed: ${String(err)}`, 4), false),
       );
     },
     authorizePublish(client, packet, done) {
@@ -113,6 +119,31 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       done(null, null);
     },
   });
+  async function passwordLogin(
+    clientId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<BrokerIdentity> {
+    if (!username || !password) throw authError('username and password required', 4);
+    const identity = await options.authenticator.authenticate(username, password.toString('utf8'));
+    if (!identity) throw authError(`bad credentials for ${username}`, 4);
+    // The client id is the device's name on the topic tree: it must be the authenticated one.
+    if (clientId !== username) throw authError(`client id must equal username ${username}`, 2);
+    return identity;
+  }
+  /** A device CA certificate names the device; the edge must still hold that key for it (deleted: refused). */
+  async function certificateLogin(
+    clientId: string,
+    username: string | undefined,
+    peer: PeerCertificate,
+  ): Promise<BrokerIdentity> {
+    const cn = peer.commonName;
+    if (username && username !== cn) throw authError(`certificate of ${cn} used as username ${username}`, 4);
+    if (clientId !== cn) throw authError(`certificate of ${cn} used under client id ${clientId}`, 2);
+    const identity = await options.authenticator.authenticateCertificate?.(cn, peer.credentialHash);
+    if (!identity) throw authError(`certificate of ${cn}: not a registered device with this key`, 4);
+    return identity;
+  }
   function allowedByRate(deviceId: string): boolean {
     const decision = rates.take(deviceId);
     if (decision.allowed) {
@@ -132,7 +163,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     return false;
   }
 
-  const server: Server = createServer((socket) => {
+  const peerCertificates = new WeakMap<Duplex, PeerCertificate>();
+  const handle = (socket: Socket, peer?: PeerCertificate) => {
     const guarded: GuardedSocket = new GuardedSocket(
       socket,
       (header) => judgeFrame(header, connectionIdentities.get(guarded), limits),
@@ -143,18 +175,33 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         observer.packetRefused?.(name, reason);
       },
     );
+    if (peer) peerCertificates.set(guarded, peer);
     broker.handle(guarded);
-  });
+  };
+  const tls = options.tls;
+  const server: Server = tls
+    ? createTlsServer(
+        // Asked for, not required: passwords stay possible; an unverified certificate is simply not an identity.
+        { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false },
+        (socket: TLSSocket) => handle(socket, peerCertificate(socket)),
+      )
+    : createServer((socket) => handle(socket));
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('mqtt: broker did not bind a TCP port');
   const host = options.host ?? '127.0.0.1';
   return {
-    url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     port: address.port,
     get connectedClients() {
       return broker.connectedClients;
+    },
+    connectLocal() {
+      const toBroker = new PassThrough();
+      const toClient = new PassThrough();
+      broker.handle(Duplex.from({ readable: toBroker, writable: toClient }));
+      return Duplex.from({ readable: toClient, writable: toBroker });
     },
     async disconnect(clientId) {
       rates.forget(clientId);
