@@ -1,6 +1,6 @@
 // Builds a DeviceAgent from its config: cache, registry fetcher, signed index, package and policy verification.
 import { join } from 'node:path';
-import { type ProbeType, verifyPolicy } from '@bpfleet/sdk/policy';
+import { type ProbeType, verifyTrustedPolicy } from '@bpfleet/sdk/policy';
 import type { DeviceInventory } from '@bpfleet/sdk/protocol';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
 import { SignedPackageVerifier } from './artifacts/package-verifier.js';
@@ -32,6 +32,11 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
   await cache.init();
   // The device's own keep-alive connection to the registry, for the index, the blobs and the bundles.
   const http = new RegistryHttp();
+  const policyTrust = {
+    operatorKeys: config.trust.operatorKeys,
+    operatorThreshold: config.trust.operatorThreshold ?? 1,
+    edgeKeys: config.trust.edgeKeys ?? [],
+  };
   return DeviceAgent.start({
     config,
     ports: {
@@ -57,7 +62,9 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
         publishers: config.trust.publishers,
         channels: ChannelMemory.open(join(config.dataDir, 'channels.json')),
       }),
-    verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
+    // k of n operators, or the edge key within the operators' grants for this device's groups.
+    verifyPolicy: async (bundle, now) =>
+      (await verifyTrustedPolicy(bundle, policyTrust, now, config.groups)).policy,
     state: new StateFile<AgentState>(join(config.dataDir, 'state.json'), initialAgentState),
     metrics: parts.metrics,
     logger: parts.logger,

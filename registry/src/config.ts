@@ -24,6 +24,8 @@ export interface EdgeConfig {
   broker?: { url: string; username: string; password: string; dynsec?: boolean };
   /** Public key files of the operators whose signed policies this edge accepts. */
   operatorKeys: string[];
+  /** Distinct operator signatures a policy needs (k of n; at most the number of operator keys). */
+  operatorThreshold: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -38,6 +40,7 @@ const DEFAULTS: EdgeConfig = {
   fleet: 'default',
   brokerPort: 1883,
   operatorKeys: [],
+  operatorThreshold: 1,
 };
 
 /** `90s`, `15m`, `24h`, `7d` or plain milliseconds. */
@@ -94,6 +97,7 @@ interface FileConfig {
   brokerPort?: number;
   broker?: { url: string; username: string; password?: string; passwordFile?: string; dynsec?: boolean };
   operatorKeys?: string[];
+  operatorThreshold?: number;
   adminTokenFile?: string;
 }
 
@@ -102,6 +106,7 @@ const FILE_KEYS = new Set([
   'brokerPort',
   'broker',
   'operatorKeys',
+  'operatorThreshold',
   'dataDir',
   'host',
   'port',
@@ -213,6 +218,19 @@ async function applyFleetConfig(
   }
   const keys = flags['operator-key'] ?? env.BPFLEET_EDGE_OPERATOR_KEYS?.split(',') ?? file.operatorKeys;
   if (keys !== undefined) config.operatorKeys = keys;
+  const threshold =
+    flags['operator-threshold'] ?? env.BPFLEET_EDGE_OPERATOR_THRESHOLD ?? file.operatorThreshold;
+  if (threshold !== undefined) {
+    const k = Number(threshold);
+    const n = config.operatorKeys.length;
+    if (!Number.isInteger(k) || k < 1 || k > Math.max(n, 1)) {
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `operator threshold: ${JSON.stringify(threshold)} is not a count from 1 to the ${n} operator key(s) given (--operator-key)`,
+      );
+    }
+    config.operatorThreshold = k;
+  }
 }
 
 async function resolveBrokerPassword(

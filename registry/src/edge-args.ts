@@ -26,6 +26,8 @@ Options:
                                 at least 32 characters of random text; without one a token is
                                 generated and printed once
       --operator-key FILE.pub   a key whose signed policies the edge accepts (repeatable)
+      --operator-threshold K    a policy needs K distinct operator signatures (default 1;
+                                BPFLEET_EDGE_OPERATOR_THRESHOLD)
   -h, --help                    show this help
   -V, --version                 show the version
 
@@ -34,6 +36,7 @@ Secrets are never taken as arguments (every local user sees them in ps): use a f
 Examples:
   bpfleet-edge --data-dir ./edge-data --port 8080
   bpfleet-edge --data-dir /var/lib/bpfleet-edge --host 10.0.0.1 --fleet carrier --operator-key ops.pub
+  bpfleet-edge --operator-key op1.pub --operator-key op2.pub --operator-key op3.pub --operator-threshold 2
   BPFLEET_EDGE_ADMIN_TOKEN="$(openssl rand -base64 32)" bpfleet-edge --data-dir ./edge-data
   bpfleet-edge --broker mqtts://mq.example:8883 --broker-username bpfleet-controller \\
     --broker-password-file /run/credentials/bpfleet-edge/broker-password
@@ -55,6 +58,7 @@ const OPTIONS = {
   'broker-dynsec': { type: 'boolean' },
   'admin-token-file': { type: 'string' },
   'operator-key': { type: 'string', multiple: true },
+  'operator-threshold': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
   // Known only to be refused with the way to pass them instead.
@@ -83,6 +87,7 @@ export interface EdgeFlags {
   'broker-dynsec'?: boolean;
   'admin-token-file'?: string;
   'operator-key'?: string[];
+  'operator-threshold'?: string;
 }
 
 export type EdgeCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; flags: EdgeFlags };

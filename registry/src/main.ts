@@ -103,6 +103,7 @@ async function serveHttp(
         broker: config.broker,
         brokerDynsec: config.broker?.dynsec,
         operatorKeyFiles: config.operatorKeys,
+        operatorThreshold: config.operatorThreshold,
         metrics: metrics.registry,
       }).catch((err: unknown) => {
         throw toListenError(err, 'broker port', config.host, config.brokerPort);

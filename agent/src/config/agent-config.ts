@@ -29,6 +29,10 @@ export interface AgentConfig {
   };
   trust: {
     operatorKeys: KeyConfig[];
+    /** Distinct operator signatures a policy needs (k of n; default 1). */
+    operatorThreshold?: number;
+    /** The edge's policy key(s): rollout waves, accepted only within the operators' grants (not operator keys). */
+    edgeKeys?: KeyConfig[];
     registryKeys: KeyConfig[];
     /** Publisher keys per namespace (`acme` → keys allowed to sign `acme/*`). */
     publishers: Record<string, KeyConfig[]>;
@@ -109,7 +113,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
   const registry = obj(raw.registry, 'registry');
   only(registry, 'registry', ['url', 'stallTimeoutSeconds', 'minBytesPerSecond']);
   const trust = obj(raw.trust, 'trust');
-  only(trust, 'trust', ['operatorKeys', 'registryKeys', 'publishers']);
+  only(trust, 'trust', ['operatorKeys', 'operatorThreshold', 'edgeKeys', 'registryKeys', 'publishers']);
   const allow = obj(raw.allow ?? {}, 'allow');
   only(allow, 'allow', ['interfaces', 'cgroups']);
   const metrics = obj(raw.metrics ?? {}, 'metrics');
@@ -130,6 +134,8 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     },
     trust: {
       operatorKeys: keys(trust.operatorKeys, 'trust.operatorKeys', true),
+      operatorThreshold: 1,
+      edgeKeys: keys(trust.edgeKeys, 'trust.edgeKeys', false),
       registryKeys: keys(trust.registryKeys, 'trust.registryKeys', true),
       publishers: Object.fromEntries(
         Object.entries(publishers).map(([ns, k]) => [ns, keys(k, `trust.publishers.${ns}`, true)]),
@@ -151,10 +157,19 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     reconcileIntervalSeconds: int(raw.reconcileIntervalSeconds ?? 60, 'reconcileIntervalSeconds', 1, 86400),
     driftCheckIntervalSeconds: int(raw.driftCheckIntervalSeconds ?? 2, 'driftCheckIntervalSeconds', 1, 3600),
   };
+  checkPolicyTrust(config.trust, trust.operatorThreshold);
   for (const field of ['username', 'password', 'ca', 'cert', 'key'] as const) {
     if (broker[field] !== undefined) config.broker[field] = str(broker[field], `broker.${field}`);
   }
   return config;
+}
+
+/** k of n needs n ≥ k; an edge key listed as an operator would count toward k and escape its bound. */
+function checkPolicyTrust(trust: AgentConfig['trust'], threshold: unknown): void {
+  const n = trust.operatorKeys.length;
+  trust.operatorThreshold = int(threshold ?? 1, 'trust.operatorThreshold', 1, n);
+  const both = trust.edgeKeys?.find((e) => trust.operatorKeys.some((k) => k.keyId === e.keyId));
+  if (both) throw new ConfigKeyError('trust.edgeKeys', `${both.keyId} is also an operator key; list it once`);
 }
 
 function setPath(target: Obj, key: string, value: string): void {

@@ -39,6 +39,8 @@ export interface FleetRuntimeOptions {
   brokerPort: number;
   broker?: { url: string; username: string; password: string };
   operatorKeyFiles: string[];
+  /** Operator signatures a policy needs (k of n; default 1). */
+  operatorThreshold?: number;
   policyTtlMs?: number;
   /** Where the broker's drop and refusal counters are registered (the edge's /metrics). */
   metrics?: Registry;
@@ -76,8 +78,8 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
   db.pragma('synchronous = NORMAL');
   const store = createSqliteFleetStore(db);
   const edgeKey = await loadOrCreateEdgeKey(o.dataDir);
+  // The edge's own key is not among them: it signs rollout waves, bounded by the operators' grants.
   const operatorKeys: TrustedKey[] = [
-    { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
     ...(await Promise.all(o.operatorKeyFiles.map((f) => readPublicKey(f)))).map((k) => ({
       keyId: k.keyId,
       publicKeyPem: k.publicKeyPem,
@@ -134,6 +136,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     store: policyStore,
     publish: (target, payload) => controller.publishDesired(target, payload),
     operatorKeys: () => operatorKeys,
+    operatorThreshold: o.operatorThreshold ?? 1,
     edgeKey,
     validator: createCatalogPolicyValidator(o.catalog),
     policyTtlMs: o.policyTtlMs ?? 7 * 86_400_000,

@@ -6,7 +6,7 @@ import type { TrustedKey } from '../trust/trust-policy.js';
 import { assertWithinGrants } from './edge-bound.js';
 import { toPolicy } from './parse-policy.js';
 import type { Policy } from './policy.js';
-import { verifyPolicySigners } from './sign-policy.js';
+import { toBundleValue, verifyPolicySigners } from './sign-policy.js';
 
 export interface PolicyTrust {
   operatorKeys: readonly TrustedKey[];
@@ -27,11 +27,12 @@ export interface TrustedPolicy {
  * threshold first; a bundle signed by an edge key instead must carry grants that allow every program it names.
  */
 export async function verifyTrustedPolicy(
-  bundle: unknown,
+  input: unknown,
   trust: PolicyTrust,
   now: Date,
   groups?: readonly string[],
 ): Promise<TrustedPolicy> {
+  const bundle = toBundleValue(input);
   try {
     const verified = await verifyPolicySigners(bundle, trust.operatorKeys, trust.operatorThreshold, now);
     return { ...verified, authority: 'operators' };

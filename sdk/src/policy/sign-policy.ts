@@ -1,6 +1,6 @@
 // Signing, co-signing and verifying policies: the trust machinery's signed documents with the policy payload type.
 import type { SerializedBundle } from '@sigstore/bundle';
-import { PolicyError } from '../errors.js';
+import { PolicyError, TrustError } from '../errors.js';
 import { signDocument, verifyDocument } from '../trust/document-signature.js';
 import type { SigningKey } from '../trust/keys.js';
 import { cosignDocument, verifyThreshold } from '../trust/multi-signature.js';
@@ -52,11 +52,12 @@ export function readPolicyPayload(bundle: unknown): { policy: Policy; keyIds: st
  * applied and who it is. A one-signature bundle at threshold 1 is checked exactly as before k of n existed.
  */
 export async function verifyPolicySigners(
-  bundle: unknown,
+  input: unknown,
   operatorKeys: readonly TrustedKey[],
   threshold: number,
   now: Date = new Date(),
 ): Promise<VerifiedPolicySigners> {
+  const bundle = toBundleValue(input);
   const single =
     threshold === 1 &&
     (bundle as { dsseEnvelope?: { signatures?: unknown[] } } | null)?.dsseEnvelope?.signatures?.length === 1;
@@ -76,6 +77,16 @@ export async function verifyPolicySigners(
     );
   }
   return { policy, signers };
+}
+
+/** A bundle as JSON text or bytes (an MQTT payload, an HTTP body) decoded once, so every check sees the value. */
+export function toBundleValue(input: unknown): unknown {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return input;
+  try {
+    return JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+  } catch (err) {
+    throw new TrustError('BUNDLE_INVALID', 'verify policy: bundle is not JSON', { cause: err });
+  }
 }
 
 /** One operator key suffices (threshold 1); see verifyPolicySigners. */
