@@ -38,7 +38,12 @@ export {
   layoutFields,
   leafFields,
 } from './map-layout.js';
-export { histogramBounds, metricNameProblem } from './metric-specs.js';
+export {
+  assertMetricConventions,
+  FIXED_LABELS,
+  histogramBounds,
+  metricNameProblem,
+} from './metric-specs.js';
 export { isValidPackageName, manifestDigest, packageId, splitPackageName } from './package-name.js';
 export { type ParseManifestOptions, parseManifest } from './parse-manifest.js';
 export { checkObjectPrograms, ProgramSetError, type ProgramSetManifest } from './program-set.js';

@@ -5,111 +5,15 @@ import {
   DESCRIPTION,
   expectArray,
   expectEntries,
-  expectString,
   FieldReader,
   IDENTIFIER,
   joinPath,
 } from './field-reader.js';
 import { derivationLayoutProblem } from './map-derivations.js';
-import { isScalarLayout, parseFieldLayout } from './map-layout.js';
-import type { FieldLayout, MapDecl, MapDerivation, MapLayout, MetricSpec } from './types.js';
-import { DERIVATION_KINDS, INTEGER_TYPES, MANIFEST_LIMITS, METRIC_TYPES } from './types.js';
-
-const METRIC_NAME = {
-  max: 128,
-  pattern: /^(?!__)[a-z_][a-z0-9_]*$/,
-  expected: 'a Prometheus name [a-z_][a-z0-9_]*',
-};
-const LABEL_VALUE_KEY = { max: 20, pattern: /^-?(0|[1-9][0-9]*)$/, expected: 'a decimal integer' };
-const LABEL_TEXT = { max: 128 };
-
-/** Names of the fields of a layout: the struct's fields, or `scalarName` for a scalar. */
-function fieldNames(layout: FieldLayout, scalarName: string): Map<string, FieldLayout> {
-  if (isScalarLayout(layout)) return new Map([[scalarName, layout]]);
-  return new Map(Object.entries(layout));
-}
-
-function isIntegerField(layout: FieldLayout | undefined): boolean {
-  return typeof layout === 'string' && (INTEGER_TYPES as readonly string[]).includes(layout);
-}
-
-function parseMetric(value: unknown, path: string, layout: MapLayout): MetricSpec {
-  const reader = new FieldReader(value, path, {
-    required: ['name', 'type', 'help'],
-    optional: ['value', 'labels', 'labelValues', 'perCpu'],
-  });
-  const metric: MetricSpec = {
-    name: reader.string('name', METRIC_NAME),
-    type: reader.enumOf('type', METRIC_TYPES),
-    help: reader.string('help', DESCRIPTION),
-  };
-  const values = fieldNames(layout.value, 'value');
-  if (reader.has('value')) {
-    const field = reader.string('value', IDENTIFIER);
-    if (!values.has(field)) {
-      throw new ManifestError(
-        'UNKNOWN_REFERENCE',
-        reader.at('value'),
-        `no value field ${JSON.stringify(field)}`,
-      );
-    }
-    metric.value = field;
-  } else if (!isScalarLayout(layout.value)) {
-    throw new ManifestError(
-      'MISSING_FIELD',
-      reader.at('value'),
-      'required when the value layout is a struct',
-    );
-  }
-  if (!isIntegerField(values.get(metric.value ?? 'value'))) {
-    throw new ManifestError('FIELD_TYPE', reader.at('value'), 'the exported value must be an integer field');
-  }
-  const keys = fieldNames(layout.key, 'key');
-  if (reader.has('labels')) {
-    metric.labels = {};
-    for (const [label, field, labelPath] of expectEntries(
-      reader.get('labels'),
-      reader.at('labels'),
-      MANIFEST_LIMITS.maxLabels,
-      METRIC_NAME,
-    )) {
-      const name = expectString(field, labelPath, IDENTIFIER);
-      if (!keys.has(name))
-        throw new ManifestError('UNKNOWN_REFERENCE', labelPath, `no key field ${JSON.stringify(name)}`);
-      metric.labels[label] = name;
-    }
-  }
-  if (reader.has('labelValues')) {
-    metric.labelValues = {};
-    const entries = expectEntries(
-      reader.get('labelValues'),
-      reader.at('labelValues'),
-      MANIFEST_LIMITS.maxLabels,
-      METRIC_NAME,
-    );
-    for (const [label, names, labelPath] of entries) {
-      if (metric.labels?.[label] === undefined) {
-        throw new ManifestError(
-          'UNKNOWN_REFERENCE',
-          labelPath,
-          `no label ${JSON.stringify(label)} in labels`,
-        );
-      }
-      const mapping: { [value: string]: string } = {};
-      for (const [key, text, keyPath] of expectEntries(
-        names,
-        labelPath,
-        MANIFEST_LIMITS.maxLabelValues,
-        LABEL_VALUE_KEY,
-      )) {
-        mapping[key] = expectString(text, keyPath, LABEL_TEXT);
-      }
-      metric.labelValues[label] = mapping;
-    }
-  }
-  if (reader.has('perCpu')) metric.perCpu = reader.enumOf('perCpu', ['sum'] as const);
-  return metric;
-}
+import { parseFieldLayout } from './map-layout.js';
+import { parseMetric } from './metric-specs.js';
+import type { MapDecl, MapDerivation, MapLayout } from './types.js';
+import { DERIVATION_KINDS, MANIFEST_LIMITS } from './types.js';
 
 export function parseMapDecl(value: unknown, path: string): MapDecl {
   const reader = new FieldReader(value, path, {

@@ -61,25 +61,70 @@ export interface BytesLayout {
   size: number;
 }
 export type ScalarLayout = ScalarType | BytesLayout;
+/** `char name[size]`: decoded up to the first NUL as UTF-8 text. */
+export interface StringLayout {
+  type: 'string';
+  size: number;
+}
+/** An integer read as a name (`{"0": "pass", "1": "drop"}`); a value without a name reads as its decimal text. */
+export interface EnumLayout {
+  type: 'enum';
+  of: IntegerType;
+  names: { [value: string]: string };
+}
+/** `elem name[length]`: a fixed array, e.g. a bcc-style `u32 slots[26]` histogram. */
+export interface ArrayLayout {
+  type: 'array';
+  of: FieldLayout;
+  length: number;
+}
+/** One value that decodes on its own: no fields inside it. */
+export type LeafLayout = ScalarLayout | StringLayout | EnumLayout;
 /** A struct: field name → layout, in declaration order. Fields use C natural alignment (see `layoutFields`). */
-export type StructLayout = { [field: string]: ScalarLayout };
-export type FieldLayout = ScalarLayout | StructLayout;
+export type StructLayout = { [field: string]: FieldLayout };
+export type FieldLayout = LeafLayout | ArrayLayout | StructLayout;
 
 export interface MapLayout {
   key: FieldLayout;
   value: FieldLayout;
 }
 
-export const METRIC_TYPES = ['counter', 'gauge'] as const;
+export const METRIC_TYPES = ['counter', 'gauge', 'histogram'] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];
+
+/**
+ * How a histogram's bucket index maps to its upper bound: `log2` (bcc's `log2l`: bucket 0 holds 0, bucket n
+ * holds [2^(n-1), 2^n), so its `le` is 2^n - 1 for integer samples) or `linear` (bucket n holds
+ * [min + n·width, min + (n+1)·width)). `scale` turns the program's unit into the base unit (1e-6: µs → s).
+ */
+export interface HistogramBuckets {
+  kind: 'log2' | 'linear';
+  /** linear only */
+  min?: number;
+  /** linear only */
+  width?: number;
+  scale?: number;
+}
 
 export interface MetricSpec {
   /** Prometheus metric name, `[a-z_][a-z0-9_]*`, unique in the manifest. */
   name: string;
   type: MetricType;
   help: string;
-  /** The integer value field to export; omitted when the value layout is a scalar. */
+  /**
+   * The integer value field to export (a dotted path into nested structs: `stats.packets`); omitted when the
+   * value layout is a scalar. For a histogram: an integer array field (one element per bucket), or an integer
+   * field when each map entry is one bucket (then `bucket` names the key field holding the index).
+   */
   value?: string;
+  /** Histograms kept as one entry per bucket: the key field holding the bucket index. */
+  bucket?: string;
+  /** Histograms: the value field holding the sum of the samples, where the program keeps it. */
+  sum?: string;
+  /** Histograms: how indexes map to bounds. */
+  buckets?: HistogramBuckets;
+  /** Multiplies every exported value (and a histogram's sum): the program's unit → the name's base unit. */
+  scale?: number;
   /** Prometheus label → key field name (`key` when the key layout is a scalar). */
   labels?: { [label: string]: string };
   /** Names for numeric label values, e.g. `{ verdict: { "0": "pass", "1": "drop" } }`. */
@@ -163,6 +208,9 @@ export const MANIFEST_LIMITS = {
   maxConfigVars: 128,
   maxMetricsPerMap: 16,
   maxLayoutFields: 32,
+  maxLayoutDepth: 4,
+  maxArrayLength: 4096,
+  maxLayoutBytes: 65536,
   maxLabels: 8,
   maxLabelValues: 256,
   maxBytesSize: 1024,
