@@ -20,6 +20,8 @@ export interface EdgeConfig {
   fleet: string;
   /** Embedded MQTT broker port (aedes); ignored with `broker`. */
   brokerPort: number;
+  /** HTTPS and MQTT over TLS: the edge's certificate (chain) and key files, PEM. Absent: plain HTTP and MQTT. */
+  tls?: { certFile: string; keyFile: string };
   /** An external broker (mosquitto, EMQX, …) instead of the embedded one, with the controller's login. */
   broker?: { url: string; username: string; password: string; dynsec?: boolean };
   /** Public key files of the operators whose signed policies this edge accepts. */
@@ -95,6 +97,7 @@ interface FileConfig {
   adminToken?: string;
   fleet?: string;
   brokerPort?: number;
+  tls?: { cert: string; key: string };
   broker?: { url: string; username: string; password?: string; passwordFile?: string; dynsec?: boolean };
   operatorKeys?: string[];
   operatorThreshold?: number;
@@ -104,6 +107,7 @@ interface FileConfig {
 const FILE_KEYS = new Set([
   'fleet',
   'brokerPort',
+  'tls',
   'broker',
   'operatorKeys',
   'operatorThreshold',
@@ -197,6 +201,12 @@ async function applyFleetConfig(
   }
   const brokerPort = flags['broker-port'] ?? env.BPFLEET_EDGE_BROKER_PORT ?? file.brokerPort;
   if (brokerPort !== undefined) config.brokerPort = parsePort(String(brokerPort), 'broker port');
+  const certFile = flags['tls-cert'] ?? env.BPFLEET_EDGE_TLS_CERT ?? file.tls?.cert;
+  const keyFile = flags['tls-key'] ?? env.BPFLEET_EDGE_TLS_KEY ?? file.tls?.key;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('CONFIG_INVALID', 'tls: give both --tls-cert and --tls-key (or neither, for plain HTTP)');
+  }
+  if (certFile && keyFile) config.tls = { certFile, keyFile };
   const url = flags.broker ?? env.BPFLEET_EDGE_BROKER ?? file.broker?.url;
   if (url !== undefined) {
     if (!/^mqtts?:\/\//.test(url))

@@ -17,6 +17,10 @@ Options:
       --workers N|auto          HTTP processes (default 1; the fleet side needs 1)
       --fleet NAME              the fleet's name in MQTT topics (default default)
       --broker-port N           embedded MQTT broker port (default 1883)
+      --tls-cert FILE           serve HTTPS and MQTT over TLS with this certificate (PEM, chain
+                                after the leaf; BPFLEET_EDGE_TLS_CERT); devices may then log in
+                                with a certificate from the edge's device CA (fleet register --cert)
+      --tls-key FILE            its private key (PEM; BPFLEET_EDGE_TLS_KEY)
       --broker URL              an external broker (mqtt:// or mqtts://) instead of the embedded one
       --broker-username NAME    the controller's login on the external broker
       --broker-password-file F  its password, read from a file (or BPFLEET_EDGE_BROKER_PASSWORD)
@@ -35,6 +39,7 @@ Secrets are never taken as arguments (every local user sees them in ps): use a f
 
 Examples:
   bpfleet-edge --data-dir ./edge-data --port 8080
+  bpfleet-edge --data-dir ./edge-data --tls-cert edge.crt --tls-key edge.key --broker-port 8883
   bpfleet-edge --data-dir /var/lib/bpfleet-edge --host 10.0.0.1 --fleet carrier --operator-key ops.pub
   bpfleet-edge --operator-key op1.pub --operator-key op2.pub --operator-key op3.pub --operator-threshold 2
   BPFLEET_EDGE_ADMIN_TOKEN="$(openssl rand -base64 32)" bpfleet-edge --data-dir ./edge-data
@@ -52,6 +57,8 @@ const OPTIONS = {
   workers: { type: 'string' },
   fleet: { type: 'string' },
   'broker-port': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   broker: { type: 'string' },
   'broker-username': { type: 'string' },
   'broker-password-file': { type: 'string' },
@@ -81,6 +88,8 @@ export interface EdgeFlags {
   workers?: string;
   fleet?: string;
   'broker-port'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
   broker?: string;
   'broker-username'?: string;
   'broker-password-file'?: string;

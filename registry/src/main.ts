@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage, isBpfleetError } from '@bpfleet/sdk/errors';
@@ -25,6 +26,7 @@ import { createRegistryMetrics } from './middleware/metrics.js';
 import { createNodeListener } from './node-listener.js';
 import { loadOrCreateRegistryKey } from './registry-key-file.js';
 import { ORPHAN_GRACE_MS } from './routes/system-routes.js';
+import { readServerTls } from './tls/server-tls.js';
 import { ADMIN_TOKEN_PREFIX, generateToken, hashToken } from './tokens.js';
 
 const catalogPath = (config: EdgeConfig) => join(config.dataDir, 'catalog.db');
@@ -92,6 +94,7 @@ async function serveHttp(
   const blobs = await createFsBlobStore(blobDir(config));
   const { key } = await loadOrCreateRegistryKey(config.dataDir);
   const metrics = createRegistryMetrics({ processMetrics: true });
+  const tls = config.tls ? await readServerTls(config.tls) : undefined;
   const fleet = withFleet
     ? await startFleetRuntime({
         fleet: config.fleet,
@@ -105,6 +108,7 @@ async function serveHttp(
         operatorKeyFiles: config.operatorKeys,
         operatorThreshold: config.operatorThreshold,
         metrics: metrics.registry,
+        ...(tls && { tls }),
       }).catch((err: unknown) => {
         throw toListenError(err, 'broker port', config.host, config.brokerPort);
       })
@@ -123,7 +127,10 @@ async function serveHttp(
     fleet: fleet?.deps,
   });
   // The bundle travels in a header: allow a little more than Node's 16 KiB default.
-  const server = createServer({ maxHeaderSize: 64 * 1024 }, createNodeListener(registry, metrics));
+  const listener = createNodeListener(registry, metrics);
+  const server = tls
+    ? createHttpsServer({ maxHeaderSize: 64 * 1024, ...tls }, listener)
+    : createServer({ maxHeaderSize: 64 * 1024 }, listener);
   // A fleet asks at once (a policy reaches every device within a second): with Node's default backlog of 511,
   // connections past it are dropped and retried by the kernel a second or more later.
   const stopRest = () =>
@@ -146,12 +153,13 @@ async function serveHttp(
 }
 
 function announceListening(logger: Logger, address: string, port: number, config: EdgeConfig): void {
+  const url = `${config.tls ? 'https' : 'http'}://${address}:${port}`;
   logger.info('listening', {
-    url: `http://${address}:${port}`,
+    url,
     dataDir: config.dataDir,
     workers: config.workers,
   });
-  process.stdout.write(`listening on http://${address}:${port}\n`);
+  process.stdout.write(`listening on ${url}\n`);
 }
 
 function version(): string {

@@ -42,4 +42,11 @@ export {
   readRingBuffer,
   type SampleHandler,
 } from './ring-buffer.js';
+export {
+  type BatchHandler,
+  drainRingBuffer,
+  type RingBatch,
+  RingDrain,
+  type RingDrainOptions,
+} from './ring-drain.js';
 export type { AttachKind, Direction } from './section.js';
