@@ -1,6 +1,8 @@
 // The fleet API: devices (registration, status, history), signed policies, staged rollouts. Admin only.
+
 import { type PolicyTarget, toPolicy } from '@bpfleet/sdk/policy';
 import { isValidTopicName } from '@bpfleet/sdk/protocol';
+import { checkWaves } from '@bpfleet/sdk/rollout';
 import type { Context } from 'hono';
 import { issueSecret } from '../broker/credentials.js';
 import type { FleetDeps } from '../fleet/fleet-deps.js';
@@ -248,7 +250,11 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
             group: topicName,
             package: { type: 'string' },
             version: { type: 'string' },
-            waves: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 1 }] } },
+            waves: {
+              description: 'cumulative: `10%` of the group or a device count reached by the end of each wave',
+              type: 'array',
+              items: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 1 }] },
+            },
             waveTimeoutMs: { type: 'integer', minimum: 1000 },
             failureThreshold: { type: 'number', minimum: 0, maximum: 1 },
           },
@@ -265,15 +271,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
           waveTimeoutMs?: number;
           failureThreshold?: number;
         };
-        const waves = body.waves ?? ['10%', '50%', '100%'];
-        for (const w of waves) {
-          const valid = typeof w === 'number' ? Number.isInteger(w) && w > 0 : /^(100|[1-9]\d?)%$/.test(w);
-          if (!valid)
-            throw httpError(
-              'INVALID_BODY',
-              `body.waves: ${JSON.stringify(w)} is not a count or a percentage`,
-            );
-        }
+        const waves = checkWaves(body.waves ?? ['10%', '50%', '100%'], 'body.waves');
         const rollout = await rollouts.start({
           group: body.group,
           package: body.package,

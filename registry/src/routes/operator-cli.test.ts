@@ -118,6 +118,28 @@ describe('operator CLI against an edge with its fleet', () => {
     );
   });
 
+  it('refuses bad rollout options as usage errors, and a rollout the edge refuses leaves nothing running', async () => {
+    const start = (...extra: string[]) =>
+      bpfleet('rollout', 'start', 'gateways', 'acme/xdp-firewall@1.2.0', ...extra);
+    const bare = await start('--wave-timeout', '5');
+    assert.equal(bare.code, 2, 'a duration without a unit is a usage error');
+    assert.match(bare.stderr, /--wave-timeout: "5" has no unit; write 5s, 5m or 5h/);
+    const down = await start('--waves', '10%,5%');
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /wave 2 \("5%"\) must be above 10%: waves are cumulative/);
+    assert.match((await start('--waves', 'abc')).stderr, /wave 1 \("abc"\) is not a count or a percentage/);
+    assert.equal((await start('--wave-timeout', '1d', '--waves', 'x')).code, 2);
+    const missing = await bpfleet('rollout', 'start', 'gateways', 'acme/xdp-firewall@9.9.9', '--json');
+    assert.equal(missing.code, 1);
+    assert.equal((JSON.parse(missing.stdout) as { error: { code: string } }).error.code, 'POLICY_INVALID');
+    const all = JSON.parse((await bpfleet('rollout', 'status', '--json')).stdout) as Array<{ state: string }>;
+    assert.deepEqual(
+      all.filter((r) => r.state === 'RUNNING'),
+      [],
+      'the refused rollout does not block the group',
+    );
+  });
+
   it('shows the fleet as a table and as JSON, and runs a rollout to abort', async () => {
     const table = await bpfleet('fleet', 'status');
     assert.match(table.stdout, /^DEVICE\s+PRESENCE\s+GROUPS/);

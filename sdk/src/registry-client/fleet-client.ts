@@ -50,6 +50,8 @@ export interface RolloutView {
   };
   waves: Array<{ devices: string[]; startedAt: string | null; finishedAt: string | null }>;
   devices: Record<string, { status: string; detail?: string }>;
+  /** What the operator should know from the start: waves the plan changed, devices never seen. */
+  warnings?: string[];
   /**
    * Actions decided but not yet carried out (moving or restoring devices, moving the group policy and clearing
    * overrides at the end). A rollout is saved as COMPLETED or ABORTED before its last actions run, so it is

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { RegistryError } from '@bpfleet/sdk/errors';
 import type { ReportedState } from '@bpfleet/sdk/protocol';
 import Database from 'better-sqlite3';
 import type { FleetStore } from '../fleet-store.js';
@@ -19,7 +20,7 @@ const spec: RolloutSpec = {
   group: 'gw',
   package: 'acme/fw',
   version: '2.0.0',
-  waves: [1, '50%', '100%'],
+  waves: [1, '75%', '100%'],
   waveTimeoutMs: 30_000,
   failureThreshold: 0.2,
 };
@@ -37,12 +38,24 @@ function recordingActions() {
     }
     calls.push(entry);
   };
+  let refuse: RegistryError | undefined;
   const actions: RolloutActions = {
-    move: (_r: Rollout, devices) => record(`move ${devices.join(',')}`),
+    check: async () => {
+      if (refuse) throw refuse;
+    },
+    move: async (_r: Rollout, devices) => {
+      if (refuse) throw refuse;
+      await record(`move ${devices.join(',')}`);
+    },
     restore: (_r: Rollout, devices) => record(`restore ${devices.join(',')}`),
     complete: () => record('complete'),
   };
-  return { calls, actions, failOnce: () => (failNext = true) };
+  return {
+    calls,
+    actions,
+    failOnce: () => (failNext = true),
+    refuse: (code: string, message: string) => (refuse = new RegistryError(code, message)),
+  };
 }
 
 function report(store: FleetStore, device: string, status: 'ATTACHED' | 'FAILED', version: string) {
@@ -155,4 +168,42 @@ test('a wave decided just before a crash is moved after the restart, and a decid
   await third.runner.tick();
   assert.deepEqual(third.rec.calls, ['complete']);
   third.db.close();
+});
+
+test('a rollout the registry refuses is not created: the group stays free', async () => {
+  const edge = openEdge(join(dir, 'refused.db'));
+  for (const d of ['a', 'b']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
+  edge.rec.refuse('POLICY_INVALID', 'policy programs[0]: acme/fw has no version 9.9.9');
+  await assert.rejects(edge.runner.start({ ...spec, version: '9.9.9' }), { code: 'POLICY_INVALID' });
+  assert.deepEqual(edge.runner.list(), [], 'no rollout left RUNNING');
+  assert.deepEqual(edge.rec.calls, []);
+  edge.db.close();
+});
+
+test('a move the registry refuses mid-rollout aborts it and restores the moved devices, once', async () => {
+  const edge = openEdge(join(dir, 'refused-later.db'));
+  for (const d of ['a', 'b', 'c']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
+  const r = await edge.runner.start(spec);
+  report(edge.fleet, 'a', 'ATTACHED', '2.0.0');
+  edge.rec.refuse('POLICY_INVALID', 'acme/fw@2.0.0 was yanked');
+  await edge.runner.tick();
+  const after = edge.runner.get(r.id);
+  assert.equal(after.state, 'ABORTED');
+  assert.match(after.reason ?? '', /^wave 2 could not be moved: POLICY_INVALID: acme\/fw@2.0.0 was yanked/);
+  assert.deepEqual(edge.rec.calls, ['move a', 'restore a,b,c']);
+  await edge.runner.tick();
+  assert.deepEqual(edge.rec.calls, ['move a', 'restore a,b,c'], 'nothing retried after the abort');
+  edge.db.close();
+});
+
+test('devices that never connected are named in a warning at start', async () => {
+  const edge = openEdge(join(dir, 'never.db'));
+  for (const d of ['a', 'b']) edge.fleet.registerDevice(d, ['gw'], 'h', clock);
+  edge.fleet.recordPresence('a', 'online', clock);
+  const r = await edge.runner.start(spec);
+  assert.equal(
+    r.warnings?.at(-1),
+    '1 of 2 devices have never connected (b): if still offline when their wave starts and silent until its timeout, they are marked UNREACHABLE, not failed',
+  );
+  edge.db.close();
 });

@@ -8,6 +8,8 @@ import { mustGetRollout, type RolloutStore } from './rollout-store.js';
 
 /** How a rollout's decisions reach devices: signed policies published by the edge. */
 export interface RolloutActions {
+  /** Throws when the spec could never be moved (no group policy, a version the registry refuses): before anything starts. */
+  check(spec: RolloutSpec): Promise<void>;
   move(rollout: Rollout, devices: string[]): Promise<void>;
   restore(rollout: Rollout, devices: string[]): Promise<void>;
   complete(rollout: Rollout): Promise<void>;
@@ -36,6 +38,15 @@ export interface RolloutRunner {
   stop(): void;
 }
 
+function neverSeenWarning(records: ReadonlyArray<{ id: string; lastSeen: string | null }>): string[] {
+  const never = records.filter((d) => d.lastSeen === null).map((d) => d.id);
+  if (never.length === 0) return [];
+  const shown = never.slice(0, 5).join(', ') + (never.length > 5 ? `, … (${never.length - 5} more)` : '');
+  return [
+    `${never.length} of ${records.length} devices have never connected (${shown}): if still offline when their wave starts and silent until its timeout, they are marked UNREACHABLE, not failed`,
+  ];
+}
+
 export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunner {
   const { fleet, store, actions, logger } = options;
   const now = options.now ?? (() => new Date());
@@ -53,6 +64,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
 
   const observe = (rollout: Rollout) => (device: string) =>
     fleet.getDevice(device)?.reported?.programs.find((p) => p.package === rollout.spec.package);
+  const online = (device: string) => fleet.getDevice(device)?.presence === 'online';
 
   async function perform(rollout: Rollout, action: RolloutAction): Promise<void> {
     if (action.kind === 'move') await actions.move(rollout, action.devices);
@@ -67,6 +79,9 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
       try {
         await perform(rollout, action);
       } catch (err) {
+        // The registry refusing the move (a version yanked meanwhile, the group policy gone) will refuse it
+        // again on every tick: the rollout ends instead of blocking its group. Anything else is retried.
+        if (action.kind === 'move' && err instanceof RegistryError) return abortRefusedMove(rollout, err);
         logger.warn(
           `rollout ${rollout.id}: ${action.kind} failed: ${errorMessage(err)}; retried on the next tick`,
         );
@@ -81,11 +96,26 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
     return rollout;
   }
 
+  async function abortRefusedMove(rollout: Rollout, err: RegistryError): Promise<Rollout> {
+    const fresh = mustGetRollout(store, rollout.id);
+    const moved = fresh.waves.slice(0, fresh.currentWave + 1).flatMap((w) => w.devices);
+    fresh.state = 'ABORTED';
+    fresh.reason = `wave ${fresh.currentWave + 1} could not be moved: ${err.code}: ${err.message}`;
+    for (const d of moved) {
+      const entry = fresh.devices[d]!;
+      if (!['FAILED', 'TIMED_OUT', 'UNREACHABLE'].includes(entry.status)) entry.status = 'RESTORED';
+    }
+    fresh.pending = moved.length > 0 ? [{ kind: 'restore', devices: moved }] : [];
+    store.save(fresh);
+    logger.warn(`rollout ${fresh.id}: ABORTED (${fresh.reason})`);
+    return flush(fresh);
+  }
+
   async function stepOne(id: string): Promise<Rollout> {
     const current = mustGetRollout(store, id);
     // What an earlier step decided comes first: judging on top of a half-moved wave would misjudge it.
     if (current.pending?.length) return flush(current);
-    const { rollout, actions: todo } = stepRollout(current, observe(current), now());
+    const { rollout, actions: todo } = stepRollout(current, observe(current), now(), online);
     if (todo.length === 0 && rollout === current) return current;
     // Saved with its actions before acting: after a crash the next tick performs whatever is left.
     rollout.pending = todo;
@@ -98,7 +128,8 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
 
   const runner: RolloutRunner = {
     async start(spec) {
-      const devices = fleet.listDevices({ group: spec.group }).map((d) => d.id);
+      const records = fleet.listDevices({ group: spec.group });
+      const devices = records.map((d) => d.id);
       if (devices.length === 0) {
         throw new RegistryError(
           'GROUP_EMPTY',
@@ -114,7 +145,9 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
           `group ${spec.group}: rollout ${active.id} is still ${active.state.toLowerCase()}`,
         );
       }
-      const rollout = createRollout(randomUUID(), spec, devices, now());
+      // Refused before it exists: a rollout that cannot move its first wave would only block the group.
+      await actions.check(spec);
+      const rollout = createRollout(randomUUID(), spec, devices, now(), neverSeenWarning(records));
       store.save(rollout);
       return serialize(() => stepOne(rollout.id));
     },
@@ -148,7 +181,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
         rollout.reason = reason;
         for (const d of moved) {
           const entry = rollout.devices[d]!;
-          if (entry.status !== 'FAILED' && entry.status !== 'TIMED_OUT') entry.status = 'RESTORED';
+          if (!['FAILED', 'TIMED_OUT', 'UNREACHABLE'].includes(entry.status)) entry.status = 'RESTORED';
         }
         rollout.pending = moved.length > 0 ? [{ kind: 'restore', devices: moved }] : [];
         store.save(rollout);

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProgramReport } from '@bpfleet/sdk/protocol';
-import {
-  createRollout,
-  type Observation,
-  planWaves,
-  type Rollout,
-  type RolloutSpec,
-  stepRollout,
-} from './rollout.js';
+import { createRollout, type Observation, type Rollout, type RolloutSpec, stepRollout } from './rollout.js';
 
 const devices = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}`);
 const spec: RolloutSpec = {
   group: 'gw',
   package: 'acme/fw',
   version: '1.1.0',
-  waves: ['10%', '40%', '50%'],
+  waves: ['10%', '50%', '100%'],
   waveTimeoutMs: 60_000,
   failureThreshold: 0.1,
 };
@@ -34,16 +27,20 @@ function run(rollout: Rollout, observe: (d: string) => Observation, now: Date) {
   return stepRollout(rollout, observe, now);
 }
 
-test('waves are planned by percentage and count, the last takes the rest', () => {
+test('waves are planned cumulatively, and what the plan changed is kept as warnings', () => {
+  const r = createRollout('r0', spec, devices, t0);
   assert.deepEqual(
-    planWaves(devices, ['10%', '40%', '50%']).map((w) => w.length),
+    r.waves.map((w) => w.devices.length),
     [2, 8, 10],
   );
+  assert.deepEqual(r.warnings, []);
+  const short = createRollout('r0b', { ...spec, waves: ['10%', '50%'] }, devices, t0, ['never seen: d19']);
   assert.deepEqual(
-    planWaves(devices, [1, 5]).map((w) => w.length),
-    [1, 19],
+    short.waves.map((w) => w.devices.length),
+    [2, 8, 10],
   );
-  assert.deepEqual(planWaves(['b', 'a'], ['50%', '50%']), [['a'], ['b']]);
+  assert.match(short.warnings?.[0] ?? '', /a final wave moves the remaining 10/);
+  assert.equal(short.warnings?.[1], 'never seen: d19');
 });
 
 test('waves advance when every device of the wave reports the version attached', () => {
@@ -125,4 +122,41 @@ test('a transient failure (registry unreachable) is waited on, not counted as a 
   assert.equal(run(first, () => refused, at(1000)).rollout.devices.d00?.status, 'FAILED');
   // A device that stays unreachable still times out with the wave.
   assert.equal(run(first, () => unreachable, at(61_000)).rollout.devices.d00?.status, 'TIMED_OUT');
+});
+
+test('a device offline when its wave started is UNREACHABLE at the timeout, not a failure', () => {
+  const strict = { ...spec, failureThreshold: 0 };
+  const offline = new Set(['d01']);
+  const online = (d: string) => !offline.has(d);
+  let step = stepRollout(createRollout('r10', strict, devices, t0), () => undefined, t0, online);
+  assert.equal(step.rollout.devices.d01?.offlineAtStart, true);
+  assert.equal(step.rollout.devices.d00?.offlineAtStart, false);
+  const d00Attached = (d: string) => (d === 'd00' ? report('ATTACHED', '1.1.0') : undefined);
+  step = stepRollout(step.rollout, d00Attached, at(60_000), online);
+  assert.equal(step.rollout.devices.d01?.status, 'UNREACHABLE');
+  assert.match(
+    step.rollout.devices.d01?.detail ?? '',
+    /offline when its wave started .* within 1m; not counted/,
+  );
+  assert.equal(
+    step.rollout.state,
+    'RUNNING',
+    'failure threshold 0, yet an unreachable device aborts nothing',
+  );
+  assert.equal(step.rollout.currentWave, 1);
+});
+
+test('a device online when its wave started that then stays silent times out and counts as a failure', () => {
+  const strict = { ...spec, failureThreshold: 0 };
+  let step = stepRollout(
+    createRollout('r11', strict, devices, t0),
+    () => undefined,
+    t0,
+    () => true,
+  );
+  const d00Attached = (d: string) => (d === 'd00' ? report('ATTACHED', '1.1.0') : undefined);
+  step = stepRollout(step.rollout, d00Attached, at(60_000), () => false);
+  assert.equal(step.rollout.devices.d01?.status, 'TIMED_OUT');
+  assert.match(step.rollout.devices.d01?.detail ?? '', /no ATTACHED report for 1.1.0 within 1m$/);
+  assert.equal(step.rollout.state, 'ABORTED');
 });

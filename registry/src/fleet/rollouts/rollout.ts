@@ -1,5 +1,8 @@
 // A staged rollout as data, and the pure step that moves it on from what devices report.
+
+import { formatDuration } from '@bpfleet/sdk/duration';
 import type { ProgramReport } from '@bpfleet/sdk/protocol';
+import { planWaves, type WaveStep } from '@bpfleet/sdk/rollout';
 
 export type RolloutState = 'RUNNING' | 'PAUSED' | 'COMPLETED' | 'ABORTED';
 export type DeviceRolloutStatus =
@@ -8,6 +11,8 @@ export type DeviceRolloutStatus =
   | 'SUCCEEDED'
   | 'FAILED'
   | 'TIMED_OUT'
+  /** Offline when its wave started and silent until the timeout: nothing is known about the version on it. */
+  | 'UNREACHABLE'
   | 'RESTORED';
 
 export interface RolloutSpec {
@@ -15,8 +20,8 @@ export interface RolloutSpec {
   /** `ns/name` */
   package: string;
   version: string;
-  /** Wave sizes: `'10%'` of the group or a device count; the last wave takes whatever remains. */
-  waves: Array<string | number>;
+  /** Cumulative wave steps (`'10%'` of the group or a device count), as sdk/rollout checks and plans them. */
+  waves: WaveStep[];
   waveTimeoutMs: number;
   /** Fraction (0..1) of moved devices allowed to fail or time out before the rollout aborts. */
   failureThreshold: number;
@@ -36,7 +41,9 @@ export interface Rollout {
   createdAt: string;
   currentWave: number;
   waves: Wave[];
-  devices: Record<string, { status: DeviceRolloutStatus; detail?: string }>;
+  devices: Record<string, { status: DeviceRolloutStatus; detail?: string; offlineAtStart?: boolean }>;
+  /** What the operator should know from the start (waves changed by the plan, devices never seen). */
+  warnings?: string[];
   /**
    * Actions decided and saved but not yet known to be performed (an outbox): after a crash or a failed
    * publish they are performed before anything else, so a wave is never left half-moved.
@@ -50,28 +57,14 @@ export type RolloutAction =
   | { kind: 'restore'; devices: string[] }
   | { kind: 'complete' };
 
-/** Splits the group's devices (sorted, so the split is stable) into waves. */
-export function planWaves(devices: readonly string[], waves: ReadonlyArray<string | number>): string[][] {
-  const sorted = [...devices].sort();
-  const out: string[][] = [];
-  let offset = 0;
-  waves.forEach((size, i) => {
-    if (offset >= sorted.length) return;
-    const count =
-      i === waves.length - 1 ? sorted.length - offset : Math.max(1, waveCount(size, sorted.length));
-    out.push(sorted.slice(offset, offset + count));
-    offset += count;
-  });
-  if (offset < sorted.length) out.push(sorted.slice(offset));
-  return out;
-}
-
-function waveCount(size: string | number, total: number): number {
-  if (typeof size === 'number') return size;
-  return Math.ceil((Number.parseFloat(size) / 100) * total);
-}
-
-export function createRollout(id: string, spec: RolloutSpec, devices: readonly string[], now: Date): Rollout {
+export function createRollout(
+  id: string,
+  spec: RolloutSpec,
+  devices: readonly string[],
+  now: Date,
+  warnings: string[] = [],
+): Rollout {
+  const plan = planWaves(devices, spec.waves);
   return {
     id,
     spec,
@@ -79,8 +72,9 @@ export function createRollout(id: string, spec: RolloutSpec, devices: readonly s
     reason: null,
     createdAt: now.toISOString(),
     currentWave: -1,
-    waves: planWaves(devices, spec.waves).map((d) => ({ devices: d, startedAt: null, finishedAt: null })),
+    waves: plan.waves.map((d) => ({ devices: d, startedAt: null, finishedAt: null })),
     devices: Object.fromEntries(devices.map((d) => [d, { status: 'PENDING' as const }])),
+    warnings: [...plan.warnings, ...warnings],
   };
 }
 
@@ -108,6 +102,7 @@ export function stepRollout(
   rollout: Rollout,
   observe: (device: string) => Observation,
   now: Date,
+  online: (device: string) => boolean = () => true,
 ): { rollout: Rollout; actions: RolloutAction[] } {
   if (rollout.state !== 'RUNNING') return { rollout, actions: [] };
   const next: Rollout = structuredClone(rollout);
@@ -124,8 +119,12 @@ export function stepRollout(
         const lastError = observe(device)?.lastError;
         if (verdict === 'FAILED' && lastError) entry.detail = `${lastError.code}: ${lastError.message}`;
       } else if (now.getTime() >= deadline) {
-        entry.status = 'TIMED_OUT';
-        entry.detail = `no ATTACHED report for ${next.spec.version} within ${next.spec.waveTimeoutMs} ms`;
+        // A device that went silent after its wave started may have been broken by the version: a failure.
+        // One that was already offline says nothing about the version, and must not abort the whole group.
+        entry.status = entry.offlineAtStart ? 'UNREACHABLE' : 'TIMED_OUT';
+        entry.detail = entry.offlineAtStart
+          ? `offline when its wave started and no report for ${next.spec.version} within ${formatDuration(next.spec.waveTimeoutMs)}; not counted as a failure`
+          : `no ATTACHED report for ${next.spec.version} within ${formatDuration(next.spec.waveTimeoutMs)}`;
       }
     }
     const moved = next.waves.slice(0, next.currentWave + 1).flatMap((w) => w.devices);
@@ -136,7 +135,7 @@ export function stepRollout(
       // Failures keep their status (and detail) for the record; everyone else moved is restored.
       for (const d of moved) {
         const entry = next.devices[d]!;
-        if (entry.status !== 'FAILED' && entry.status !== 'TIMED_OUT') entry.status = 'RESTORED';
+        if (!['FAILED', 'TIMED_OUT', 'UNREACHABLE'].includes(entry.status)) entry.status = 'RESTORED';
       }
       actions.push({ kind: 'restore', devices: moved });
       return { rollout: next, actions };
@@ -153,7 +152,11 @@ export function stepRollout(
   }
   next.currentWave += 1;
   upcoming.startedAt = now.toISOString();
-  for (const d of upcoming.devices) next.devices[d]!.status = 'IN_PROGRESS';
+  for (const d of upcoming.devices) {
+    const entry = next.devices[d]!;
+    entry.status = 'IN_PROGRESS';
+    entry.offlineAtStart = !online(d);
+  }
   actions.push({ kind: 'move', devices: upcoming.devices });
   return { rollout: next, actions };
 }

@@ -1,8 +1,12 @@
 // `bpfleet rollout start|status|pause|resume|abort`: staged upgrades of a group, wave by wave.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { formatDuration, parseDuration } from '../../duration.js';
+import { ConfigError } from '../../errors.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { FleetClient, type RolloutView } from '../../registry-client/fleet-client.js';
 import { parsePackageRef } from '../../registry-client/package-ref.js';
+import { parseWaves, type WaveStep } from '../../rollout/waves.js';
+import { usageArg } from '../arg-parsers.js';
 import { printResult } from '../output.js';
 
 interface Options {
@@ -13,11 +17,18 @@ interface Options {
 
 const fleetClient = async (o: Options) => new FleetClient(await connectRegistry(o, 'admin'));
 
-function parseDurationMs(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  if (!m) throw new Error(`not a duration: ${text} (e.g. 90s, 5m)`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+function parseFraction(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new ConfigError(
+      'USAGE',
+      `--failure-threshold: ${JSON.stringify(text)} is not a fraction from 0 to 1, e.g. 0.1`,
+    );
+  return value;
 }
+
+/** Wave timeout as it was given (`5m`), not as milliseconds. */
+const timeoutText = (r: RolloutView) => formatDuration(r.spec.waveTimeoutMs);
 
 export function rolloutText(r: RolloutView): string {
   const counts = (devices: string[]) => {
@@ -31,7 +42,8 @@ export function rolloutText(r: RolloutView): string {
       .join(', ');
   };
   return [
-    `rollout ${r.id}: ${r.spec.package}@${r.spec.version} to group ${r.spec.group}: ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.pending?.length ? ` — still applying: ${r.pending.map((a) => a.kind).join(', ')}` : ''}`,
+    ...(r.warnings ?? []).map((w) => `warning: ${w}`),
+    `rollout ${r.id}: ${r.spec.package}@${r.spec.version} to group ${r.spec.group} (wave timeout ${timeoutText(r)}): ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.pending?.length ? ` — still applying: ${r.pending.map((a) => a.kind).join(', ')}` : ''}`,
     ...r.waves.map(
       (w, i) =>
         `  wave ${i + 1}${i === r.currentWave ? '*' : ' '} ${String(w.devices.length).padStart(5)} device(s): ${counts(w.devices)}`,
@@ -56,25 +68,55 @@ export function register(program: Command): void {
       .description('Upgrade a group in waves; abort and restore when failures pass the threshold')
       .argument('<group>', 'device group')
       .argument('<package@version>', 'namespace/name@version')
-      .option('--waves <list>', 'wave sizes, percentages or counts', '10%,50%,100%')
-      .option('--wave-timeout <duration>', 'how long a wave waits for ATTACHED reports', '5m')
-      .option('--failure-threshold <fraction>', 'share of moved devices that may fail or time out', '0.1'),
+      .addOption(
+        new Option(
+          '--waves <list>',
+          'cumulative share of the group reached by each wave: percentages or counts',
+        )
+          .argParser(usageArg((v) => parseWaves(v, '--waves')))
+          .default(['10%', '50%', '100%'], '10%,50%,100%'),
+      )
+      .addOption(
+        new Option('--wave-timeout <duration>', 'how long a wave waits for ATTACHED reports (10s to 7d)')
+          .argParser(
+            usageArg((v) => parseDuration(v, '--wave-timeout', { min: 10_000, max: 7 * 86_400_000 })),
+          )
+          .default(300_000, '5m'),
+      )
+      .addOption(
+        new Option(
+          '--failure-threshold <fraction>',
+          'share of moved devices that may fail or time out (0 to 1)',
+        )
+          .argParser(usageArg(parseFraction))
+          .default(0.1, '0.1'),
+      )
+      .addHelpText(
+        'after',
+        `
+Waves are cumulative: 10%,50%,100% moves a tenth of the group, then up to half, then the rest.
+A device offline when its wave starts that stays silent is UNREACHABLE, not a failure.
+
+Examples:
+  bpfleet rollout start gateways acme/xdp-firewall@1.3.0
+  bpfleet rollout start gateways acme/xdp-firewall@1.3.0 --waves 1,10%,100% --wave-timeout 10m
+  bpfleet rollout start lab acme/xdp-firewall@1.3.0 --failure-threshold 0 --json`,
+      ),
   ).action(
     async (
       group: string,
       ref: string,
-      o: Options & { waves: string; waveTimeout: string; failureThreshold: string },
+      o: Options & { waves: WaveStep[]; waveTimeout: number; failureThreshold: number },
     ) => {
       const pkg = parsePackageRef(ref);
-      if (!pkg.version) throw new Error(`rollout: ${ref}: give namespace/name@version`);
-      const waves = o.waves.split(',').map((w) => (w.endsWith('%') ? w : Number(w)));
+      if (!pkg.version) throw new ConfigError('USAGE', `rollout start: ${ref}: give namespace/name@version`);
       const r = await (await fleetClient(o)).startRollout({
         group,
         package: `${pkg.namespace}/${pkg.name}`,
         version: pkg.version,
-        waves,
-        waveTimeoutMs: parseDurationMs(o.waveTimeout),
-        failureThreshold: Number(o.failureThreshold),
+        waves: o.waves,
+        waveTimeoutMs: o.waveTimeout,
+        failureThreshold: o.failureThreshold,
       });
       printResult(o, r, () => rolloutText(r));
     },
