@@ -1,4 +1,5 @@
 // What the fleet API is built from: the device store, policies, rollouts and the edge's broker identity.
+import type { DeviceCa } from '../tls/device-ca.js';
 import type { BrokerLogins } from './broker-logins.js';
 import type { FleetStore } from './fleet-store.js';
 import type { PolicyService } from './policies/policy-service.js';
@@ -18,4 +19,6 @@ export interface FleetDeps {
   brokerUrl: string;
   /** Device logins on the broker itself (absent: the broker's logins are managed outside the edge). */
   brokerLogins?: BrokerLogins;
+  /** The edge's device CA (made on first use): `fleet register --cert` has a client certificate issued by it. */
+  deviceCa?: () => Promise<DeviceCa>;
 }

@@ -1,6 +1,7 @@
 // Starts the edge's fleet side: device store, broker (embedded or external), controller, policies, rollouts.
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { errorMessage } from '@bpfleet/sdk/errors';
 import {
   readPrivateKey,
@@ -10,12 +11,13 @@ import {
   writeKeyPair,
 } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import { issueSecret } from '../broker/credentials.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded-broker.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Logger } from '../logger.js';
+import { type DeviceCa, loadOrCreateDeviceCa } from '../tls/device-ca.js';
 import { dynsecLogins, embeddedLogins } from './broker-logins.js';
 import { createBrokerObserver } from './broker-observer.js';
 import { createFleetAuthenticator } from './fleet-authenticator.js';
@@ -46,6 +48,9 @@ export interface FleetRuntimeOptions {
   metrics?: Registry;
   /** The external broker is mosquitto with bpfleet's dynamic-security config: removed devices are kicked there. */
   brokerDynsec?: boolean;
+  /** The embedded broker serves MQTT over TLS with this certificate and key (PEM), devices' certificates verified
+   * by the edge's device CA. */
+  tls?: { cert: string; key: string };
 }
 
 export interface FleetRuntime {
@@ -86,6 +91,12 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     })),
   ];
 
+  // Made on first use: an edge that never issues a device certificate keeps no CA key.
+  let deviceCa: Promise<DeviceCa> | undefined;
+  const loadDeviceCa = () => {
+    deviceCa ??= loadOrCreateDeviceCa(o.dataDir);
+    return deviceCa;
+  };
   let broker: EmbeddedBroker | undefined;
   let url: string;
   let login: { username: string; password: string };
@@ -104,18 +115,25 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       port: o.brokerPort,
       logger: log,
       observer: createBrokerObserver(store, o.metrics),
+      ...(o.tls && { tls: { ...o.tls, ca: (await loadDeviceCa()).certPem } }),
     });
     url = broker.url;
     login = { username: CONTROLLER, password: controller.secret };
   }
-  const client = await mqtt.connectAsync(url, {
+  const clientOptions: IClientOptions = {
     clientId: login.username,
     username: login.username,
     password: login.password,
     clean: false,
     protocolVersion: 4,
     reconnectPeriod: 2000,
-  });
+  };
+  const local = broker;
+  // Over TLS the controller talks to its own broker in process: nothing to verify, no port it must trust.
+  const client =
+    local && o.tls
+      ? await connectLocal(() => local.connectLocal(), clientOptions)
+      : await mqtt.connectAsync(url, clientOptions);
   client.on('error', (err) => o.logger.warn(`fleet: mqtt: ${errorMessage(err)}`));
   const brokerLogins = broker
     ? embeddedLogins(broker)
@@ -172,6 +190,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
       brokerUrl: url,
       brokerLogins,
+      deviceCa: loadDeviceCa,
     },
     async stop() {
       rollouts.stop();
@@ -181,4 +200,12 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       db.close();
     },
   };
+}
+
+function connectLocal(stream: () => Duplex, options: IClientOptions): Promise<MqttClient> {
+  const client = new MqttClient(stream, options);
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client));
+    client.once('error', reject);
+  });
 }

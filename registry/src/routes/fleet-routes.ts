@@ -4,13 +4,13 @@ import { type PolicyTarget, toPolicy } from '@bpfleet/sdk/policy';
 import { isValidTopicName } from '@bpfleet/sdk/protocol';
 import { checkWaves } from '@bpfleet/sdk/rollout';
 import type { Context } from 'hono';
-import { issueSecret } from '../broker/credentials.js';
 import type { FleetDeps } from '../fleet/fleet-deps.js';
 import type { DeviceRecord } from '../fleet/fleet-store.js';
 import { httpError } from '../http-errors.js';
 import type { AppEnv } from '../middleware/app-env.js';
 import type { JsonSchema } from '../openapi/json-schema.js';
 import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
+import { issueDeviceCredential } from './device-credential.js';
 
 /** A policy at its map-entry bound (sdk POLICY_LIMITS) is ~20 MB of JSON, a third more as base64. */
 export const MAX_POLICY_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -64,23 +64,29 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       method: 'post',
       path: '/v1/fleet/devices',
       operationId: 'registerDevice',
-      summary: 'Register a device and issue its broker credentials (the secret is shown once)',
+      summary:
+        'Register a device and issue its broker credentials: a password (shown once), or with `publicKey` a client certificate from the edge device CA',
       body: {
         contentType: 'application/json',
         schema: {
           type: 'object',
           required: ['id'],
-          properties: { id: topicName, groups: { type: 'array', items: topicName } },
+          properties: {
+            id: topicName,
+            groups: { type: 'array', items: topicName },
+            publicKey: { type: 'string', maxLength: 4096 },
+          },
           additionalProperties: false,
         },
       },
       responses: { 201: ok('Registered, with credentials'), 409: { description: 'Already registered' } },
       handler: async (c) => {
-        const { id, groups = [] } = c.get('body') as { id: string; groups?: string[] };
-        const { secret, secretHash } = issueSecret();
-        const device = store.registerDevice(id, groups, secretHash, new Date());
+        const body = c.get('body') as { id: string; groups?: string[]; publicKey?: string };
+        const { id, groups = [] } = body;
+        const credential = await issueDeviceCredential(deps, id, body.publicKey);
+        const device = store.registerDevice(id, groups, credential.credentialHash, new Date());
         try {
-          await deps.brokerLogins?.add(id, groups, secret);
+          await deps.brokerLogins?.add(id, groups, credential.brokerSecret);
         } catch (err) {
           // Registered on the edge but unknown to the broker is a device that can never connect: undo.
           store.removeDevice(id);
@@ -90,7 +96,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
           {
             ...deviceView(device),
             fleet: deps.fleet,
-            broker: { url: deps.brokerUrl, username: id, password: secret },
+            broker: { url: deps.brokerUrl, username: id, ...credential.answer },
           },
           201,
         );
