@@ -1,16 +1,17 @@
-// `bpfleet policy apply|show|diff`: operator policies, validated and signed here, checked and published by the edge.
+// `bpfleet policy apply|show|diff` (and `sign`): operator policies, signed here, checked and published by the edge.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { PolicyError } from '../../errors.js';
-import { toPolicy } from '../../policy/parse-policy.js';
 import type { Policy, PolicyProgram, PolicyTarget } from '../../policy/policy.js';
-import { signPolicy } from '../../policy/sign-policy.js';
+import { readPolicyPayload, signPolicy } from '../../policy/sign-policy.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { FleetClient } from '../../registry-client/fleet-client.js';
+import type { SerializedBundle } from '../../trust/index.js';
 import { readPrivateKey } from '../../trust/key-files.js';
 import { planLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
+import { readPolicyFile } from './policy-file.js';
+import { registerPolicySign } from './policy-sign.js';
 
 interface ConnectOptions {
   registry?: string;
@@ -18,35 +19,8 @@ interface ConnectOptions {
   json?: boolean;
 }
 
-const DAY_MS = 86_400_000;
-
 async function fleetClient(options: ConnectOptions): Promise<FleetClient> {
   return new FleetClient(await connectRegistry(options, 'admin'));
-}
-
-/** Reads a policy file; `serial` and `expires` may be left out and are then filled in from the edge. */
-async function readPolicyFile(file: string, fleet: FleetClient, expiresInDays: number): Promise<Policy> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new PolicyError('POLICY_UNREADABLE', `policy ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new PolicyError('POLICY_UNREADABLE', `policy ${file}: expected a mapping at the top`);
-  }
-  const draft: Record<string, unknown> = {
-    apiVersion: 'bpfleet/v1',
-    kind: 'Policy',
-    ...(doc as Record<string, unknown>),
-  };
-  if (draft.serial === undefined) {
-    const target = toPolicy({ ...draft, serial: 1, expires: new Date().toISOString() }).target;
-    draft.serial = (await fleet.currentPolicy(target)).nextSerial;
-  }
-  if (draft.expires === undefined)
-    draft.expires = new Date(Date.now() + expiresInDays * DAY_MS).toISOString();
-  return toPolicy(draft);
 }
 
 const describe = (t: PolicyTarget) => ('device' in t ? `device ${t.device}` : `group ${t.group}`);
@@ -79,8 +53,19 @@ export function diffPolicies(current: Policy | null, next: Policy): ProgramChang
   return changes;
 }
 
+async function readBundleFile(file: string): Promise<SerializedBundle> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as SerializedBundle;
+  } catch (err) {
+    throw new PolicyError('POLICY_UNREADABLE', `policy bundle ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 export function register(program: Command): void {
   const policy = program.command('policy').description('Operator policies: what runs where');
+  registerPolicySign(policy);
   const connect = (c: Command) =>
     c
       .option('--registry <url>', 'edge URL')
@@ -90,19 +75,56 @@ export function register(program: Command): void {
   connect(
     policy
       .command('apply')
-      .description('Validate, sign with an operator key and publish a policy (retained) through the edge')
-      .requiredOption(
+      .description(
+        'Publish a policy (retained) through the edge: sign a file with an operator key, or send a bundle signed by enough operators',
+      )
+      .option(
         '-f, --file <policy.yaml>',
         'the policy (YAML or JSON); serial and expires are filled in when absent',
       )
-      .requiredOption('--key <file>', 'the operator private key')
+      .option('--key <file>', 'the operator private key that signs --file')
+      .option(
+        '--bundle <file.signed.json>',
+        'a policy already signed (and co-signed) with `bpfleet policy sign`',
+      )
       .option('--expires-in <days>', 'validity when the file gives no expires', '7')
-      .option('--dry-run', 'validate and sign, but do not publish'),
+      .option('--dry-run', 'validate (and sign), but do not publish')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  bpfleet policy apply -f gateways.yaml --key operator.key
+  bpfleet policy apply --bundle gateways.signed.json    # k of n: signed with \`bpfleet policy sign\` by each operator`,
+      ),
   ).action(
-    async (options: ConnectOptions & { file: string; key: string; expiresIn: string; dryRun?: boolean }) => {
+    async (
+      options: ConnectOptions & {
+        file?: string;
+        key?: string;
+        bundle?: string;
+        expiresIn: string;
+        dryRun?: boolean;
+      },
+      command: Command,
+    ) => {
+      const signing = options.file !== undefined || options.key !== undefined;
+      const complete = options.file !== undefined && options.key !== undefined;
+      if (options.bundle !== undefined ? signing : !complete) {
+        command.error('policy apply: give either --bundle FILE, or -f FILE with --key KEY (not both)', {
+          exitCode: 2,
+          code: 'USAGE',
+        });
+      }
       const fleet = await fleetClient(options);
-      const doc = await readPolicyFile(options.file, fleet, Number(options.expiresIn));
-      const bundle = await signPolicy(doc, await readPrivateKey(options.key));
+      let bundle: SerializedBundle;
+      let doc: Policy;
+      if (options.bundle !== undefined) {
+        bundle = await readBundleFile(options.bundle);
+        doc = readPolicyPayload(bundle).policy;
+      } else {
+        doc = await readPolicyFile(options.file!, async () => fleet, Number(options.expiresIn));
+        bundle = await signPolicy(doc, await readPrivateKey(options.key!));
+      }
       const result = options.dryRun
         ? {
             target: describe(doc.target),
@@ -167,7 +189,7 @@ export function register(program: Command): void {
       .requiredOption('-f, --file <policy.yaml>', 'the policy'),
   ).action(async (options: ConnectOptions & { file: string }) => {
     const fleet = await fleetClient(options);
-    const next = await readPolicyFile(options.file, fleet, 7);
+    const next = await readPolicyFile(options.file, async () => fleet, 7);
     const { policy: current } = await fleet.currentPolicy(next.target);
     const changes = diffPolicies(current, next);
     const devices =
