@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCatalogContract } from './catalog-contract.js';
+import { runCatalogSharingContract } from './catalog-sharing-contract.js';
 import { openSqliteCatalog } from './sqlite-catalog.js';
 
 runCatalogContract('sqlite :memory:', async () => {
@@ -19,6 +20,20 @@ runCatalogContract('sqlite file (WAL)', async () => {
     catalog,
     close: async () => {
       await catalog.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+runCatalogSharingContract('sqlite file (WAL), two connections', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bpfleet-catalog-'));
+  const a = openSqliteCatalog(join(dir, 'catalog.db'));
+  const b = openSqliteCatalog(join(dir, 'catalog.db'));
+  return {
+    a,
+    b,
+    close: async () => {
+      await Promise.all([a.close(), b.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };
