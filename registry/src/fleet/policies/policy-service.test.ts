@@ -1,7 +1,7 @@
 // The edge's policy service with real keys, real signatures and a real SQLite store.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Policy, signPolicy, verifyPolicy } from '@bpfleet/sdk/policy';
+import { cosignPolicy, type Policy, signPolicy, verifyTrustedPolicy } from '@bpfleet/sdk/policy';
 import { generateKeyPair, type TrustedKey, toSigningKey } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import type { DesiredTarget } from '../fleet-controller.js';
@@ -10,21 +10,26 @@ import { createPolicyService } from './policy-service.js';
 import { createSqlitePolicyStore } from './policy-store.js';
 
 const operator = generateKeyPair();
+const operator2 = generateKeyPair();
 const edge = generateKeyPair();
 const stranger = generateKeyPair();
-const trusted: TrustedKey[] = [operator, edge].map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
+const trusted: TrustedKey[] = [operator].map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
+const edgeKeys: TrustedKey[] = [{ keyId: edge.keyId, publicKeyPem: edge.publicKeyPem }];
 const clock = new Date('2026-11-27T10:00:00Z');
 
-function setup() {
+function setup(operatorKeys = trusted, operatorThreshold = 1) {
   const published: Array<{ target: DesiredTarget; policy: Policy }> = [];
+  const trust = { operatorKeys, operatorThreshold, edgeKeys };
   const service = createPolicyService({
     fleet: 'acme',
     store: createSqlitePolicyStore(new Database(':memory:')),
     // Every published payload is verified as a device would, with the same keys.
     publish: async (target, payload) => {
-      published.push({ target, policy: await verifyPolicy(payload, trusted, clock) });
+      const groups = ['gw'];
+      published.push({ target, policy: (await verifyTrustedPolicy(payload, trust, clock, groups)).policy });
     },
-    operatorKeys: () => trusted,
+    operatorKeys: () => operatorKeys,
+    operatorThreshold,
     edgeKey: toSigningKey(edge.privateKeyPem),
     policyTtlMs: 86_400_000,
     now: () => clock,
@@ -43,6 +48,7 @@ const groupPolicy = (serial: number, version = '1.0.0'): Policy => ({
     { id: 'fw', package: 'acme/fw', version, attach: { interface: 'wan0' } },
     { id: 'acct', package: 'acme/app-traffic', channel: 'stable' },
   ],
+  allow: [{ package: 'acme/fw', versions: '>=1.0.0 <3' }],
 });
 
 test('operator policies are verified, serial-checked and published', async () => {
@@ -75,7 +81,13 @@ test('rollout actions move devices with signed overrides, then restore or comple
   const key = toSigningKey(operator.privateKeyPem);
   await service.apply(await signPolicy(groupPolicy(1), key));
   // d2 already has a device policy of its own, which the rollout must keep and give back.
-  await service.signAndApply({ device: 'd2' }, [{ id: 'dbg', package: 'acme/tracer', version: '0.1.0' }]);
+  const own: Policy = {
+    ...groupPolicy(1),
+    target: { device: 'd2' },
+    programs: [{ id: 'dbg', package: 'acme/tracer', version: '0.1.0' }],
+    allow: undefined,
+  };
+  await service.apply(await signPolicy(own, key));
   const rollout = createRollout(
     'r1',
     {
@@ -130,7 +142,7 @@ test('rollout actions move devices with signed overrides, then restore or comple
 test('republish sends every stored policy again, exactly as signed', async () => {
   const { service, published } = setup();
   await service.apply(await signPolicy(groupPolicy(3), toSigningKey(operator.privateKeyPem)));
-  await service.signAndApply({ device: 'gw-1' }, []);
+  await service.signAndApply({ device: 'gw-1' }, [], 'gw');
   published.length = 0;
   assert.equal(await service.republish(), 2);
   assert.deepEqual(
@@ -140,4 +152,35 @@ test('republish sends every stored policy again, exactly as signed', async () =>
       [{ group: 'gw' }, 3],
     ],
   );
+});
+
+test('k of n: the edge refuses a policy with fewer operator signatures, naming who signed', async () => {
+  const both = [operator, operator2].map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
+  const { service, published } = setup(both, 2);
+  const one = await signPolicy(groupPolicy(1), toSigningKey(operator.privateKeyPem));
+  await assert.rejects(service.apply(one), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'THRESHOLD_NOT_MET');
+    assert.ok(err.message.includes(operator.keyId) && /have 1, need 2/.test(err.message), err.message);
+    return true;
+  });
+  assert.equal(published.length, 0);
+  await service.apply(await cosignPolicy(one, toSigningKey(operator2.privateKeyPem)));
+  assert.equal(service.current({ group: 'gw' })?.serial, 1);
+});
+
+test("rollouts outside the operators' allowance are refused at the edge before any wave", async () => {
+  const { service, published } = setup();
+  await service.apply(await signPolicy(groupPolicy(1), toSigningKey(operator.privateKeyPem)));
+  const spec = { group: 'gw', package: 'acme/fw', waves: [1], waveTimeoutMs: 1, failureThreshold: 0 };
+  await service.rolloutActions().check({ ...spec, version: '2.5.0' });
+  await assert.rejects(service.rolloutActions().check({ ...spec, version: '3.0.0' }), {
+    code: 'POLICY_NOT_ALLOWED',
+  });
+  await assert.rejects(
+    service.signAndApply({ device: 'd1' }, [{ id: 'x', package: 'evil/x', version: '1.0.0' }], 'gw'),
+    {
+      code: 'POLICY_NOT_ALLOWED',
+    },
+  );
+  assert.equal(published.length, 1, 'only the operator policy was published');
 });

@@ -1,17 +1,18 @@
-// Policies at the edge: operator-signed policies checked and published, and the edge's own signed
-// device policies that carry rollouts. Devices trust the edge key as one of their operator keys.
+// Policies at the edge: operator-signed policies (k of n) checked and published, and the edge's own signed
+// policies that carry rollouts, each with the operator policies that allow it as its grants.
 import { RegistryError } from '@bpfleet/sdk/errors';
 import {
   type Policy,
   type PolicyProgram,
   type PolicyTarget,
   signPolicy,
-  verifyPolicy,
+  verifyPolicySigners,
 } from '@bpfleet/sdk/policy';
 import type { SigningKey, TrustedKey } from '@bpfleet/sdk/trust';
 import type { DesiredTarget } from '../fleet-controller.js';
-import type { Rollout } from '../rollouts/rollout.js';
+import type { RolloutSpec } from '../rollouts/rollout.js';
 import type { RolloutActions } from '../rollouts/rollout-runner.js';
+import { boundedByGrants, grantsFor } from './edge-grants.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
 
 /** Checks a policy against what the registry holds (packages, versions, config, attach points). */
@@ -23,8 +24,9 @@ export interface PolicyServiceOptions {
   fleet: string;
   store: PolicyStore;
   publish: (target: DesiredTarget, payload: string) => Promise<void>;
-  /** Keys whose policies the edge accepts: the operators' and its own. */
+  /** The operators' keys (never the edge's own): `apply` needs `operatorThreshold` of them (default 1). */
   operatorKeys: () => readonly TrustedKey[];
+  operatorThreshold?: number;
   edgeKey: SigningKey;
   validator?: PolicyValidator;
   policyTtlMs: number;
@@ -37,8 +39,11 @@ export interface PolicyService {
   current(target: PolicyTarget): StoredPolicy | undefined;
   list(): StoredPolicy[];
   nextSerial(target: PolicyTarget): number;
-  /** Signs a policy with the edge key (serial and expiry chosen here) and applies it. */
-  signAndApply(target: PolicyTarget, programs: PolicyProgram[]): Promise<StoredPolicy>;
+  /**
+   * Signs a policy with the edge key (serial and expiry chosen here) and applies it, carrying the operator
+   * policies of `group` (and the device's own) as grants; POLICY_NOT_ALLOWED when they do not allow it.
+   */
+  signAndApply(target: PolicyTarget, programs: PolicyProgram[], group: string): Promise<StoredPolicy>;
   rolloutActions(): RolloutActions;
   /**
    * Publishes every stored policy again, retained. The store is the source of truth: a broker that keeps
@@ -74,13 +79,13 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
     return o.store.get(policy.target)!;
   }
 
-  const groupEntry = (rollout: Rollout): PolicyProgram => {
-    const group = o.store.get({ group: rollout.spec.group });
-    const entry = group?.policy.programs.find((p) => p.package === rollout.spec.package);
+  const groupEntry = (spec: RolloutSpec, what: string): PolicyProgram => {
+    const group = o.store.get({ group: spec.group });
+    const entry = group?.policy.programs.find((p) => p.package === spec.package);
     if (!entry) {
       throw new RegistryError(
         'ROLLOUT_NO_GROUP_POLICY',
-        `rollout ${rollout.id}: group ${rollout.spec.group} has no policy running ${rollout.spec.package}; apply one first`,
+        `${what}: group ${spec.group} has no policy running ${spec.package}; apply one first`,
       );
     }
     return entry;
@@ -92,7 +97,7 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
 
   const service: PolicyService = {
     async apply(bundle) {
-      const policy = await verifyPolicy(bundle, o.operatorKeys(), now());
+      const { policy } = await verifyPolicySigners(bundle, o.operatorKeys(), o.operatorThreshold ?? 1, now());
       return publishChecked(policy, typeof bundle === 'string' ? bundle : JSON.stringify(bundle));
     },
     current: (target) => o.store.get(target),
@@ -100,8 +105,8 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
     nextSerial(target) {
       return (o.store.get(target)?.serial ?? 0) + 1;
     },
-    async signAndApply(target, programs) {
-      const policy: Policy = {
+    async signAndApply(target, programs, group) {
+      const draft: Policy = {
         apiVersion: 'bpfleet/v1',
         kind: 'Policy',
         serial: service.nextSerial(target),
@@ -110,6 +115,7 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
         fleet: o.fleet,
         programs,
       };
+      const policy = boundedByGrants(draft, grantsFor(o.store, target, group));
       const bundle = await signPolicy(policy, o.edgeKey);
       return publishChecked(policy, JSON.stringify(bundle));
     },
@@ -120,29 +126,49 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
     },
     rolloutActions() {
       return {
+        async check(spec) {
+          const entry = pinned(groupEntry(spec, `rollout ${spec.package}@${spec.version}`), spec.version);
+          const group = o.store.get({ group: spec.group })!.policy;
+          // The program a wave would sign into device policies, checked as every policy the edge publishes is.
+          await o.validator?.validate({ ...group, programs: [entry] });
+          // The edge key may sign it only within the operators' allowance (devices refuse anything else).
+          boundedByGrants(
+            { ...group, programs: [entry] },
+            grantsFor(o.store, { group: spec.group }, spec.group),
+          );
+        },
         async move(rollout, devices) {
-          const entry = pinned(groupEntry(rollout), rollout.spec.version);
+          const entry = pinned(groupEntry(rollout.spec, `rollout ${rollout.id}`), rollout.spec.version);
           for (const device of devices) {
             const own = o.store.get({ device })?.policy.programs ?? null;
             o.store.backup(rollout.id, device, own);
             const before = o.store.backups(rollout.id).get(device) ?? [];
-            await service.signAndApply({ device }, [...before.filter((p) => p.id !== entry.id), entry]);
+            await service.signAndApply(
+              { device },
+              [...before.filter((p) => p.id !== entry.id), entry],
+              rollout.spec.group,
+            );
           }
         },
         async restore(rollout, devices) {
           const backups = o.store.backups(rollout.id);
-          for (const device of devices) await service.signAndApply({ device }, backups.get(device) ?? []);
+          // Only devices a move reached have a backup; any other keeps the policy it has.
+          for (const device of devices) {
+            if (backups.has(device))
+              await service.signAndApply({ device }, backups.get(device) ?? [], rollout.spec.group);
+          }
         },
         async complete(rollout) {
           const group = o.store.get({ group: rollout.spec.group })!;
-          const entry = groupEntry(rollout);
+          const entry = groupEntry(rollout.spec, `rollout ${rollout.id}`);
           const programs = group.policy.programs.map((p) =>
             p.id === entry.id ? pinned(p, rollout.spec.version) : p,
           );
           // The group moves first; then devices drop their rollout overrides and follow the group again.
-          await service.signAndApply({ group: rollout.spec.group }, programs);
+          await service.signAndApply({ group: rollout.spec.group }, programs, rollout.spec.group);
           const backups = o.store.backups(rollout.id);
-          for (const [device, own] of backups) await service.signAndApply({ device }, own ?? []);
+          for (const [device, own] of backups)
+            await service.signAndApply({ device }, own ?? [], rollout.spec.group);
         },
       };
     },
