@@ -34,6 +34,12 @@ export interface RegisteredDevice extends DeviceSummary {
   broker: { url: string; username: string; password: string };
 }
 
+/** A device registered with a public key: its client certificate from the edge's device CA, no password. */
+export interface CertifiedDevice extends DeviceSummary {
+  fleet: string;
+  broker: { url: string; username: string; tls: { certificate: string; ca: string; notAfter: string } };
+}
+
 export interface RolloutView {
   id: string;
   state: string;
@@ -82,6 +88,14 @@ export class FleetClient {
 
   registerDevice(id: string, groups: string[]): Promise<RegisteredDevice> {
     return this.http.requestJson(`register device ${id}`, 'POST', '/v1/fleet/devices', { id, groups });
+  }
+  /** Only the public key travels: the device's private key stays where it was made. */
+  registerDeviceWithKey(id: string, groups: string[], publicKeyPem: string): Promise<CertifiedDevice> {
+    return this.http.requestJson(`register device ${id}`, 'POST', '/v1/fleet/devices', {
+      id,
+      groups,
+      publicKey: publicKeyPem,
+    });
   }
   listDevices(filter: { group?: string; status?: string; package?: string } = {}): Promise<DeviceSummary[]> {
     return this.http.requestJson('fleet status', 'GET', `/v1/fleet/devices${q(filter)}`);
