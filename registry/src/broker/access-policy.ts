@@ -1,5 +1,5 @@
 // Who may publish and subscribe to what on the fleet's MQTT topics: one rule set for every broker.
-import { DEVICE_PUBLISHED_KINDS, parseTopic, TOPIC_ROOT } from '@bpfleet/sdk/protocol';
+import { DEVICE_PUBLISHED_KINDS, parseTopic, rootTopic, TOPIC_ROOT } from '@bpfleet/sdk/protocol';
 import { RETAINED_KINDS } from './packet-limits.js';
 
 export type BrokerIdentity =
@@ -12,6 +12,10 @@ const ALLOW: AccessDecision = { allowed: true };
 const deny = (reason: string): AccessDecision => ({ allowed: false, reason });
 
 export function decidePublish(identity: BrokerIdentity, topic: string, retain = false): AccessDecision {
+  // The root announcement: only the edge writes it (a hint; devices verify the root they then fetch).
+  if (topic === rootTopic(identity.fleet)) {
+    return identity.role === 'controller' ? ALLOW : deny('only the edge announces the root of trust');
+  }
   const parsed = parseTopic(topic);
   if (!parsed) return deny(`topic ${topic} is not a bpfleet topic`);
   if (parsed.fleet !== identity.fleet) return deny(`topic ${topic} belongs to another fleet`);
@@ -39,6 +43,7 @@ export function decideSubscribe(identity: BrokerIdentity, filter: string): Acces
   }
   // Devices subscribe to concrete topics only: a wildcard could read other devices' desired state.
   if (filter.includes('+') || filter.includes('#')) return deny('devices may not subscribe with wildcards');
+  if (filter === rootTopic(identity.fleet)) return ALLOW;
   const parsed = parseTopic(filter);
   if (!parsed || parsed.fleet !== identity.fleet || parsed.kind !== 'desired') {
     return deny(`device ${identity.deviceId} may subscribe only to its desired topics`);

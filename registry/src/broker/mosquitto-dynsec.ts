@@ -1,7 +1,13 @@
 // mosquitto's dynamic security plugin for a fleet: the initial config file, and the commands that change it live.
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { BpfleetError } from '@bpfleet/sdk/errors';
-import { DEVICE_PUBLISHED_KINDS, deviceTopic, groupDesiredTopic, TOPIC_ROOT } from '@bpfleet/sdk/protocol';
+import {
+  DEVICE_PUBLISHED_KINDS,
+  deviceTopic,
+  groupDesiredTopic,
+  rootTopic,
+  TOPIC_ROOT,
+} from '@bpfleet/sdk/protocol';
 import type { MqttClient } from 'mqtt';
 import type { BrokerIdentity } from './access-policy.js';
 import { usernameOf } from './credentials.js';
@@ -41,6 +47,7 @@ export function deviceAcls(fleet: string, deviceId: string, groups: readonly str
   const desired = [
     deviceTopic(fleet, deviceId, 'desired'),
     ...groups.map((g) => groupDesiredTopic(fleet, g)),
+    rootTopic(fleet),
   ];
   return [
     ...DEVICE_PUBLISHED_KINDS.map((kind) => allow('publishClientSend', deviceTopic(fleet, deviceId, kind))),
@@ -53,6 +60,7 @@ function controllerAcls(fleet: string): Acl[] {
   return [
     allow('publishClientSend', `${root}/dev/+/desired`),
     allow('publishClientSend', `${root}/grp/+/desired`),
+    allow('publishClientSend', `${root}/root`),
     allow('subscribePattern', `${root}/#`),
     allow('publishClientReceive', `${root}/#`),
     // The controller administers the plugin: it disables and removes devices with live effect.

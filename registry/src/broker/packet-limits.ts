@@ -1,5 +1,5 @@
 // How large a message each topic kind may carry, and which kinds may be retained: one table for every broker.
-import { type DeviceTopicKind, parseTopic } from '@bpfleet/sdk/protocol';
+import { type DeviceTopicKind, parseTopic, rootTopic } from '@bpfleet/sdk/protocol';
 import type { BrokerIdentity } from './access-policy.js';
 import type { FrameHeader } from './frame-reader.js';
 
@@ -20,6 +20,9 @@ export const DEFAULT_PACKET_LIMITS: PacketLimits = {
 /** Packets other than PUBLISH (CONNECT with its will, SUBSCRIBE, acks) are small in this protocol. */
 export const CONTROL_PACKET_LIMIT = 64 * 1024;
 
+/** The root announcement is `{"version": N}`: a few bytes, from the edge only. */
+export const ROOT_ANNOUNCE_LIMIT = 1024;
+
 /** Retained messages only where the protocol reads them on (re)connect: desired, reported and presence. */
 export const RETAINED_KINDS: readonly DeviceTopicKind[] = ['desired', 'reported', 'presence'];
 
@@ -29,6 +32,9 @@ export function payloadLimit(
   topic: string,
   limits: PacketLimits,
 ): number {
+  if (identity && topic === rootTopic(identity.fleet)) {
+    return identity.role === 'controller' ? ROOT_ANNOUNCE_LIMIT : 0;
+  }
   const parsed = parseTopic(topic);
   if (!parsed) return 0;
   if (parsed.kind === 'desired') return identity?.role === 'controller' ? limits.desired : 0;

@@ -49,6 +49,15 @@ export function groupDesiredTopic(fleet: string, group: string): string {
   return `${TOPIC_ROOT}/${fleet}/grp/${group}/desired`;
 }
 
+/**
+ * The fleet's root-of-trust announcement (retained, written by the edge): `{"version": N}`, a hint only — devices
+ * fetch and verify the root itself over HTTP. Four levels, so parseTopic (device and group topics) never matches it.
+ */
+export function rootTopic(fleet: string): string {
+  assertTopicName('fleet', fleet);
+  return `${TOPIC_ROOT}/${fleet}/root`;
+}
+
 /** Subscription filter for one kind of message from every device of a fleet. */
 export function fleetDeviceFilter(fleet: string, kind: DeviceTopicKind): string {
   assertTopicName('fleet', fleet);
