@@ -49,6 +49,8 @@ export interface DeviceAgentOptions {
   probeType?: ProbeType;
   /** Frees what the wiring opened for this device (its registry connection) once it stopped. */
   release?: () => void;
+  /** Fleet topics beside the policies (the root-of-trust announcement): topic → handler. */
+  sideTopics?: Record<string, (payload: Buffer) => void>;
 }
 
 export class DeviceAgent {
@@ -119,10 +121,14 @@ export class DeviceAgent {
       ...(config.broker.key !== undefined && { key: config.broker.key }),
       keepaliveSeconds: config.broker.keepaliveSeconds,
       presenceTopic: topics.presence,
-      subscriptions: policies.topics(),
+      subscriptions: [...policies.topics(), ...Object.keys(o.sideTopics ?? {})],
       backoff: { initialMs: 500, maxMs: 60_000 },
       logger,
-      onMessage: (topic, payload) => void self?.onPolicy(topic, payload),
+      onMessage: (topic, payload) => {
+        const side = o.sideTopics && Object.hasOwn(o.sideTopics, topic) ? o.sideTopics[topic] : undefined;
+        if (side) side(payload);
+        else void self?.onPolicy(topic, payload);
+      },
       onDisconnect: () => o.metrics.setConnected(false),
       onConnect: () => {
         o.metrics.setConnected(true);
@@ -244,7 +250,8 @@ export class DeviceAgent {
     // the pass that follows (onChange) reports policyErrors with the programs.
   }
 
-  private event(event: AgentEvent): void {
+  /** Publishes an event (also the trust root's refusals) and counts it. */
+  event(event: AgentEvent): void {
     this.o.metrics.event(event.state as EventState);
     if (event.state === 'DRIFTED' && event.deployment)
       this.o.metrics.drift(event.deployment, event.reason?.code);

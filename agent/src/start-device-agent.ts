@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
 import type { HostProbe, Loader } from './ports.js';
 import { StateFile } from './state/state-file.js';
+import { openDeviceTrustRoot } from './trust-root/device-trust-root.js';
 
 /** What differs between a real device and a simulated one: the kernel side. */
 export interface DeviceParts {
@@ -32,12 +33,17 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
   await cache.init();
   // The device's own keep-alive connection to the registry, for the index, the blobs and the bundles.
   const http = new RegistryHttp();
+  // Before any verifier runs: the keys are those of the newest root this device verified (trust-root/).
+  const trustRoot = await openDeviceTrustRoot(config, parts.logger);
   const policyTrust = {
     operatorKeys: config.trust.operatorKeys,
-    operatorThreshold: config.trust.operatorThreshold ?? 1,
+    // Read at each verification: a new root of trust changes it in place (trust-root/live-trust.ts).
+    get operatorThreshold() {
+      return config.trust.operatorThreshold ?? 1;
+    },
     edgeKeys: config.trust.edgeKeys ?? [],
   };
-  return DeviceAgent.start({
+  const device = await DeviceAgent.start({
     config,
     ports: {
       fetcher: new RegistryFetcher(config.registry.url, cache, {
@@ -70,6 +76,12 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
     logger: parts.logger,
     ...(parts.inventory && { inventory: parts.inventory }),
     ...(parts.probeType && { probeType: parts.probeType }),
-    release: () => http.close(),
+    release: () => {
+      http.close();
+      trustRoot?.stop();
+    },
+    ...(trustRoot && { sideTopics: trustRoot.sideTopics }),
   });
+  trustRoot?.attach(device);
+  return device;
 }

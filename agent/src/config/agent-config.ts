@@ -36,6 +36,9 @@ export interface AgentConfig {
     registryKeys: KeyConfig[];
     /** Publisher keys per namespace (`acme` → keys allowed to sign `acme/*`). */
     publishers: Record<string, KeyConfig[]>;
+    /** This inline trust is root version 1; these keys (`rootThreshold` of them) sign version 2 (trust-root/). */
+    rootKeys?: KeyConfig[];
+    rootThreshold?: number;
   };
   dataDir: string;
   /** Root of the agent's bpffs pins. */
@@ -113,7 +116,15 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
   const registry = obj(raw.registry, 'registry');
   only(registry, 'registry', ['url', 'stallTimeoutSeconds', 'minBytesPerSecond']);
   const trust = obj(raw.trust, 'trust');
-  only(trust, 'trust', ['operatorKeys', 'operatorThreshold', 'edgeKeys', 'registryKeys', 'publishers']);
+  only(trust, 'trust', [
+    'operatorKeys',
+    'operatorThreshold',
+    'edgeKeys',
+    'registryKeys',
+    'publishers',
+    'rootKeys',
+    'rootThreshold',
+  ]);
   const allow = obj(raw.allow ?? {}, 'allow');
   only(allow, 'allow', ['interfaces', 'cgroups']);
   const metrics = obj(raw.metrics ?? {}, 'metrics');
@@ -158,6 +169,17 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     driftCheckIntervalSeconds: int(raw.driftCheckIntervalSeconds ?? 2, 'driftCheckIntervalSeconds', 1, 3600),
   };
   checkPolicyTrust(config.trust, trust.operatorThreshold);
+  if (trust.rootKeys !== undefined) {
+    config.trust.rootKeys = keys(trust.rootKeys, 'trust.rootKeys', true);
+    config.trust.rootThreshold = int(
+      trust.rootThreshold ?? 1,
+      'trust.rootThreshold',
+      1,
+      config.trust.rootKeys.length,
+    );
+  } else if (trust.rootThreshold !== undefined) {
+    throw new ConfigKeyError('trust.rootThreshold', 'needs trust.rootKeys');
+  }
   for (const field of ['username', 'password', 'ca', 'cert', 'key'] as const) {
     if (broker[field] !== undefined) config.broker[field] = str(broker[field], `broker.${field}`);
   }
