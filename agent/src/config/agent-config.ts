@@ -22,6 +22,8 @@ export interface AgentConfig {
   };
   registry: {
     url: string;
+    /** PEM, read from the `tls` files by loadAgentConfig: the same CA and client certificate as the broker's. */
+    tls?: TlsMaterial;
     /** A download with no byte for this long is abandoned and resumed. */
     stallTimeoutSeconds: number;
     /** Slow retrieval: after the stall timeout, a download averaging less than this is abandoned and resumed. */
@@ -40,6 +42,11 @@ export interface AgentConfig {
     rootKeys?: KeyConfig[];
     rootThreshold?: number;
   };
+  /**
+   * Files (absolute paths) for mqtts:// and https://: `ca` verifies the edge (never skipped), `cert` + `key` are the
+   * device's client certificate from the edge's device CA. loadAgentConfig reads them into broker and registry.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   dataDir: string;
   /** Root of the agent's bpffs pins. */
   pinRoot: string;
@@ -50,6 +57,12 @@ export interface AgentConfig {
   reconcileIntervalSeconds: number;
   /** How often the links of what runs are checked against the kernel (drift), between reconcile passes. */
   driftCheckIntervalSeconds: number;
+}
+
+export interface TlsMaterial {
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export class ConfigKeyError extends ConfigError {
@@ -103,6 +116,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     'broker',
     'registry',
     'trust',
+    'tls',
     'dataDir',
     'pinRoot',
     'allow',
@@ -128,6 +142,10 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
   const allow = obj(raw.allow ?? {}, 'allow');
   only(allow, 'allow', ['interfaces', 'cgroups']);
   const metrics = obj(raw.metrics ?? {}, 'metrics');
+  const tls = obj(raw.tls ?? {}, 'tls');
+  only(tls, 'tls', ['ca', 'cert', 'key']);
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new ConfigKeyError(tls.cert === undefined ? 'tls.cert' : 'tls.key', 'tls.cert and tls.key go together');
   only(metrics, 'metrics', ['host', 'port']);
   const publishers = obj(trust.publishers ?? {}, 'trust.publishers');
   const config: AgentConfig = {
@@ -179,6 +197,9 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     );
   } else if (trust.rootThreshold !== undefined) {
     throw new ConfigKeyError('trust.rootThreshold', 'needs trust.rootKeys');
+  }
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    if (tls[field] !== undefined) config.tls = { ...config.tls, [field]: absolute(tls[field], `tls.${field}`) };
   }
   for (const field of ['username', 'password', 'ca', 'cert', 'key'] as const) {
     if (broker[field] !== undefined) config.broker[field] = str(broker[field], `broker.${field}`);
