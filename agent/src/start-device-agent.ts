@@ -32,7 +32,7 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
   const cache = new ArtifactCache(join(config.dataDir, 'cache'));
   await cache.init();
   // The device's own keep-alive connection to the registry, for the index, the blobs and the bundles.
-  const http = new RegistryHttp();
+  const http = new RegistryHttp(config.registry.tls ? { tls: config.registry.tls } : {});
   // Before any verifier runs: the keys are those of the newest root this device verified (trust-root/).
   const trustRoot = await openDeviceTrustRoot(config, parts.logger);
   const policyTrust = {

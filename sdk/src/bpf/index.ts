@@ -1,4 +1,6 @@
 // @bpfleet/sdk/bpf: the eBPF loader (libbpf through koffi) in the shape of cilium/ebpf.
+export { LegacyLink } from './attach/legacy-link.js';
+export { openPinnedAttachment } from './attach/pinned-attachment.js';
 export { type AttachTarget, interfaceIndex, type XdpMode } from './attach/target.js';
 export { ensureTracefs } from './attach/tracing.js';
 export { Collection, type LoadCollectionOptions, loadCollection } from './collection.js';
@@ -12,7 +14,16 @@ export {
   type VariableSpec,
 } from './collection-spec.js';
 export { abiProblem, onLibbpfWarning } from './internal/libbpf.js';
-export { FdLink, type Link, type LinkInfo, openPinnedLink, type ProgramRef, TcFilterLink } from './link.js';
+export { ATTACH_MODE_ENV, type AttachForm, attachForm } from './internal/link-support.js';
+export {
+  FdLink,
+  type Link,
+  type LinkInfo,
+  openPinnedLink,
+  type PinnableLink,
+  type ProgramRef,
+  TcFilterLink,
+} from './link.js';
 export { BpfMap, type MapInfo, openPinnedMap, readU64, splitPerCpu, UpdateFlags, u32, u64 } from './map.js';
 export {
   type Arch,

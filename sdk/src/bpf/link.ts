@@ -62,8 +62,15 @@ export interface Link {
   close(): void;
 }
 
+/** A link that can be pinned, checked, swapped and taken out of the kernel: a bpf_link or a legacy attachment. */
+export interface PinnableLink extends Link {
+  readonly pinnedAt: string | undefined;
+  /** Detaches (only what this link attached), unpins and closes, whatever fails on the way. */
+  remove(): void;
+}
+
 /** A kernel bpf_link, created by libbpf (handle) or by bpf_link_create (bare fd). */
-export class FdLink implements Link {
+export class FdLink implements PinnableLink {
   readonly description: string;
   #fd: number;
   #handle: LinkHandle | null;

@@ -1,8 +1,10 @@
-// XDP through a kernel link (pinnable, updatable), in driver, generic or automatic mode.
+// XDP through a kernel link (pinnable, updatable), in driver, generic or automatic mode; netlink where the kernel has no XDP links.
 import { BpfError, NotSupportedError } from '../../errors.js';
 import { errnoName } from '../internal/fd.js';
 import { linkCreate } from '../internal/libbpf.js';
+import { attachForm } from '../internal/link-support.js';
 import { FdLink, type ProgramRef } from '../link.js';
+import { attachXdpLegacy, type LegacyXdpLink } from './legacy-xdp.js';
 import { ifindexOf, type XdpMode } from './target.js';
 
 const BPF_XDP = 37;
@@ -12,7 +14,8 @@ export async function attachXdp(
   program: ProgramRef,
   iface: string | number,
   mode: XdpMode = 'auto',
-): Promise<FdLink> {
+): Promise<FdLink | LegacyXdpLink> {
+  if ((await attachForm('xdp')) === 'legacy') return attachXdpLegacy(program, iface, mode);
   const ifindex = ifindexOf(iface);
   const what = `xdp ${program.name} on ${iface} (${mode})`;
   const fd = await linkCreate(program.fd, ifindex, BPF_XDP, { flags: FLAGS[mode] });

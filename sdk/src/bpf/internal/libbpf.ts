@@ -108,6 +108,16 @@ koffi.struct('bpf_prog_load_opts', {
   log_buf: 'void *',
 });
 koffi.struct('bpf_link_update_opts', { sz: 'size_t', flags: 'uint32_t', old_prog_fd: 'uint32_t' });
+koffi.struct('bpf_xdp_attach_opts', { sz: 'size_t', old_prog_fd: 'int' });
+koffi.struct('bpf_xdp_query_opts', {
+  sz: 'size_t',
+  prog_id: 'uint32_t',
+  drv_prog_id: 'uint32_t',
+  hw_prog_id: 'uint32_t',
+  skb_prog_id: 'uint32_t',
+  attach_mode: 'uint8_t',
+});
+koffi.struct('bpf_prog_attach_opts', { sz: 'size_t', flags: 'uint32_t', replace_prog_fd: 'int' });
 koffi.struct('bpf_map_batch_opts', { sz: 'size_t', elem_flags: 'uint64_t', flags: 'uint64_t' });
 koffi.struct('bpf_tc_hook', { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' });
 koffi.struct('bpf_tc_opts', {
@@ -145,6 +155,9 @@ const LAYOUT = {
   bpf_link_update_opts: 16,
   bpf_prog_load_opts: 104,
   bpf_map_batch_opts: 24,
+  bpf_xdp_attach_opts: 16,
+  bpf_xdp_query_opts: 32,
+  bpf_prog_attach_opts: 16,
   bpf_tc_hook: 24,
   bpf_tc_opts: 32,
   bpf_test_run_opts: 80,
@@ -322,6 +335,37 @@ function bind() {
       'int bpf_link_update(int link_fd, int new_prog_fd, const bpf_link_update_opts *opts)',
     ) as (fd: number, progFd: number, opts: object) => number,
     linkDetach: lib.func('int bpf_link_detach(int link_fd)') as (fd: number) => number,
+    // The attach forms from before bpf_link: netlink for XDP, BPF_PROG_ATTACH for cgroups.
+    xdpAttach: lib.func(
+      'int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const bpf_xdp_attach_opts *opts)',
+    ) as (ifindex: number, progFd: number, flags: number, opts: object) => number,
+    xdpDetach: lib.func(
+      'int bpf_xdp_detach(int ifindex, uint32_t flags, const bpf_xdp_attach_opts *opts)',
+    ) as (ifindex: number, flags: number, opts: object) => number,
+    xdpQuery: lib.func('int bpf_xdp_query(int ifindex, int flags, _Inout_ bpf_xdp_query_opts *opts)') as (
+      ifindex: number,
+      flags: number,
+      opts: Record<string, number>,
+    ) => number,
+    progAttachOpts: lib.func(
+      'int bpf_prog_attach_opts(int prog_fd, int target_fd, int type, const bpf_prog_attach_opts *opts)',
+    ) as (progFd: number, targetFd: number, type: number, opts: object) => number,
+    progDetach2: lib.func('int bpf_prog_detach2(int prog_fd, int target_fd, int type)') as (
+      progFd: number,
+      targetFd: number,
+      type: number,
+    ) => number,
+    progQuery: lib.func(
+      'int bpf_prog_query(int target_fd, int type, uint32_t query_flags, _Out_ uint32_t *attach_flags, _Out_ uint32_t *prog_ids, _Inout_ uint32_t *prog_cnt)',
+    ) as (
+      fd: number,
+      type: number,
+      flags: number,
+      attachFlags: number[],
+      ids: Uint32Array,
+      cnt: number[],
+    ) => number,
+    progGetFdById: lib.func('int bpf_prog_get_fd_by_id(uint32_t id)') as (id: number) => number,
     linkOpen: lib.func('bpf_link *bpf_link__open(const char *path)') as (path: string) => LinkHandle | null,
     linkFd: lib.func('int bpf_link__fd(bpf_link *l)') as (l: LinkHandle) => number,
     linkPin: lib.func('int bpf_link__pin(bpf_link *l, const char *path)') as (
@@ -612,6 +656,63 @@ export async function linkCreate(
   return (await asyncCall(fns().linkCreate, progFd, targetFd, attachType, opts)).value;
 }
 
+/** Netlink XDP attach; `oldProgFd` > 0 makes it an atomic replace of exactly that program (XDP_FLAGS_REPLACE). */
+export function xdpAttach(ifindex: number, progFd: number, flags: number, oldProgFd = 0): number {
+  const opts = { sz: LAYOUT.bpf_xdp_attach_opts, old_prog_fd: oldProgFd };
+  return fns().xdpAttach(ifindex, progFd, flags, opts);
+}
+
+export function xdpDetach(ifindex: number, flags: number, oldProgFd = 0): number {
+  return fns().xdpDetach(ifindex, flags, { sz: LAYOUT.bpf_xdp_attach_opts, old_prog_fd: oldProgFd });
+}
+
+export interface XdpQuery {
+  rc: number;
+  progId: number;
+  drvProgId: number;
+  skbProgId: number;
+  attachMode: number;
+}
+
+export function xdpQuery(ifindex: number): XdpQuery {
+  const o = {
+    sz: LAYOUT.bpf_xdp_query_opts,
+    prog_id: 0,
+    drv_prog_id: 0,
+    hw_prog_id: 0,
+    skb_prog_id: 0,
+    attach_mode: 0,
+  };
+  const rc = fns().xdpQuery(ifindex, 0, o);
+  return {
+    rc,
+    progId: o.prog_id,
+    drvProgId: o.drv_prog_id,
+    skbProgId: o.skb_prog_id,
+    attachMode: o.attach_mode,
+  };
+}
+
+/** BPF_PROG_ATTACH; `replaceProgFd` > 0 (with BPF_F_REPLACE in flags) swaps exactly that program. */
+export function progAttach(
+  progFd: number,
+  targetFd: number,
+  type: number,
+  flags: number,
+  replaceProgFd = 0,
+): number {
+  const opts = { sz: LAYOUT.bpf_prog_attach_opts, flags, replace_prog_fd: replaceProgFd };
+  return fns().progAttachOpts(progFd, targetFd, type, opts);
+}
+
+/** The program ids attached at a cgroup hook (at most 64 read), or the negative errno. */
+export function progQuery(targetFd: number, type: number): { rc: number; ids: number[] } {
+  const ids = new Uint32Array(64);
+  const cnt = [ids.length];
+  const rc = fns().progQuery(targetFd, type, 0, [0], ids, cnt);
+  return { rc, ids: rc < 0 ? [] : [...ids.subarray(0, cnt[0] ?? 0)] };
+}
+
 export function linkUpdate(linkFd: number, progFd: number): number {
   return fns().linkUpdate(linkFd, progFd, { sz: LAYOUT.bpf_link_update_opts, flags: 0, old_prog_fd: 0 });
 }
@@ -795,6 +896,8 @@ function makeApi() {
     objPin: f.objPin,
     objGet: f.objGet,
     linkDetach: f.linkDetach,
+    progDetach2: f.progDetach2,
+    progGetFdById: f.progGetFdById,
     linkOpen: f.linkOpen,
     linkFd: f.linkFd,
     linkPin: f.linkPin,
