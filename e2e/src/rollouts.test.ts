@@ -106,6 +106,8 @@ async function group(name: string, n: number, refusing = 0): Promise<Group> {
       target: { group: name },
       fleet: FLEET,
       programs: [{ id: 'count', package: 'acme/count', version: OLD, attach: { interface: 'wan0' } }],
+      // The edge key signs the waves only within what the operators allow.
+      allow: [{ package: 'acme/count', versions: NEW }],
     },
     toSigningKey(operator.privateKeyPem),
   );

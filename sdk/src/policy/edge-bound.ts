@@ -10,7 +10,7 @@ const selector = (p: PolicyProgram) =>
 /**
  * Throws POLICY_NOT_ALLOWED unless every program of the edge-signed `policy` is one of its grants' programs (same
  * id, package, attach, config and maps) at the grant's own version or channel, or at an exact version inside the
- * grant's `allow` range for that package. A grant applies to its own target, and to a device of its group:
+ * grant's own version range or its `allow` range for that package. A grant applies to its own target, and to a device of its group:
  * `groups` are the receiving device's groups (absent at the edge, which predicts and does not know better).
  */
 export function assertWithinGrants(
@@ -65,6 +65,8 @@ function allows(grant: Policy, program: PolicyProgram): boolean {
     if (selector(g) === selector(program)) return true;
     const version = program.version;
     if (version === undefined || semver.valid(version) !== version) return false;
+    // The grant's own range (`^1`) already allows each version in it; `allow` widens it (an exact pin, a channel).
+    if (g.version !== undefined && semver.satisfies(version, g.version)) return true;
     return (grant.allow ?? []).some(
       (a) => a.package === program.package && semver.satisfies(version, a.versions),
     );

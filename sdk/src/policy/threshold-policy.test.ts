@@ -87,6 +87,20 @@ test('an edge-signed policy passes only for what the operators granted', async (
     'gw',
   ]);
 
+  // A range in the grant's own entry allows each version inside it without an allowance.
+  const ranged = await signedBy(
+    { ...groupPolicy, allow: undefined, programs: [{ ...firewall, version: '^1' }] },
+    op1,
+    op2,
+  );
+  await verifyTrustedPolicy(await edgePolicy([{ ...firewall, version: '1.9.0' }], [ranged]), trust, now, [
+    'gw',
+  ]);
+  await assert.rejects(
+    verifyTrustedPolicy(await edgePolicy([{ ...firewall, version: '2.0.0' }], [ranged]), trust, now, ['gw']),
+    code('POLICY_NOT_ALLOWED'),
+  );
+
   const refusals: Array<[string, Promise<unknown>]> = [
     ['a version outside the range', edgePolicy([{ ...firewall, version: '2.0.0' }], [grant])],
     ['a range instead of a pinned version', edgePolicy([{ ...firewall, version: '^1' }], [grant])],
