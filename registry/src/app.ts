@@ -11,6 +11,8 @@ import { createAuthorizer } from './middleware/auth.js';
 import { metricsMiddleware } from './middleware/metrics.js';
 import { toOpenApi } from './openapi/openapi.js';
 import { mountRoutes, type RouteSpec } from './openapi/route-table.js';
+import { rootRoutes } from './root/root-routes.js';
+import { createRootService } from './root/root-service.js';
 import { type BlobResponder, createBlobResponder } from './routes/blob-responder.js';
 import { channelRoutes } from './routes/channel-routes.js';
 import { createDocumentFastPath, type DocumentFastPath } from './routes/document-fast-path.js';
@@ -51,12 +53,23 @@ export function createApp(deps: AppDeps): RegistryApp {
     return openApiDoc;
   };
   const downloads = createBlobResponder(deps);
+  const roots = createRootService({
+    catalog: deps.catalog,
+    registryKeyId: deps.keys.keyId,
+    now: () => deps.clock.now(),
+    ...(deps.fleet?.announceRoot && { announce: deps.fleet.announceRoot }),
+  });
+  // The embedded broker keeps retained messages in memory only: the newest root is announced again at start.
+  roots
+    .announceLatest()
+    .catch((err: unknown) => deps.logger.warn('root announcement failed', { error: String(err) }));
   const routes: RouteSpec[] = [
     ...namespaceRoutes(deps),
     publishRoute(deps),
     ...packageRoutes(deps, downloads),
     ...channelRoutes(deps),
     ...indexRoutes(deps, signer, INDEX_PAYLOAD_TYPE),
+    ...rootRoutes(roots),
     ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
     ...systemRoutes(deps, openApi),
   ];

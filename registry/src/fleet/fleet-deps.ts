@@ -15,6 +15,8 @@ export interface FleetDeps {
   rollouts: RolloutRunner;
   /** The edge's policy key: devices list it among their operator keys. */
   edgeKey: { keyId: string; publicKeyPem: string };
+  /** Publishes the retained root announcement `{"version": N}` (devices then fetch and verify the root). */
+  announceRoot?: (version: number) => Promise<void>;
   /** The broker URL devices are told to use. */
   brokerUrl: string;
   /** Device logins on the broker itself (absent: the broker's logins are managed outside the edge). */

@@ -3,6 +3,7 @@ import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@bpfleet/sdk/errors';
+import { rootTopic } from '@bpfleet/sdk/protocol';
 import {
   readPrivateKey,
   readPublicKey,
@@ -189,6 +190,9 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       rollouts,
       edgeKey: { keyId: edgeKey.keyId, publicKeyPem: edgeKey.publicKeyPem },
       brokerUrl: url,
+      announceRoot: async (version) => {
+        await client.publishAsync(rootTopic(o.fleet), JSON.stringify({ version }), { qos: 1, retain: true });
+      },
       brokerLogins,
       deviceCa: loadDeviceCa,
     },
