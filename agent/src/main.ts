@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     probeType: (kind, name) => host.supports(kind, name),
   });
   const server = await startMetricsServer(
-    metrics.registry,
+    metrics,
     config.metrics.host,
     config.metrics.port,
     async () => metrics.setProgramMetrics(await loader.metrics()),

@@ -97,8 +97,19 @@ export interface ProgramMetric {
   deployment: string;
   map: string;
   name: string;
+  /** `label=value,…`: what telemetry shows; `labels` holds the same, as the exporter uses them. */
   key: string;
+  /** In the name's base unit (the manifest's `scale` applied); a histogram's sample count. */
   value: number;
+  type?: 'counter' | 'gauge' | 'histogram';
+  help?: string;
+  package?: string;
+  version?: string;
+  labels?: Record<string, string>;
+  /** Histograms: each bucket's own count (not cumulative) under its upper bound in the base unit. */
+  buckets?: { le: number; count: number }[];
+  /** Histograms: the sum of the samples, where the program keeps it. */
+  sum?: number;
 }
 
 /** What the kernel shows for one deployment, checked against what the loader recorded (never its own bookkeeping). */

@@ -279,7 +279,10 @@ export class BpfLoader implements Loader {
     const out: ProgramMetric[] = [];
     for (const id of await this.o.meta.ids()) {
       const meta = await this.o.meta.read(id);
-      if (meta) out.push(...readMapMetrics(id, this.maps(id), meta.current.maps, this.o.logger));
+      if (!meta) continue;
+      const { package: pkg, version } = meta.current.deployment;
+      const owner = { deployment: id, package: pkg, version };
+      out.push(...readMapMetrics(owner, this.maps(id), meta.current.maps, this.o.logger));
     }
     return out;
   }

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ProgramMetric } from '../ports.js';
 import type { EventState } from '../reporting/report.js';
+import { renderProgramMetrics } from './program-exposition.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -39,12 +40,14 @@ export class AgentMetrics {
     help: '1 while the MQTT session is up',
     registers: [this.registry],
   });
-  private readonly program = new Gauge({
-    name: 'bpfleet_program_metric',
-    help: 'Values of the maps that program manifests mark as metrics',
-    labelNames: ['deployment', 'map', 'metric', 'key'],
+  private program: ProgramMetric[] = [];
+  private readonly skippedPrograms = new Counter({
+    name: 'bpfleet_agent_program_metrics_skipped_total',
+    help: 'Program metric samples left out of a scrape: the name is one the agent uses, or another type elsewhere',
+    labelNames: ['deployment', 'name'],
     registers: [this.registry],
   });
+  readonly contentType = this.registry.contentType;
 
   reconciled(ok: boolean): void {
     this.reconciles.inc({ result: ok ? 'ok' : 'error' });
@@ -72,9 +75,16 @@ export class AgentMetrics {
 
   /** Replaces all program values, so metrics of removed deployments disappear. */
   setProgramMetrics(metrics: ProgramMetric[]): void {
-    this.program.reset();
-    for (const m of metrics) {
-      this.program.set({ deployment: m.deployment, map: m.map, metric: m.name, key: m.key }, m.value);
-    }
+    this.program = metrics;
+  }
+
+  /** The whole scrape: the agent's own metrics, then each program metric under the manifest's name. */
+  async metrics(): Promise<string> {
+    const own = await this.registry.getMetricsAsJSON();
+    const taken = new Set(own.map((m) => m.name));
+    const programs = renderProgramMetrics(this.program, taken, (m) =>
+      this.skippedPrograms.inc({ deployment: m.deployment, name: m.name }),
+    );
+    return (await this.registry.metrics()) + programs;
   }
 }

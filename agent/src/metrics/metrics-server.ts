@@ -2,7 +2,12 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+
+/** What is scraped: a prom-client Registry, or AgentMetrics (its registry plus the program metrics). */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
 
 export interface MetricsServer {
   url: string;
@@ -10,7 +15,7 @@ export interface MetricsServer {
 }
 
 export async function startMetricsServer(
-  registry: Registry,
+  registry: MetricsSource,
   host: string,
   port: number,
   beforeScrape?: () => Promise<void>,
