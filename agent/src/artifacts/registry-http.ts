@@ -17,6 +17,8 @@ export interface HttpGetOptions {
 export interface RegistryHttpOptions {
   /** Sockets per registry origin; the reconcile loop asks one thing at a time. */
   maxSockets?: number;
+  /** For https://: the CA that verifies the registry (else the system's) and the device's client certificate. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 // A keep-alive socket the server closed while it was idle fails at once; the request never reached a handler.
@@ -29,7 +31,7 @@ export class RegistryHttp {
   constructor(options: RegistryHttpOptions = {}) {
     const agent = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
     this.http = new http.Agent(agent);
-    this.https = new https.Agent(agent);
+    this.https = new https.Agent({ ...agent, ...options.tls });
   }
 
   /** Resolves once the response headers arrived; the caller reads the body or calls `discard`. */

@@ -9,6 +9,7 @@ import {
   overridesFromEnv,
   toAgentConfig,
 } from './agent-config.js';
+import { readTlsFiles } from './tls-files.js';
 
 const FLAGS = {
   config: { type: 'string', short: 'c' },
@@ -81,5 +82,7 @@ export async function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): P
     const v = values[flag];
     if (typeof v === 'string') overrides[key] = v;
   }
-  return { kind: 'run', config: toAgentConfig(file, overrides), debug: values.debug === true };
+  const config = toAgentConfig(file, overrides);
+  await readTlsFiles(config);
+  return { kind: 'run', config, debug: values.debug === true };
 }

@@ -72,7 +72,15 @@ export class MqttSession {
       o.onConnect();
     });
     client.on('message', (topic, payload) => o.onMessage(topic, payload));
-    client.on('error', (err) => o.logger.warn('mqtt error', { error: err.message }));
+    client.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      // A broker whose certificate the configured CA does not vouch for is never trusted; say so plainly.
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+        o.logger.error('mqtt TLS refused', {
+          error: `${o.url}: the broker's certificate is not trusted by tls.ca (${code}): ${err.message}`,
+        });
+      } else o.logger.warn('mqtt error', { error: err.message });
+    });
     client.on('close', () => {
       o.onDisconnect?.();
       this.scheduleReconnect();
