@@ -4,6 +4,7 @@ import { connectRegistry } from '../../registry-client/connect.js';
 import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-client.js';
 import { inventoryBrief, inventoryLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
+import { registerDeviceCommand } from './fleet-register.js';
 
 interface Options {
   registry?: string;
@@ -103,21 +104,5 @@ export function register(program: Command): void {
     );
   });
 
-  common(
-    fleet
-      .command('register')
-      .description('Register a device and print its broker credentials (shown once)')
-      .argument('<id>', 'device id (its MQTT client id and username)')
-      .option('--group <name...>', 'groups the device belongs to', []),
-  ).action(async (id: string, o: Options & { group: string[] }) => {
-    const device = await (await fleetClient(o)).registerDevice(id, o.group);
-    printResult(o, device, () =>
-      [
-        `registered ${id} in fleet ${device.fleet}`,
-        `broker    ${device.broker.url}`,
-        `username  ${device.broker.username}`,
-        `password  ${device.broker.password}  (shown once)`,
-      ].join('\n'),
-    );
-  });
+  registerDeviceCommand(fleet, common);
 }
