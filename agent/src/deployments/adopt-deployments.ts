@@ -1,7 +1,7 @@
 // After a restart or a crash: every deployment in the pin root or the records, taken over as it runs (its link
 // fds held again), finished or rolled back where a crash interrupted it, or cleaned away when nothing is trusted.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import type { FdLink } from '@bpfleet/sdk/bpf';
+import type { PinnableLink } from '@bpfleet/sdk/bpf';
 import type { Logger } from '../logger.js';
 import type { Deployment } from '../ports.js';
 import { type Recovery, recoverVersion } from './adopt-recovery.js';
@@ -16,7 +16,7 @@ export interface AdoptContext {
   held: Map<string, HeldDeployment>;
   dir(id: string): string;
   /** Takes a deployment out of the kernel entirely: links, pins, record. */
-  remove(id: string, links: Map<string, FdLink>): Promise<void>;
+  remove(id: string, links: Map<string, PinnableLink>): Promise<void>;
 }
 
 export async function adoptDeployments(ctx: AdoptContext): Promise<Deployment[]> {
@@ -42,7 +42,10 @@ export async function adoptDeployments(ctx: AdoptContext): Promise<Deployment[]>
     }
   }
   for (const [id, meta] of metas) {
-    const links = openPinnedLinks(id, ctx.dir(id), ctx.logger);
+    const links = openPinnedLinks(id, ctx.dir(id), ctx.logger, {
+      ...meta?.previous?.targets,
+      ...meta?.current.targets,
+    });
     const recovered = meta && recoverVersion(meta, programIdsOf(links));
     if (!meta || !recovered) {
       // Half an attach (a crash before its pins, or pins without a record): nothing is trusted, clean it.
@@ -60,7 +63,7 @@ async function adoptHandover(
   id: string,
   meta: DeploymentMeta,
 ): Promise<Deployment | undefined> {
-  const links = openPinnedLinks(id, ctx.dir(id), ctx.logger);
+  const links = openPinnedLinks(id, ctx.dir(id), ctx.logger, meta.current.targets);
   const recovered = recoverVersion({ phase: 'attached', current: meta.current }, programIdsOf(links));
   if (!recovered) {
     // Unpin only: a link shared with `from` is still pinned there and `from`'s own record decides its fate.
@@ -83,11 +86,11 @@ async function takeOver(
   id: string,
   meta: DeploymentMeta,
   recovered: Recovery,
-  links: Map<string, FdLink>,
+  links: Map<string, PinnableLink>,
 ): Promise<Deployment> {
   removeLinks(
     id,
-    recovered.extra.map((name) => [name, links.get(name) as FdLink]),
+    recovered.extra.map((name) => [name, links.get(name) as PinnableLink]),
     ctx.logger,
   );
   for (const name of recovered.extra) links.delete(name);

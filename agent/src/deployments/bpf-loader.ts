@@ -2,7 +2,13 @@
 // upgrades and hand-overs, adoption after restart, and the kernel check.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AttachTarget, type BpfMap, type FdLink, interfaceIndex, openPinnedMap } from '@bpfleet/sdk/bpf';
+import {
+  type AttachTarget,
+  type BpfMap,
+  interfaceIndex,
+  openPinnedMap,
+  type PinnableLink,
+} from '@bpfleet/sdk/bpf';
 import { BpfError, errorMessage } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec, KernelCheck, Loader, ProgramMetric } from '../ports.js';
@@ -121,7 +127,7 @@ export class BpfLoader implements Loader {
     );
     const version = fillMaps(spec, prepared, collection);
     await this.o.meta.write(spec.id, { phase: 'attaching', current: version });
-    const links = new Map<string, FdLink>();
+    const links = new Map<string, PinnableLink>();
     try {
       makeDeploymentDirs(dir);
       for (const [name, target] of Object.entries(prepared.targets)) {
@@ -162,7 +168,7 @@ export class BpfLoader implements Loader {
     const version = fillMaps(spec, prepared, collection);
     const plan = planProgramSet(before.current, held.links, prepared.targets);
     await this.o.meta.write(spec.id, { phase: 'upgrading', current: version, previous: before.current });
-    const added = new Map<string, FdLink>();
+    const added = new Map<string, PinnableLink>();
     const swapped: string[] = [];
     try {
       for (const name of plan.add) {
@@ -172,7 +178,7 @@ export class BpfLoader implements Loader {
         if (!held.links.has(name)) link.pin(this.pin(spec.id, name));
       }
       for (const name of plan.swap) {
-        const link = held.links.get(name) as FdLink;
+        const link = held.links.get(name) as PinnableLink;
         swapped.push(name);
         link.update(collection.program(name));
         // Health: the link must now run exactly the program just loaded.
@@ -197,7 +203,7 @@ export class BpfLoader implements Loader {
     // Break, after make: links of programs the new version lacks (or moved elsewhere) go now.
     removeLinks(
       spec.id,
-      plan.gone.map((name) => [name, held.links.get(name) as FdLink]),
+      plan.gone.map((name) => [name, held.links.get(name) as PinnableLink]),
       this.o.logger,
     );
     for (const name of plan.gone) held.links.delete(name);
@@ -243,10 +249,11 @@ export class BpfLoader implements Loader {
   }
 
   private async detachNow(id: string): Promise<void> {
-    const links = this.held.get(id)?.links ?? new Map<string, FdLink>();
+    const links = this.held.get(id)?.links ?? new Map<string, PinnableLink>();
     // Pins this process does not hold (after a failed adopt, say) are opened and removed too.
     if (linkPinNames(this.dir(id)).some((name) => !links.has(name))) {
-      for (const [name, link] of openPinnedLinks(id, this.dir(id), this.o.logger)) {
+      const targets = (await this.o.meta.read(id))?.current.targets;
+      for (const [name, link] of openPinnedLinks(id, this.dir(id), this.o.logger, targets)) {
         if (links.has(name)) link.close();
         else links.set(name, link);
       }
@@ -296,7 +303,7 @@ export class BpfLoader implements Loader {
     this.held.clear();
   }
 
-  private async removeDeployment(id: string, links: Map<string, FdLink>): Promise<void> {
+  private async removeDeployment(id: string, links: Map<string, PinnableLink>): Promise<void> {
     removeLinks(id, links, this.o.logger);
     rmSync(this.dir(id), { recursive: true, force: true });
     this.held.get(id)?.collection?.close();
@@ -308,7 +315,7 @@ export class BpfLoader implements Loader {
   private hold(id: string, version: VersionMeta): HeldDeployment {
     let held = this.held.get(id);
     if (!held) {
-      held = { version, links: openPinnedLinks(id, this.dir(id), this.o.logger) };
+      held = { version, links: openPinnedLinks(id, this.dir(id), this.o.logger, version.targets) };
       this.held.set(id, held);
     }
     return held;

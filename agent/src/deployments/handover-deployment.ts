@@ -1,6 +1,6 @@
 // A rename without a gap: the new id takes over the old one's hooks, then the old id's links, pins and record go.
 import { rmSync } from 'node:fs';
-import type { AttachTarget, FdLink } from '@bpfleet/sdk/bpf';
+import type { AttachTarget, PinnableLink } from '@bpfleet/sdk/bpf';
 import { BpfError, errorMessage } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { Deployment, DeploySpec } from '../ports.js';
@@ -50,14 +50,14 @@ export async function handoverDeployment(
   const version = fillMaps(spec, prepared, collection);
   await ctx.meta.write(spec.id, { phase: 'handover', current: version, from: from.id });
   const dir = ctx.dir(spec.id);
-  const links = new Map<string, FdLink>();
+  const links = new Map<string, PinnableLink>();
   const shared = new Map<string, string>();
   try {
     makeDeploymentDirs(dir);
     for (const [name, target] of Object.entries(prepared.targets)) {
       const oldName = target.kind === 'xdp' ? sharedHook(old, target, shared) : undefined;
       if (oldName) {
-        const link = old.links.get(oldName) as FdLink;
+        const link = old.links.get(oldName) as PinnableLink;
         shared.set(oldName, name);
         // Pinned under the new id before the swap: a crash in between leaves the new id incomplete.
         link.pin(ctx.pin(spec.id, name));
@@ -108,13 +108,13 @@ function undoHandover(
   ctx: HandoverContext,
   id: string,
   old: HeldDeployment,
-  links: Map<string, FdLink>,
+  links: Map<string, PinnableLink>,
   shared: Map<string, string>,
 ): void {
   const ownLinks = [...links].filter(([name]) => ![...shared.values()].includes(name));
   removeLinks(id, ownLinks, ctx.logger);
   for (const [oldName, newName] of shared) {
-    const link = old.links.get(oldName) as FdLink;
+    const link = old.links.get(oldName) as PinnableLink;
     try {
       if (old.collection) link.update(old.collection.program(oldName));
     } catch (err) {

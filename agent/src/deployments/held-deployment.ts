@@ -2,14 +2,19 @@
 // process loaded it, the collection (to swap back, re-attach and repair from).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Collection, type FdLink, openPinnedLink } from '@bpfleet/sdk/bpf';
+import {
+  type AttachTarget,
+  type Collection,
+  openPinnedAttachment,
+  type PinnableLink,
+} from '@bpfleet/sdk/bpf';
 import { errorMessage } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { VersionMeta } from './deployment-meta.js';
 
 export interface HeldDeployment {
   version: VersionMeta;
-  links: Map<string, FdLink>;
+  links: Map<string, PinnableLink>;
   /** Absent after a restart: nothing to re-attach from without loading the package again. */
   collection?: Collection;
 }
@@ -19,12 +24,21 @@ export function linkPinNames(dir: string): string[] {
   return existsSync(links) ? readdirSync(links) : [];
 }
 
-/** Opens every pinned link of a deployment directory; a pin that is no link is logged and left out. */
-export function openPinnedLinks(id: string, dir: string, logger: Logger): Map<string, FdLink> {
-  const out = new Map<string, FdLink>();
+/**
+ * Opens every pinned link of a deployment directory; a pin that is no link is logged and left out. A legacy
+ * attachment (netlink XDP, BPF_PROG_ATTACH) pins its program, which says nothing of its hook: `targets` (the
+ * record's) say where to look for it.
+ */
+export function openPinnedLinks(
+  id: string,
+  dir: string,
+  logger: Logger,
+  targets: Record<string, AttachTarget> = {},
+): Map<string, PinnableLink> {
+  const out = new Map<string, PinnableLink>();
   for (const name of linkPinNames(dir)) {
     try {
-      out.set(name, openPinnedLink(join(dir, 'links', name)));
+      out.set(name, openPinnedAttachment(join(dir, 'links', name), targets[name]));
     } catch (err) {
       logger.warn('pinned link unreadable', { id, name, error: errorMessage(err) });
     }
@@ -33,7 +47,7 @@ export function openPinnedLinks(id: string, dir: string, logger: Logger): Map<st
 }
 
 /** The program id each link runs (-1 when the kernel cannot say), by name. */
-export function programIdsOf(links: ReadonlyMap<string, FdLink>): Map<string, number> {
+export function programIdsOf(links: ReadonlyMap<string, PinnableLink>): Map<string, number> {
   const out = new Map<string, number>();
   for (const [name, link] of links) {
     try {
@@ -46,7 +60,7 @@ export function programIdsOf(links: ReadonlyMap<string, FdLink>): Map<string, nu
 }
 
 /** Every link out of the kernel (detached where the type can, unpinned, closed), whatever fails on the way. */
-export function removeLinks(id: string, links: Iterable<[string, FdLink]>, logger: Logger): void {
+export function removeLinks(id: string, links: Iterable<[string, PinnableLink]>, logger: Logger): void {
   for (const [name, link] of links) {
     try {
       link.remove();

@@ -2,7 +2,7 @@
 // from what this process holds open (the link fd, the collection).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AttachTarget, type FdLink, interfaceIndex, type LinkInfo } from '@bpfleet/sdk/bpf';
+import { type AttachTarget, interfaceIndex, type LinkInfo, type PinnableLink } from '@bpfleet/sdk/bpf';
 import { errorMessage } from '@bpfleet/sdk/errors';
 import type { KernelCheck } from '../ports.js';
 import type { HeldDeployment } from './held-deployment.js';
@@ -17,7 +17,7 @@ interface Finding {
 }
 
 /** Attaches a program of the held collection again where the record says (the old link is detached). */
-export type Reattach = (name: string, target: AttachTarget) => Promise<FdLink>;
+export type Reattach = (name: string, target: AttachTarget) => Promise<PinnableLink>;
 
 const SEVERITY: DriftCode[] = [
   'DRIFT_TARGET_MISSING',

@@ -1,5 +1,12 @@
 // One version loaded: its collection, its policy maps filled, its programs attached as pinnable kernel links.
-import { type AttachTarget, type Collection, FdLink, loadCollection } from '@bpfleet/sdk/bpf';
+import {
+  type AttachTarget,
+  type Collection,
+  FdLink,
+  LegacyLink,
+  loadCollection,
+  type PinnableLink,
+} from '@bpfleet/sdk/bpf';
 import { NotSupportedError } from '@bpfleet/sdk/errors';
 import type { Logger } from '../logger.js';
 import type { DeploySpec } from '../ports.js';
@@ -44,9 +51,10 @@ export async function attachProgram(
   collection: Collection,
   name: string,
   target: AttachTarget,
-): Promise<FdLink> {
+): Promise<PinnableLink> {
   const link = await collection.program(name).attach(target);
-  if (link instanceof FdLink) return link;
+  // A legacy attachment (kernels without XDP or cgroup links) is pinned, checked and swapped by its program.
+  if (link instanceof FdLink || link instanceof LegacyLink) return link;
   link.close();
   throw new NotSupportedError(
     'LINK_NOT_PINNABLE',

@@ -1,5 +1,5 @@
 // What an upgrade does per program: swap it in its link, attach it new, or remove it (the set may change).
-import type { AttachTarget, FdLink } from '@bpfleet/sdk/bpf';
+import type { AttachTarget, PinnableLink } from '@bpfleet/sdk/bpf';
 import type { VersionMeta } from './deployment-meta.js';
 
 export interface ProgramSetPlan {
@@ -13,7 +13,7 @@ export interface ProgramSetPlan {
 
 export function planProgramSet(
   old: VersionMeta,
-  links: ReadonlyMap<string, FdLink>,
+  links: ReadonlyMap<string, PinnableLink>,
   targets: Record<string, AttachTarget>,
 ): ProgramSetPlan {
   const swap = Object.keys(targets).filter((name) => {
