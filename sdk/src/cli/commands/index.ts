@@ -14,6 +14,7 @@ import { register as registerPack } from './pack.js';
 import { register as registerPolicy } from './policy.js';
 import { register as registerPublish } from './publish.js';
 import { register as registerRollout } from './rollout.js';
+import { register as registerRoot } from './root.js';
 import { register as registerSign } from './sign.js';
 import { register as registerTest } from './test.js';
 import { register as registerVerify } from './verify.js';
@@ -37,6 +38,7 @@ const registrations: Array<(program: Command) => void> = [
   registerPolicy,
   registerFleet,
   registerRollout,
+  registerRoot,
 ];
 
 export function registerCommands(program: Command): void {
