@@ -14,6 +14,7 @@ import { KernelProbe } from './host/kernel-probe.js';
 import { createJsonLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
+import { startEventStreams } from './events/start-event-streams.js';
 import { startDeviceAgent } from './start-device-agent.js';
 
 const VERSION = (
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
     inventory: collectInventory(host, VERSION),
     probeType: (kind, name) => host.supports(kind, name),
   });
+  const events = startEventStreams(config, { session: agent.session, registry: metrics.registry, logger });
   const server = await startMetricsServer(
     metrics,
     config.metrics.host,
@@ -91,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       stopping = true;
       // Programs stay attached through their pins: what runs keeps running, the next start adopts it.
       logger.info('stopping; attached programs keep running', { signal });
-      Promise.all([agent.stop(), server.close()]).then(
+      Promise.all([events.stop(), agent.stop(), server.close()]).then(
         () => resolve(0),
         (err: unknown) => {
           logger.error('stop failed', { error: errorMessage(err) });

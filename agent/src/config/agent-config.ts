@@ -1,6 +1,7 @@
 // The agent's configuration: file (JSON), then environment, then flags; every error names its key.
 import { ConfigError, errorMessage } from '@bpfleet/sdk/errors';
 import { parseTrustedKey, type TrustedKey } from '@bpfleet/sdk/trust';
+import { type EventsConfig, parseEventsConfig } from '../events/events-config.js';
 
 /** `{ keyId, publicKeyPem, validFrom?, validUntil? }`, as sdk/trust parses it. */
 export type KeyConfig = TrustedKey;
@@ -57,6 +58,8 @@ export interface AgentConfig {
   reconcileIntervalSeconds: number;
   /** How often the links of what runs are checked against the kernel (drift), between reconcile passes. */
   driftCheckIntervalSeconds: number;
+  /** Event streams (ring buffers) delivery: budget, MQTT batching, local JSON-lines sink (events/). */
+  events?: EventsConfig;
 }
 
 export interface TlsMaterial {
@@ -124,6 +127,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     'telemetryIntervalSeconds',
     'reconcileIntervalSeconds',
     'driftCheckIntervalSeconds',
+    'events',
   ]);
   const broker = obj(raw.broker, 'broker');
   only(broker, 'broker', ['url', 'username', 'password', 'ca', 'cert', 'key', 'keepaliveSeconds']);
@@ -185,6 +189,7 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     telemetryIntervalSeconds: int(raw.telemetryIntervalSeconds ?? 30, 'telemetryIntervalSeconds', 1, 86400),
     reconcileIntervalSeconds: int(raw.reconcileIntervalSeconds ?? 60, 'reconcileIntervalSeconds', 1, 86400),
     driftCheckIntervalSeconds: int(raw.driftCheckIntervalSeconds ?? 2, 'driftCheckIntervalSeconds', 1, 3600),
+    events: parseEventsConfig(raw.events),
   };
   checkPolicyTrust(config.trust, trust.operatorThreshold);
   if (trust.rootKeys !== undefined) {

@@ -2,4 +2,5 @@
 
 export * from './inventory.js';
 export * from './messages.js';
+export * from './program-events.js';
 export * from './topics.js';

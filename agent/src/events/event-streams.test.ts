@@ -1,0 +1,208 @@
+// The agent's event streams on the real kernel: a program's ring drained by the agent's own service, every record
+// accounted for (the JSON-lines file and bpftool are the observers), the budget sampling and counting what it drops.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type Collection, loadCollection, testRun } from '@bpfleet/sdk/bpf';
+import { type ProgramEventBatch, parseProgramEventBatch } from '@bpfleet/sdk/protocol';
+import { Registry } from 'prom-client';
+import { DeploymentMetaStore } from '../deployments/deployment-meta.js';
+import { silentLogger } from '../logger.js';
+import { EventMetrics } from '../metrics/event-metrics.js';
+import { EventStreams } from './event-streams.js';
+import type { EventsConfig } from './events-config.js';
+import { JsonLinesSink } from './jsonl-sink.js';
+import { MqttEventSink } from './mqtt-event-sink.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const FRAME = new Uint8Array(64);
+const RECORD = { seq: 'u64', cpu: 'u32', tag: 'u32' } as const;
+
+interface Rig {
+  coll: Collection;
+  streams: EventStreams;
+  registry: Registry;
+  batches: ProgramEventBatch[];
+  sinkPath: string;
+  lostMapId: number;
+  cleanup(): Promise<void>;
+}
+
+/** A deployment as the loader leaves it: maps pinned under <pinRoot>/<id>/maps, its record in the meta dir. */
+async function rig(config: EventsConfig): Promise<Rig> {
+  const coll = await loadCollection(readFileSync(join(ROOT, 'build', 'bpf', 'event_burst.bpf.o')), {
+    config: { tag: 7 },
+  });
+  const pinRoot = `/sys/fs/bpf/evs-test-${process.pid}-${Date.now()}`;
+  const data = mkdtempSync(join(tmpdir(), 'evs-agent-'));
+  const mapsDir = join(pinRoot, 'burst', 'maps');
+  mkdirSync(mapsDir, { recursive: true });
+  coll.map('burst_events').pin(join(mapsDir, 'burst_events'));
+  coll.map('burst_lost').pin(join(mapsDir, 'burst_lost'));
+  mkdirSync(join(data, 'deployments'));
+  const deployment = { id: 'burst', package: 'evs/burst', version: '1.0.0', digest: 'sha256:0', attach: {} };
+  const maps = {
+    burst_events: { events: { record: RECORD, lostCounter: 'burst_lost' } },
+    burst_lost: { layout: { key: 'u32', value: 'u64' } },
+  };
+  writeFileSync(
+    join(data, 'deployments', 'burst.json'),
+    JSON.stringify({ phase: 'attached', current: { deployment, programIds: {}, maps } }),
+  );
+  const registry = new Registry();
+  const metrics = new EventMetrics(registry);
+  const batches: ProgramEventBatch[] = [];
+  const sinkPath = join(data, 'events', 'events.jsonl');
+  const streams = new EventStreams({
+    config,
+    meta: new DeploymentMetaStore(join(data, 'deployments')),
+    pinRoot,
+    metrics,
+    logger: silentLogger,
+    syncMs: 100,
+    sinks: [
+      new MqttEventSink({
+        batchRecords: config.batchRecords,
+        metrics,
+        // The wire form, parsed as the edge parses it.
+        publish: (payload) => batches.push(parseProgramEventBatch(payload)) > 0,
+      }),
+      new JsonLinesSink({ path: sinkPath, maxBytes: 1 << 30, files: 2, logger: silentLogger }),
+    ],
+  });
+  streams.start();
+  return {
+    coll,
+    streams,
+    registry,
+    batches,
+    sinkPath,
+    lostMapId: coll.map('burst_lost').info.id,
+    async cleanup() {
+      await streams.stop();
+      coll.close();
+      rmSync(pinRoot, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+function bpftoolLost(mapId: number): number {
+  const out = JSON.parse(
+    execFileSync('bpftool', ['-j', 'map', 'lookup', 'id', String(mapId), 'key', '0', '0', '0', '0'], {
+      encoding: 'utf8',
+    }),
+  );
+  return (out.values as Array<{ value: string[] }>).reduce(
+    (sum, v) => sum + Number(Buffer.from(v.value.map(Number)).readBigUInt64LE(0)),
+    0,
+  );
+}
+
+async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as Array<{ labels: Record<string, string>; value: number }>;
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((s, v) => s + v.value, 0);
+}
+
+async function emit(r: Rig, total: number): Promise<void> {
+  while (r.streams.streams().length === 0) await new Promise((res) => setTimeout(res, 20));
+  for (let runs = 0; runs < total; runs += 2000) {
+    testRun(r.coll.program('emit_burst'), FRAME, { repeat: Math.min(2000, total - runs) });
+    await yieldToLoop();
+  }
+}
+
+function sinkLines(
+  path: string,
+): Array<{ record?: { seq: number; tag: number }; lost?: Record<string, number> }> {
+  const files = readdirSync(dirname(path)).filter((f) => f.startsWith('events.jsonl'));
+  return files.flatMap((f) =>
+    readFileSync(join(dirname(path), f), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  );
+}
+
+const UNLIMITED: EventsConfig = {
+  ratePerSecond: 10_000_000,
+  burst: 100_000_000,
+  batchRecords: 500,
+  flushMs: 50,
+};
+
+test('1,000,000 records through the agent: delivered + lost = emitted, in the sink, on the wire and in the counters', async () => {
+  const r = await rig(UNLIMITED);
+  try {
+    const EMITTED = 1_000_000;
+    await emit(r, EMITTED);
+    await new Promise((res) => setTimeout(res, 500));
+    await r.streams.stop();
+    const lines = sinkLines(r.sinkPath).filter((l) => l.record);
+    const lost = bpftoolLost(r.lostMapId);
+    const seqs = new Set(lines.map((l) => l.record?.seq));
+    console.log(`agent: emitted ${EMITTED}, delivered ${lines.length}, lost (ring full) ${lost}`);
+    assert.equal(seqs.size, lines.length, 'no record twice');
+    assert.ok(
+      lines.every((l) => l.record?.tag === 7),
+      'records decoded by the layout',
+    );
+    assert.equal(lines.length + lost, EMITTED);
+    const wire = r.batches.reduce((n, b) => n + b.records.length, 0);
+    assert.equal(wire, lines.length, 'every delivered record was published');
+    assert.equal(
+      r.batches.reduce((n, b) => n + b.lost.ringFull, 0),
+      lost,
+      'the batches say how many the ring refused',
+    );
+    let next = 0;
+    for (const b of r.batches) {
+      assert.equal(b.first, next, 'batches number their records without gaps');
+      next += b.records.length;
+    }
+    const labels = { deployment: 'burst', stream: 'burst_events' };
+    assert.equal(await counter(r.registry, 'bpfleet_events_total', labels), lines.length);
+    assert.equal(
+      await counter(r.registry, 'bpfleet_events_lost_total', { ...labels, reason: 'ring_full' }),
+      lost,
+    );
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('over the budget, records are sampled and the dropped ones counted: delivered + budget + ring full = emitted', async () => {
+  const r = await rig({ ratePerSecond: 2000, burst: 1000, batchRecords: 200, flushMs: 50 });
+  try {
+    const EMITTED = 100_000;
+    const started = performance.now();
+    await emit(r, EMITTED);
+    await new Promise((res) => setTimeout(res, 300));
+    await r.streams.stop();
+    const seconds = (performance.now() - started) / 1000;
+    const delivered = sinkLines(r.sinkPath).filter((l) => l.record).length;
+    const ringFull = bpftoolLost(r.lostMapId);
+    const budget = r.batches.reduce((n, b) => n + b.lost.budget, 0);
+    console.log(
+      `budget: emitted ${EMITTED} in ${seconds.toFixed(1)} s: delivered ${delivered}, budget ${budget}, ring full ${ringFull}`,
+    );
+    assert.equal(delivered + budget + ringFull, EMITTED);
+    assert.ok(budget > 0, 'the budget dropped records');
+    assert.ok(delivered <= 1000 + 2000 * seconds + 1, `no more than the budget allows (${delivered})`);
+    const labels = { deployment: 'burst', stream: 'burst_events' };
+    assert.equal(
+      await counter(r.registry, 'bpfleet_events_lost_total', { ...labels, reason: 'budget' }),
+      budget,
+    );
+  } finally {
+    await r.cleanup();
+  }
+});
