@@ -7,7 +7,8 @@ import { type JsonSchema, validate } from './json-schema.js';
 export type HttpMethod = 'get' | 'put' | 'post' | 'delete';
 
 /** Who may call a route: anyone, the admin, or a publisher of the `:ns` in the path (the admin too). */
-export type Access = 'public' | 'admin' | 'namespace';
+/** `token`: any valid token, admin or publish (to say who it belongs to). */
+export type Access = 'public' | 'admin' | 'namespace' | 'token';
 
 export interface ResponseSpec {
   description: string;

@@ -22,6 +22,9 @@ export async function applyStatement(
   const { catalog, clock } = deps;
   const pkg = `${target.namespace}/${target.name}`;
   const what = `${target.action} ${pkg}${target.channel ? `#${target.channel}` : ''}`;
+  // Said first: a misspelled package name is the likely mistake, not a missing version of it.
+  if (!(await catalog.getPackage(target.namespace, target.name)))
+    throw httpError('PACKAGE_NOT_FOUND', `${what}: no package ${pkg} in this registry; check the name`);
   const keys = await catalog.listPublisherKeys(target.namespace);
   if (keys.length === 0)
     throw httpError('NO_PUBLISHER_KEYS', `${what}: namespace ${target.namespace} has no publisher keys`);

@@ -1,7 +1,7 @@
 // The bpfleet CLI against a served registry: login, publish, info, channel set/list, yank, with --json.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -130,5 +130,69 @@ describe('bpfleet CLI against the registry', () => {
       env: { PATH: process.env.PATH ?? '', XDG_CONFIG_HOME: home, BPFLEET_REGISTRY: 'http://127.0.0.1:1' },
     }).catch((e: { stdout: string }) => e);
     assert.match(envOverride.stdout, /REGISTRY_UNREACHABLE/);
+  });
+
+  it('login checks the token with the registry and saves nothing it refuses', async () => {
+    const wrong = await bpfleet(
+      'login',
+      '--registry',
+      served.url,
+      '--admin',
+      '--token',
+      'x'.repeat(43),
+      '--json',
+    );
+    assert.equal(wrong.code, 1);
+    assert.equal((JSON.parse(wrong.stdout) as { error: { code: string } }).error.code, 'TOKEN_REFUSED');
+    const notAdmin = await bpfleet('login', '--registry', served.url, '--admin', '--token', token);
+    assert.equal(notAdmin.code, 1);
+    assert.match(notAdmin.stderr, /a publish token for namespace acme, not the admin token; drop --admin/);
+    const admin = await bpfleet(
+      'login',
+      '--registry',
+      served.url,
+      '--admin',
+      '--token',
+      fx.adminToken,
+      '--json',
+    );
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.equal((JSON.parse(admin.stdout) as { role: string }).role, 'admin');
+    const saved = JSON.parse(await readFile(join(home, 'bpfleet', 'credentials.json'), 'utf8')) as {
+      registries: Record<string, { adminToken?: string }>;
+    };
+    assert.equal(saved.registries[served.url]?.adminToken, fx.adminToken, 'only the checked token was saved');
+
+    // A registry with no saved token: reachable says which registries have one, unreachable says so.
+    const other = served.url.replace('127.0.0.1', 'localhost');
+    const missing = await bpfleet('namespace', 'create', 'zz', '--registry', other, '--json');
+    const body = JSON.parse(missing.stdout) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'TOKEN_MISSING', missing.stdout);
+    assert.match(
+      body.error.message,
+      new RegExp(`tokens are saved for ${served.url}: is --registry right\\?`),
+    );
+    const down = await bpfleet('namespace', 'create', 'zz', '--registry', 'http://127.0.0.1:1', '--json');
+    assert.equal((JSON.parse(down.stdout) as { error: { code: string } }).error.code, 'REGISTRY_UNREACHABLE');
+  });
+
+  it('publish and sign say what is missing and what to run', async () => {
+    const nope = await bpfleet('publish', join(home, 'nope.tgz'));
+    assert.equal(nope.code, 1);
+    assert.match(nope.stderr, /publish .*nope\.tgz: cannot read the package \(ENOENT/);
+    const pkg = await buildSignedPackage('acme/unsigned', '1.0.0', publisher.signing);
+    await writeFile(join(home, 'unsigned.bpfleet.tgz'), pkg.archive);
+    const unsigned = await bpfleet('publish', join(home, 'unsigned.bpfleet.tgz'));
+    assert.match(
+      unsigned.stderr,
+      /no bundle at .*unsigned\.bpfleet\.sigstore\.json: the package is not signed; run `bpfleet sign .* --key <publisher\.key>` first, or give --bundle \[BUNDLE_MISSING\]/,
+    );
+    await writeFile(join(home, 'acme.pub'), publisher.pair.publicKeyPem, { mode: 0o644 });
+    const pub = await bpfleet('sign', join(home, 'unsigned.bpfleet.tgz'), '--key', join(home, 'acme.pub'));
+    assert.equal(pub.code, 1);
+    assert.match(pub.stderr, /this is a public key; sign with the private key \(.*acme\.key/);
+    assert.doesNotMatch(pub.stderr, /chmod/);
+    const help = await bpfleet('sign', '--help');
+    assert.match(help.stdout, /x\.bpfleet\.tgz\s+→\s+x\.bpfleet\.sigstore\.json/);
   });
 });

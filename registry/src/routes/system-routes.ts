@@ -58,6 +58,36 @@ export function systemRoutes(deps: AppDeps, openApi: () => Record<string, unknow
       handler: (c) => c.json(openApi()),
     }),
     defineRoute({
+      method: 'get',
+      path: '/v1/whoami',
+      operationId: 'whoami',
+      summary: 'Who the bearer token belongs to: the admin, or a publish token of one namespace',
+      tag: 'system',
+      access: 'token',
+      responses: {
+        200: {
+          description: 'The token holder',
+          content: json({
+            type: 'object',
+            required: ['role'],
+            properties: {
+              role: { type: 'string', enum: ['admin', 'publisher'] },
+              namespace: { type: 'string' },
+              tokenId: { type: 'string' },
+            },
+          }),
+        },
+      },
+      handler: (c) => {
+        const p = c.get('principal');
+        return c.json(
+          p.kind === 'admin'
+            ? { role: 'admin' }
+            : { role: 'publisher', namespace: p.namespace, tokenId: p.tokenId },
+        );
+      },
+    }),
+    defineRoute({
       method: 'post',
       path: '/v1/admin/gc',
       operationId: 'collectOrphans',

@@ -18,5 +18,12 @@ export async function connectRegistry(
     role === 'admin'
       ? (flags.token ?? resolved.adminToken ?? resolved.token)
       : (resolved.token ?? resolved.adminToken);
-  return new RegistryClient(token ? { url: resolved.url, token } : { url: resolved.url });
+  if (token) return new RegistryClient({ url: resolved.url, token });
+  const others = (resolved.savedFor ?? []).filter((u) => u !== resolved.url);
+  const flag = role === 'admin' ? ' --admin' : '';
+  const hint =
+    `no ${role === 'admin' ? 'admin' : 'publish'} token for ${resolved.url}` +
+    (others.length ? ` (tokens are saved for ${others.join(', ')}: is --registry right?)` : '') +
+    `; run \`bpfleet login --registry ${resolved.url}${flag} --token …\` or pass --token`;
+  return new RegistryClient({ url: resolved.url, missingTokenHint: hint });
 }

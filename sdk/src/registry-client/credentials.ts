@@ -20,6 +20,8 @@ export interface ResolvedRegistry {
   url: string;
   token?: string;
   adminToken?: string;
+  /** Registries the credentials file holds tokens for (to say so when this one has none). */
+  savedFor?: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -80,7 +82,7 @@ export async function resolveRegistry(
     );
   }
   const saved = file.registries[url] ?? {};
-  const resolved: ResolvedRegistry = { url };
+  const resolved: ResolvedRegistry = { url, savedFor: Object.keys(file.registries) };
   const token = flags.token ?? env.BPFLEET_TOKEN ?? saved.token;
   const adminToken = env.BPFLEET_ADMIN_TOKEN ?? saved.adminToken;
   if (token) resolved.token = token;

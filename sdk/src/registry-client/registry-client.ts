@@ -16,6 +16,8 @@ export interface RegistryClientOptions {
   url: string;
   /** Publish or admin token for the calls that need one. */
   token?: string;
+  /** What to do when a call needs a token and none was given (the CLI names the login command). */
+  missingTokenHint?: string;
   fetch?: typeof fetch;
 }
 
@@ -47,22 +49,32 @@ export class RegistryClient {
   readonly url: string;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #missingTokenHint: string;
 
   constructor(options: RegistryClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
     this.#fetch = options.fetch ?? fetch;
+    this.#missingTokenHint = options.missingTokenHint ?? 'needs a token (bpfleet login or BPFLEET_TOKEN)';
+  }
+
+  /** Says REGISTRY_UNREACHABLE rather than TOKEN_MISSING when the URL itself is wrong. */
+  async #tokenMissing(context: string): Promise<never> {
+    try {
+      await this.#fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    } catch (err) {
+      throw new RegistryError('REGISTRY_UNREACHABLE', `${context}: ${this.url}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    throw new RegistryError('TOKEN_MISSING', `${context}: ${this.#missingTokenHint}`);
   }
 
   async #send(context: string, path: string, init: RequestInit & { auth?: boolean } = {}): Promise<Response> {
     const { auth, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (auth) {
-      if (!this.#token)
-        throw new RegistryError(
-          'TOKEN_MISSING',
-          `${context}: needs a token (bpfleet login or BPFLEET_TOKEN)`,
-        );
+      if (!this.#token) return this.#tokenMissing(context);
       headers.set('authorization', `Bearer ${this.#token}`);
     }
     let res: Response;
@@ -84,7 +96,9 @@ export class RegistryClient {
     } catch {
       // Not our JSON error (a proxy in between): keep the status and the text.
     }
-    throw new RegistryError(code, `${context}: ${message} (HTTP ${res.status})`);
+    // The edge's messages start with their own context, often the same words as ours: say it once.
+    const said = message.startsWith(`${context}:`) ? message : `${context}: ${message}`;
+    throw new RegistryError(code, `${said} (HTTP ${res.status})`);
   }
 
   async #json<T>(context: string, path: string, init: RequestInit & { auth?: boolean } = {}): Promise<T> {
@@ -223,6 +237,11 @@ export class RegistryClient {
   unyank(ns: string, name: string, version: string, statement: unknown): Promise<VersionInfo> {
     const path = `/v1/packages/${seg(ns)}/${seg(name)}/versions/${seg(version)}/yank`;
     return this.#json(`unyank ${ns}/${name}@${version}`, path, this.#jsonInit('DELETE', { statement }));
+  }
+
+  /** Who the token belongs to; HTTP_401 (UNAUTHORIZED) for a wrong one. */
+  whoami(): Promise<{ role: 'admin' | 'publisher'; namespace?: string; tokenId?: string }> {
+    return this.#json('check token', '/v1/whoami', { auth: true });
   }
 
   listNamespaces(): Promise<Array<{ name: string; createdAt: string }>> {

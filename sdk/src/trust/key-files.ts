@@ -87,6 +87,18 @@ async function readKeyFile(path: string, secret: boolean): Promise<string> {
     // fstat on the open handle checks the very file that is read, not whatever the path names later.
     const stat = await handle.stat();
     if (!stat.isFile()) throw new TrustError('KEY_FILE_UNREADABLE', `${what} ${path}: not a regular file`);
+    if (stat.size > MAX_KEY_FILE_BYTES) {
+      throw new TrustError('KEY_INVALID', `${what} ${path}: ${stat.size} bytes is too large for a key file`);
+    }
+    const text = await handle.readFile('utf8');
+    // Checked before the mode: advising chmod 600 on a public key would send the user the wrong way.
+    if (secret && text.includes('-----BEGIN PUBLIC KEY-----')) {
+      const sibling = path.endsWith('.pub') ? `${path.slice(0, -4)}.key` : 'the .key file beside it';
+      throw new TrustError(
+        'KEY_IS_PUBLIC',
+        `${what} ${path}: this is a public key; sign with the private key (${sibling}, from bpfleet keys generate)`,
+      );
+    }
     if (secret && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
       throw new TrustError(
@@ -94,10 +106,7 @@ async function readKeyFile(path: string, secret: boolean): Promise<string> {
         `${what} ${path}: mode ${mode} lets other users read or change it; run chmod 600 ${path}`,
       );
     }
-    if (stat.size > MAX_KEY_FILE_BYTES) {
-      throw new TrustError('KEY_INVALID', `${what} ${path}: ${stat.size} bytes is too large for a key file`);
-    }
-    return await handle.readFile('utf8');
+    return text;
   } finally {
     await handle.close();
   }

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { sha256Digest } from '../../digest.js';
-import { RegistryError } from '../../errors.js';
+import { ConfigError, errorMessage, RegistryError } from '../../errors.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { signedSubject } from '../../registry-client/signed-subject.js';
 import { createProgress, endProgress, printResult } from '../output.js';
@@ -22,15 +22,33 @@ export function register(program: Command): void {
     .argument('<package>', 'the package archive (.tgz)')
     .option(
       '--bundle <file>',
-      'the Sigstore bundle signing the archive (default: <package>.sigstore.json, as bpfleet sign writes it)',
+      'the Sigstore bundle signing the archive (default: x.bpfleet.tgz → x.bpfleet.sigstore.json, as bpfleet sign writes it)',
     )
     .option('--registry <url>', 'registry URL (default: BPFLEET_REGISTRY or the credentials file)')
     .option('--token <token>', 'publish token (default: BPFLEET_TOKEN or the credentials file)')
     .option('--json', 'print the result as JSON')
     .action(async (archivePath: string, options: PublishOptions) => {
       const bundlePath = options.bundle ?? defaultBundlePath(archivePath);
-      const [archive, bundleText] = await Promise.all([readFile(archivePath), readFile(bundlePath, 'utf8')]);
       const context = `publish ${archivePath}`;
+      const archive = await readFile(archivePath).catch((err: unknown) => {
+        throw new ConfigError(
+          'PACKAGE_UNREADABLE',
+          `${context}: cannot read the package (${errorMessage(err)})`,
+          {
+            cause: err,
+          },
+        );
+      });
+      const bundleText = await readFile(bundlePath, 'utf8').catch((err: unknown) => {
+        const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        throw new ConfigError(
+          missing ? 'BUNDLE_MISSING' : 'BUNDLE_UNREADABLE',
+          missing
+            ? `${context}: no bundle at ${bundlePath}: the package is not signed; run \`bpfleet sign ${archivePath} --key <publisher.key>\` first, or give --bundle`
+            : `${context}: cannot read the bundle ${bundlePath} (${errorMessage(err)})`,
+          { cause: err },
+        );
+      });
       let bundle: unknown;
       try {
         bundle = JSON.parse(bundleText);

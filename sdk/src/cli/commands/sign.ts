@@ -16,10 +16,15 @@ interface SignOptions {
 export function register(program: Command): void {
   program
     .command('sign')
-    .description('Sign a package with a publisher key: writes <package>.sigstore.json beside it')
+    .description(
+      'Sign a package with a publisher key: writes the bundle beside it (x.bpfleet.tgz → x.bpfleet.sigstore.json)',
+    )
     .argument('<package>', 'the package file (.bpfleet.tgz)')
     .requiredOption('--key <file>', 'the publisher private key (from `bpfleet keys generate`)')
-    .option('-o, --output <file>', 'where to write the bundle')
+    .option(
+      '-o, --output <file>',
+      'where to write the bundle (default: the package path with .tgz → .sigstore.json)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (file: string, options: SignOptions) => {
       const pkg = await readPackageFile(file, 'sign');
