@@ -114,6 +114,8 @@ export class DynsecError extends BpfleetError {}
 export interface DynsecAdmin {
   /** Refuses new logins of `username` and closes its live session (the plugin kicks it). */
   disableClient(username: string): Promise<void>;
+  /** Lets a disabled `username` log in again. */
+  enableClient(username: string): Promise<void>;
   /** Removes `username` and its role; the plugin closes its live session. */
   deleteDevice(deviceId: string): Promise<void>;
   createDevice(fleet: string, deviceId: string, groups: readonly string[], secret: string): Promise<void>;
@@ -155,6 +157,7 @@ export function createDynsecAdmin(client: MqttClient, timeoutMs = 5000): DynsecA
   }
   return {
     disableClient: (username) => send([{ command: 'disableClient', username }]),
+    enableClient: (username) => send([{ command: 'enableClient', username }]),
     deleteDevice: (deviceId) =>
       send([
         { command: 'deleteClient', username: deviceId },

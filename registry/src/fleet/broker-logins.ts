@@ -1,5 +1,5 @@
-// Device logins on the broker beyond the FleetStore: a removed device's live session closed, and for mosquitto's
-// dynamic-security plugin the login itself added and removed there.
+// Device logins on the broker beyond the FleetStore: a removed or disabled device's live session closed, and for
+// mosquitto's dynamic-security plugin the login itself added, disabled, enabled and removed there.
 import type { MqttClient } from 'mqtt';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { createDynsecAdmin } from '../broker/mosquitto-dynsec.js';
@@ -10,6 +10,9 @@ export interface BrokerLogins {
   add(deviceId: string, groups: readonly string[], secret: string): Promise<void>;
   /** Removes the device's login and closes its live session at once. */
   remove(deviceId: string): Promise<void>;
+  /** Refuses the device's logins and closes its live session at once; `enable` lets it back in. */
+  disable(deviceId: string): Promise<void>;
+  enable(deviceId: string): Promise<void>;
 }
 
 export function embeddedLogins(broker: EmbeddedBroker): BrokerLogins {
@@ -17,6 +20,9 @@ export function embeddedLogins(broker: EmbeddedBroker): BrokerLogins {
   return {
     add: async () => {},
     remove: async (deviceId) => void (await broker.disconnect(deviceId)),
+    // The store says disabled before this runs, so the device cannot log straight back in.
+    disable: async (deviceId) => void (await broker.disconnect(deviceId)),
+    enable: async () => {},
   };
 }
 
@@ -26,5 +32,7 @@ export function dynsecLogins(fleet: string, controller: MqttClient): BrokerLogin
   return {
     add: (deviceId, groups, secret) => admin.createDevice(fleet, deviceId, groups, secret),
     remove: (deviceId) => admin.deleteDevice(deviceId),
+    disable: (deviceId) => admin.disableClient(deviceId),
+    enable: (deviceId) => admin.enableClient(deviceId),
   };
 }

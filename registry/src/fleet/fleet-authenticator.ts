@@ -19,7 +19,8 @@ export function createFleetAuthenticator(
       return { identity, secretHash: controller.secretHash };
     }
     const device = store.getDevice(username);
-    if (!device) return undefined;
+    // A disabled device is refused like an unknown one until an admin enables it.
+    if (!device || device.disabled) return undefined;
     return {
       identity: { role: 'device', fleet, deviceId: device.id, groups: device.groups },
       secretHash: device.secretHash,

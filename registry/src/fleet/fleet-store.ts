@@ -12,6 +12,8 @@ export interface DeviceRecord {
   reported: ReportedState | null;
   /** The latest telemetry the device sent (program metrics). */
   telemetry: Telemetry | null;
+  /** Disabled by an admin: its broker logins are refused and its session closed until it is enabled. */
+  disabled: boolean;
 }
 
 export interface DeviceEventRecord {
@@ -22,7 +24,7 @@ export interface DeviceEventRecord {
 
 export interface DeviceFilter {
   group?: string;
-  /** A program status (ATTACHED, FAILED, …) any of the device's programs has, or a presence. */
+  /** A program status (ATTACHED, FAILED, …) any of the device's programs has, a presence, or DISABLED. */
   status?: string;
   /** `ns/name@version`, or `ns/name` for any version: devices running it. */
   package?: string;
@@ -33,6 +35,8 @@ export interface FleetStore {
   /** Replaces the groups and secret of a known device (re-issue of credentials). */
   updateDevice(id: string, changes: { groups?: string[]; secretHash?: string }): DeviceRecord;
   removeDevice(id: string): boolean;
+  /** Stores the device's disabled state; undefined when it is not registered. */
+  setDisabled(id: string, disabled: boolean): DeviceRecord | undefined;
   getDevice(id: string): DeviceRecord | undefined;
   /** Whether `id` is registered, without reading its record (checked on every message a device sends). */
   hasDevice(id: string): boolean;
@@ -54,7 +58,8 @@ export function matchesFilter(device: DeviceRecord, filter: DeviceFilter): boole
   if (filter.status) {
     const wanted = filter.status.toUpperCase();
     const presenceMatch = device.presence.toUpperCase() === wanted;
-    if (!presenceMatch && !programs.some((p) => p.status === wanted)) return false;
+    const stateMatch = wanted === 'DISABLED' && device.disabled;
+    if (!presenceMatch && !stateMatch && !programs.some((p) => p.status === wanted)) return false;
   }
   if (filter.package) {
     const [name, version] = filter.package.split('@') as [string, string | undefined];

@@ -29,6 +29,7 @@ const MIGRATIONS = [
    );
    CREATE INDEX fleet_events_device ON fleet_events (device, seq)`,
   'ALTER TABLE fleet_devices ADD COLUMN telemetry TEXT',
+  'ALTER TABLE fleet_devices ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0',
 ];
 
 /** Events kept per device; older ones are pruned as new ones arrive. */
@@ -43,6 +44,7 @@ interface DeviceRow {
   last_seen: string | null;
   reported: string | null;
   telemetry: string | null;
+  disabled: number;
 }
 
 function toRecord(row: DeviceRow): DeviceRecord {
@@ -55,6 +57,7 @@ function toRecord(row: DeviceRow): DeviceRecord {
     lastSeen: row.last_seen,
     reported: row.reported ? (JSON.parse(row.reported) as ReportedState) : null,
     telemetry: row.telemetry ? (JSON.parse(row.telemetry) as Telemetry) : null,
+    disabled: row.disabled === 1,
   };
 }
 
@@ -125,6 +128,10 @@ export function createSqliteFleetStore(db: Database): FleetStore {
         db.prepare('DELETE FROM fleet_events WHERE device = ?').run(id);
         return db.prepare('DELETE FROM fleet_devices WHERE id = ?').run(id).changes > 0;
       })();
+    },
+    setDisabled(id, disabled) {
+      db.prepare('UPDATE fleet_devices SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id);
+      return find(id);
     },
     getDevice: find,
     hasDevice(id) {

@@ -69,6 +69,8 @@ test('a login the broker refuses to add fails the registration (502) and leaves 
       throw new DynsecError('DYNSEC_REFUSED', 'dynsec: createClient: Client already exists');
     },
     remove: async () => {},
+    disable: async () => {},
+    enable: async () => {},
   };
   const app = createApp({ ...fx.deps, fleet: { ...runtime.deps, brokerLogins: refusing } });
   const res = await call(app, '/v1/fleet/devices', {

@@ -11,6 +11,7 @@ import type { AppEnv } from '../middleware/app-env.js';
 import type { JsonSchema } from '../openapi/json-schema.js';
 import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
 import { issueDeviceCredential } from './device-credential.js';
+import { deviceStateRoutes } from './fleet-device-state.js';
 
 /** A policy at its map-entry bound (sdk POLICY_LIMITS) is ~20 MB of JSON, a third more as base64. */
 export const MAX_POLICY_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -31,6 +32,7 @@ function deviceView(d: DeviceRecord) {
     id: d.id,
     groups: d.groups,
     presence: d.presence,
+    state: d.disabled ? 'DISABLED' : 'ENABLED',
     lastSeen: d.lastSeen,
     programs: programs.map((p) => ({
       id: p.id,
@@ -59,6 +61,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
   const { store, policies, rollouts, planTarget } = deps;
   const base = { tag: 'fleet', access: 'admin' as const };
   return [
+    ...deviceStateRoutes(deps),
     defineRoute({
       ...base,
       method: 'post',
