@@ -250,6 +250,13 @@ export class DeviceAgent {
     // the pass that follows (onChange) reports policyErrors with the programs.
   }
 
+  /** A refusal that belongs to no policy (the trust root's): shown in policyErrors under `key` until cleared. */
+  setError(key: string, reason: Reason | undefined): void {
+    if (reason) this.policyErrors[key] = reason;
+    else delete this.policyErrors[key];
+    this.publishReported(true);
+  }
+
   /** Publishes an event (also the trust root's refusals) and counts it. */
   event(event: AgentEvent): void {
     this.o.metrics.event(event.state as EventState);

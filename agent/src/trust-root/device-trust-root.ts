@@ -32,14 +32,21 @@ export async function openDeviceTrustRoot(
     sideTopics: { [topic]: (payload) => root.announce(payload) },
     attach(device) {
       root.listen(
-        (refusal) =>
+        (refusal) => {
+          const reason = { code: refusal.code, message: refusal.message };
           device.event({
             time: new Date().toISOString(),
             state: 'REJECTED',
             policy: `${topic} v${refusal.version}`,
-            reason: { code: refusal.code, message: refusal.message },
-          }),
-        () => void device.reconcile(),
+            reason,
+          });
+          // Shown by the edge with the device (fleet device, console) until a newer root is accepted.
+          device.setError(topic, reason);
+        },
+        () => {
+          device.setError(topic, undefined);
+          void device.reconcile();
+        },
       );
       void root.sync();
     },

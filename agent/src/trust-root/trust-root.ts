@@ -25,12 +25,15 @@ export interface TrustRootOptions {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const RETRY_MS = 5_000;
 
 export class TrustRoot {
   private current: TrustedRoot;
   private syncing: Promise<void> | undefined;
   private again = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly now: () => Date;
   /** Kept until a listener is attached: the refusals of the start-up walk happen before the MQTT session exists. */
   private pending: RootRefusal[] = [];
@@ -94,7 +97,14 @@ export class TrustRoot {
         try {
           await this.walk(this.o.edge, true);
         } catch (err) {
-          this.o.logger.warn('trust root: fetching newer roots failed', { error: errorMessage(err) });
+          this.o.logger.warn('trust root: fetching newer roots failed; retrying', {
+            error: errorMessage(err),
+          });
+          // The announcement can arrive before the edge's HTTP side listens (both start together).
+          clearTimeout(this.retryTimer);
+          if (this.stopped) return;
+          this.retryTimer = setTimeout(() => void this.sync(), RETRY_MS);
+          this.retryTimer.unref();
         }
       } while (this.again);
     })().finally(() => {
@@ -104,7 +114,9 @@ export class TrustRoot {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.expiryTimer);
+    clearTimeout(this.retryTimer);
   }
 
   private async walk(source: RootSource, persist: boolean): Promise<void> {
