@@ -56,6 +56,36 @@ export interface MosquittoConfOptions {
   user?: string;
   /** Messages held per client while it catches up (default 200,000: a burst of 5 messages from 40,000 devices). */
   maxQueuedMessages?: number;
+  /** A second listener for device certificates (mTLS): the edge's device CA verifies them, their CN is the login. */
+  tls?: MosquittoTlsListener;
+}
+
+export interface MosquittoTlsListener {
+  port: number;
+  host?: string;
+  /** The edge's `device-ca.crt`: only certificates it issued log in. */
+  caFile: string;
+  /** The broker's own certificate and key (PEM files). */
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Devices log in by certificate: no password, the CN as username (the ACL's %u, dynsec's client), and as client id
+ * too, so a certificate can act only as the device it names. The password listener above stays for the controller
+ * and password devices.
+ */
+function tlsListenerLines(tls: MosquittoTlsListener): string[] {
+  return [
+    `listener ${tls.port} ${tls.host ?? '127.0.0.1'}`,
+    `cafile ${tls.caFile}`,
+    `certfile ${tls.certFile}`,
+    `keyfile ${tls.keyFile}`,
+    'require_certificate true',
+    'use_identity_as_username true',
+    // Without it a certificate could open a session under another device's client id (and take that one over).
+    'use_username_as_clientid true',
+  ];
 }
 
 /** Room for a policy with a few thousand map entries; devices' own messages are at most 256 KiB. */
@@ -98,6 +128,7 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
     'log_dest stderr',
     'log_type error',
     'log_type warning',
+    ...(options.tls ? tlsListenerLines(options.tls) : []),
     '',
   ].join('\n');
 }

@@ -13,6 +13,8 @@ import { renderDynsecConfig } from '../mosquitto-dynsec.js';
 export interface MosquittoProcess {
   url: string;
   port: number;
+  /** The certificate listener (with `tls`): `mqtts://127.0.0.1:<port>`. */
+  tlsUrl?: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -21,6 +23,8 @@ export interface MosquittoTestOptions {
   /** The dynamic security plugin (default), or the ACL and password files. */
   auth?: 'dynsec' | 'password-file';
   maxPacketBytes?: number;
+  /** A device-certificate listener too: the device CA and the broker's certificate and key (PEM). */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 export async function freePort(): Promise<number> {
@@ -56,7 +60,21 @@ export async function startMosquitto(
 ): Promise<MosquittoProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'bpfleet-mosquitto-'));
   const port = await freePort();
-  const common = { port, user: userInfo().username, maxPacketBytes: options.maxPacketBytes };
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const pem = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text, { mode: 0o600 });
+    return join(dir, name);
+  };
+  const tls =
+    options.tls && tlsPort
+      ? {
+          port: tlsPort,
+          caFile: await pem('device-ca.crt', options.tls.ca),
+          certFile: await pem('server.crt', options.tls.cert),
+          keyFile: await pem('server.key', options.tls.key),
+        }
+      : undefined;
+  const common = { port, user: userInfo().username, maxPacketBytes: options.maxPacketBytes, tls };
   let conf: string;
   if ((options.auth ?? 'dynsec') === 'dynsec') {
     const dynsecConfigFile = join(dir, 'dynamic-security.json');
@@ -93,6 +111,7 @@ export async function startMosquitto(
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    ...(tlsPort && { tlsUrl: `mqtts://127.0.0.1:${tlsPort}` }),
     pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
