@@ -71,7 +71,7 @@ function bytes(n) {
 
 const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const TONE = { ATTACHED: 'ok', online: 'ok', SUCCEEDED: 'ok', COMPLETED: 'ok', RUNNING: 'ok' };
-const BAD = ['FAILED', 'REJECTED', 'DRIFTED', 'TIMED_OUT', 'ABORTED', 'offline'];
+const BAD = ['FAILED', 'REJECTED', 'DRIFTED', 'TIMED_OUT', 'ABORTED', 'offline', 'DISABLED'];
 
 function badge(text) {
   const tone = TONE[text] ?? (BAD.includes(text) ? 'bad' : 'warn');
@@ -215,7 +215,7 @@ function renderDevices(devices) {
         'tr',
         {},
         h('th', { scope: 'row' }, d.id),
-        h('td', {}, badge(d.presence)),
+        h('td', {}, d.state === 'DISABLED' ? badge('DISABLED') : badge(d.presence)),
         h('td', {}, d.groups.join(', ') || h('span', { class: 'muted' }, 'none')),
         h('td', {}, host(d.inventory)),
         h('td', {}, time(d.lastSeen)),

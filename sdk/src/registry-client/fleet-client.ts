@@ -8,6 +8,8 @@ export interface DeviceSummary {
   id: string;
   groups: string[];
   presence: string;
+  /** DISABLED: an admin disabled it (logins refused, session closed); absent from edges before the state existed. */
+  state?: 'ENABLED' | 'DISABLED';
   lastSeen: string | null;
   programs: Array<{
     id: string;
@@ -86,6 +88,17 @@ const targetQuery = (t: PolicyTarget) => q('device' in t ? { device: t.device } 
 export class FleetClient {
   constructor(private readonly http: RegistryClient) {}
 
+  /** Disables (logins refused, live session closed) or enables a device. */
+  setDeviceState(
+    id: string,
+    action: 'disable' | 'enable',
+  ): Promise<{ id: string; state: 'ENABLED' | 'DISABLED' }> {
+    return this.http.requestJson(
+      `${action} device ${id}`,
+      'POST',
+      `/v1/fleet/devices/${encodeURIComponent(id)}/${action}`,
+    );
+  }
   registerDevice(id: string, groups: string[]): Promise<RegisteredDevice> {
     return this.http.requestJson(`register device ${id}`, 'POST', '/v1/fleet/devices', { id, groups });
   }

@@ -1,9 +1,11 @@
-// `bpfleet fleet status|device|register`: what runs where, one device's detail and history, device credentials.
+// `bpfleet fleet status|device|register`: what runs where, one device's detail and history (or disable/enable),
+// device credentials.
 import type { Command } from 'commander';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-client.js';
 import { inventoryBrief, inventoryLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
+import { DEVICE_STATE_HELP, isDeviceStateAction, setDeviceState } from './fleet-device-state.js';
 import { registerDeviceCommand } from './fleet-register.js';
 
 interface Options {
@@ -25,7 +27,7 @@ export function statusTable(devices: DeviceSummary[]): string {
     for (const p of programs) {
       rows.push([
         d.id,
-        d.presence,
+        d.state === 'DISABLED' ? 'DISABLED' : d.presence,
         d.groups.join(',') || '-',
         inventoryBrief(d.inventory),
         p?.id ?? '-',
@@ -77,32 +79,44 @@ export function register(program: Command): void {
   common(
     fleet
       .command('device')
-      .description("One device's detail and its recent events")
-      .argument('<id>', 'device id')
-      .option('--events <n>', 'how many events to show', '20'),
-  ).action(async (id: string, o: Options & { events: string }) => {
-    const client = await fleetClient(o);
-    const [device, events] = await Promise.all([
-      client.getDevice(id),
-      client.deviceEvents(id, Number(o.events)),
-    ]);
-    printResult(o, { device, events }, () =>
-      [
-        statusTable([device]),
-        '',
-        ...inventoryLines(device.inventory),
-        ...Object.entries(device.policyErrors).map(([topic, r]) =>
-          r.code === 'TARGET_EXCLUDED'
-            ? `left out by policy on ${topic}: ${r.message}`
-            : `refused policy on ${topic}: ${r.code}: ${r.message}`,
-        ),
-        'events (newest first):',
-        ...events.map((e) =>
-          `  ${e.receivedAt}  ${String(e.event.state).padEnd(12)} ${e.event.deployment ?? ''} ${e.event.version ?? ''} ${(e.event.reason as { message?: string } | undefined)?.message ?? ''}`.trimEnd(),
-        ),
-      ].join('\n'),
-    );
-  });
+      .description("One device's detail and its recent events; or disable / enable it")
+      .argument('<id>', 'device id, or disable / enable followed by the device id')
+      .argument('[device]', 'the device to disable or enable')
+      .option('--events <n>', 'how many events to show', '20')
+      .addHelpText('after', DEVICE_STATE_HELP),
+  ).action(
+    async (first: string, second: string | undefined, o: Options & { events: string }, command: Command) => {
+      const client = await fleetClient(o);
+      if (second !== undefined) {
+        if (!isDeviceStateAction(first)) {
+          command.error(`fleet device: ${first} is not disable or enable`, { exitCode: 2, code: 'USAGE' });
+        }
+        await setDeviceState(client, first, second, o);
+        return;
+      }
+      const id = first;
+      const [device, events] = await Promise.all([
+        client.getDevice(id),
+        client.deviceEvents(id, Number(o.events)),
+      ]);
+      printResult(o, { device, events }, () =>
+        [
+          statusTable([device]),
+          '',
+          ...inventoryLines(device.inventory),
+          ...Object.entries(device.policyErrors).map(([topic, r]) =>
+            r.code === 'TARGET_EXCLUDED'
+              ? `left out by policy on ${topic}: ${r.message}`
+              : `refused policy on ${topic}: ${r.code}: ${r.message}`,
+          ),
+          'events (newest first):',
+          ...events.map((e) =>
+            `  ${e.receivedAt}  ${String(e.event.state).padEnd(12)} ${e.event.deployment ?? ''} ${e.event.version ?? ''} ${(e.event.reason as { message?: string } | undefined)?.message ?? ''}`.trimEnd(),
+          ),
+        ].join('\n'),
+      );
+    },
+  );
 
   registerDeviceCommand(fleet, common);
 }
