@@ -24,6 +24,7 @@ import { createBrokerObserver } from './broker-observer.js';
 import { createFleetAuthenticator } from './fleet-authenticator.js';
 import { createFleetController } from './fleet-controller.js';
 import type { FleetDeps } from './fleet-deps.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 import { createCatalogPolicyValidator } from './policies/catalog-policy-validator.js';
 import { createPolicyService } from './policies/policy-service.js';
 import { createSqlitePolicyStore } from './policies/policy-store.js';
@@ -166,6 +167,13 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     actions: policies.rolloutActions(),
     logger: log,
   });
+  if (o.metrics) {
+    const rolloutStore = createSqliteRolloutStore(db);
+    registerFleetMetrics(o.metrics, {
+      devices: () => store.listDevices(),
+      rollouts: () => rolloutStore.list(),
+    });
+  }
   // Reports arrive in bursts (a wave of devices): one rollout step per burst is enough.
   let tickPending = false;
   const scheduleTick = () => {

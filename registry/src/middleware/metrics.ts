@@ -14,7 +14,17 @@ export interface RegistryMetrics {
 
 export function createRegistryMetrics(options: { processMetrics?: boolean } = {}): RegistryMetrics {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges _total, which Prometheus keeps for counters (promtool's 3 lints);
+    // nodejs_active_{handles,requests,resources} by type carry the same counts.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      registry.removeSingleMetric(name);
+  }
   return {
     registry,
     requests: new Counter({
