@@ -155,9 +155,20 @@ describe('operator CLI against an edge with its fleet', () => {
     );
     assert.equal(started.code, 0, started.stderr);
     const id = (JSON.parse(started.stdout) as { id: string }).id;
-    const status = await bpfleet('rollout', 'status', id);
+    const status = await bpfleet('rollout', 'status', id.slice(0, 6));
+    assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /RUNNING\n {2}wave 1\* +1 device\(s\): IN_PROGRESS 1/);
-    const aborted = await bpfleet('rollout', 'abort', id, '--json');
+    assert.match(status.stdout, /wave timeout 5m\)/);
+    assert.match(status.stdout, /devices:\nDEVICE +WAVE +STATUS +DETAIL\ncpe-1 +1 +IN_PROGRESS/);
+    const list = await bpfleet('rollout', 'status');
+    assert.match(
+      list.stdout,
+      new RegExp(
+        `^ID +STATE +PACKAGE[^\n]*\n${id.slice(0, 8)} +RUNNING +acme/xdp-firewall@1\\.2\\.0 +gateways +1/1 +0/1`,
+      ),
+    );
+    assert.equal((await bpfleet('rollout', 'status', 'zzzz')).code, 1);
+    const aborted = await bpfleet('rollout', 'abort', id.slice(0, 8), '--json');
     assert.equal((JSON.parse(aborted.stdout) as { state: string }).state, 'ABORTED');
   });
 });

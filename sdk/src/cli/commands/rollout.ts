@@ -1,6 +1,6 @@
 // `bpfleet rollout start|status|pause|resume|abort`: staged upgrades of a group, wave by wave.
 import { type Command, Option } from 'commander';
-import { formatDuration, parseDuration } from '../../duration.js';
+import { parseDuration } from '../../duration.js';
 import { ConfigError } from '../../errors.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { FleetClient, type RolloutView } from '../../registry-client/fleet-client.js';
@@ -8,6 +8,8 @@ import { parsePackageRef } from '../../registry-client/package-ref.js';
 import { parseWaves, type WaveStep } from '../../rollout/waves.js';
 import { usageArg } from '../arg-parsers.js';
 import { printResult } from '../output.js';
+import { resolveRolloutId, rolloutListText, rolloutText } from '../rollout-views.js';
+import { terminalWidth } from '../table.js';
 
 interface Options {
   registry?: string;
@@ -25,33 +27,6 @@ function parseFraction(text: string): number {
       `--failure-threshold: ${JSON.stringify(text)} is not a fraction from 0 to 1, e.g. 0.1`,
     );
   return value;
-}
-
-/** Wave timeout as it was given (`5m`), not as milliseconds. */
-const timeoutText = (r: RolloutView) => formatDuration(r.spec.waveTimeoutMs);
-
-export function rolloutText(r: RolloutView): string {
-  const counts = (devices: string[]) => {
-    const by: Record<string, number> = {};
-    for (const d of devices) {
-      const s = r.devices[d]?.status ?? '?';
-      by[s] = (by[s] ?? 0) + 1;
-    }
-    return Object.entries(by)
-      .map(([s, n]) => `${s} ${n}`)
-      .join(', ');
-  };
-  return [
-    ...(r.warnings ?? []).map((w) => `warning: ${w}`),
-    `rollout ${r.id}: ${r.spec.package}@${r.spec.version} to group ${r.spec.group} (wave timeout ${timeoutText(r)}): ${r.state}${r.reason ? ` (${r.reason})` : ''}${r.pending?.length ? ` — still applying: ${r.pending.map((a) => a.kind).join(', ')}` : ''}`,
-    ...r.waves.map(
-      (w, i) =>
-        `  wave ${i + 1}${i === r.currentWave ? '*' : ' '} ${String(w.devices.length).padStart(5)} device(s): ${counts(w.devices)}`,
-    ),
-    ...Object.entries(r.devices)
-      .filter(([, d]) => d.detail)
-      .map(([id, d]) => `  ${id}: ${d.status}: ${d.detail}`),
-  ].join('\n');
 }
 
 export function register(program: Command): void {
@@ -118,24 +93,38 @@ Examples:
         waveTimeoutMs: o.waveTimeout,
         failureThreshold: o.failureThreshold,
       });
-      printResult(o, r, () => rolloutText(r));
+      printResult(o, r, () => rolloutText(r, { width: terminalWidth() }));
     },
   );
 
   common(
     rollout
       .command('status')
-      .description('A rollout with its waves (all rollouts without an id)')
-      .argument('[id]', 'rollout id'),
-  ).action(async (id: string | undefined, o: Options) => {
+      .description('A rollout with its waves and devices; without an id, every rollout, newest first')
+      .argument('[id]', 'rollout id, or the first characters of it')
+      .option('--devices', 'list every device, even in a large group')
+      .option('--watch', 'follow the rollout until it is COMPLETED or ABORTED')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  bpfleet rollout status
+  bpfleet rollout status 3f2a9c1e --watch
+  bpfleet rollout status 3f2a9c1e --json`,
+      ),
+  ).action(async (id: string | undefined, o: Options & { devices?: boolean; watch?: boolean }) => {
     const client = await fleetClient(o);
-    if (id) {
-      const r = await client.getRollout(id);
-      printResult(o, r, () => rolloutText(r));
-    } else {
+    if (!id) {
+      if (o.watch) throw new ConfigError('USAGE', 'rollout status --watch: give the rollout id to follow');
       const all = await client.listRollouts();
-      printResult(o, all, () => all.map(rolloutText).join('\n\n') || '(no rollouts)');
+      printResult(o, all, () => rolloutListText(all, terminalWidth()));
+      return;
     }
+    const full = await resolveRolloutId(client, id);
+    const show = (r: RolloutView) =>
+      printResult(o, r, () => rolloutText(r, { width: terminalWidth(), allDevices: o.devices === true }));
+    if (!o.watch) return show(await client.getRollout(full));
+    await watchRollout(client, full, o, show);
   });
 
   for (const action of ['pause', 'resume', 'abort'] as const) {
@@ -143,10 +132,33 @@ Examples:
       rollout
         .command(action)
         .description(`${action[0]!.toUpperCase()}${action.slice(1)} a rollout`)
-        .argument('<id>', 'rollout id'),
+        .argument('<id>', 'rollout id, or the first characters of it'),
     ).action(async (id: string, o: Options) => {
-      const r = await (await fleetClient(o)).controlRollout(id, action);
-      printResult(o, r, () => rolloutText(r));
+      const client = await fleetClient(o);
+      const r = await client.controlRollout(await resolveRolloutId(client, id), action);
+      printResult(o, r, () => rolloutText(r, { width: terminalWidth() }));
     });
+  }
+}
+
+/** Redraws on a terminal; elsewhere prints each change once (JSON: one document per line of change). */
+async function watchRollout(
+  client: FleetClient,
+  id: string,
+  o: Options,
+  show: (r: RolloutView) => void,
+): Promise<void> {
+  const tty = process.stdout.isTTY && !o.json;
+  let last = '';
+  for (;;) {
+    const r = await client.getRollout(id);
+    const now = JSON.stringify([r.state, r.currentWave, r.devices, r.pending]);
+    if (now !== last) {
+      if (tty) process.stdout.write('\x1b[2J\x1b[H');
+      show(r);
+      last = now;
+    }
+    if ((r.state === 'COMPLETED' || r.state === 'ABORTED') && !r.pending?.length) return;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
