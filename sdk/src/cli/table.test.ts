@@ -18,7 +18,7 @@ test('piped output keeps every character, columns padded to the widest cell', ()
 test('on a terminal the widest column is shortened with an ellipsis to fit, ids kept whole', () => {
   const out = renderTable(header, rows, { width: 40 }).split('\n');
   for (const line of out) assert.ok(line.length <= 40, `${line.length}: ${line}`);
-  assert.match(out[1]!, /^cpe-1 {3}FAILED {4}VERIFIER_REJECTED: R1 invali…$/);
+  assert.equal(out[1], 'cpe-1   FAILED    VERIFIER_REJECTED: R1…');
   assert.match(out[2]!, /^cpe-22 {2}ATTACHED$/);
 });
 
