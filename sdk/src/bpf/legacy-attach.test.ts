@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, test } from 'node:test';
 import { LegacyLink } from './attach/legacy-link.js';
 import { openPinnedAttachment } from './attach/pinned-attachment.js';
@@ -12,69 +12,17 @@ import { ATTACH_MODE_ENV, attachForm } from './internal/link-support.js';
 import { FdLink } from './link.js';
 import { readU64, u32 } from './map.js';
 import { openFds, run, testObject, transmitted } from './testing/fixtures.js';
+import {
+  cgroupPrograms,
+  fbkVeth,
+  linkedPrograms,
+  removeCgroup,
+  type Veth,
+  xdpOnHook,
+} from './testing/legacy-fixtures.js';
 import { insideTestNetns } from './testing/netns-suite.js';
 
 process.env[ATTACH_MODE_ENV] = 'legacy';
-
-interface Veth {
-  peer: string;
-  inner: string;
-  innerAddr: string;
-  outerAddr: string;
-  inPeer(cmd: string, args: string[]): ReturnType<typeof spawnSync>;
-  remove(): void;
-}
-
-let n = 0;
-/** A veth pair in this helper's names and its 198.18.134.0/24 block: `inner` here, the peer end in `peer`. */
-function fbkVeth(): Veth {
-  const i = n++;
-  const peer = `fbk-peer-${process.pid}-${i}`;
-  const inner = `fbk${process.pid % 10000}i${i}`;
-  const outer = `fbk${process.pid % 10000}o${i}`;
-  const innerAddr = `198.18.134.${4 * (i % 60) + 1}`;
-  run('ip', ['netns', 'add', peer]);
-  try {
-    run('ip', ['link', 'add', inner, 'type', 'veth', 'peer', 'name', outer, 'netns', peer]);
-    run('ip', ['addr', 'add', `${innerAddr}/30`, 'dev', inner]);
-    run('ip', ['link', 'set', inner, 'up']);
-    const ns = [`--net=/run/netns/${peer}`];
-    run('nsenter', [...ns, 'ip', 'addr', 'add', `198.18.134.${4 * (i % 60) + 2}/30`, 'dev', outer]);
-    run('nsenter', [...ns, 'ip', 'link', 'set', outer, 'up']);
-  } catch (err) {
-    spawnSync('ip', ['netns', 'del', peer]);
-    throw err;
-  }
-  return {
-    peer,
-    inner,
-    innerAddr,
-    outerAddr: `198.18.134.${4 * (i % 60) + 2}`,
-    inPeer: (cmd, args) =>
-      spawnSync('nsenter', [`--net=/run/netns/${peer}`, cmd, ...args], { encoding: 'utf8' }),
-    remove() {
-      spawnSync('ip', ['link', 'del', inner]);
-      spawnSync('ip', ['netns', 'del', peer]);
-    },
-  };
-}
-
-/** The program id `ip -j link` shows in the interface's XDP slot, 0 when there is none. */
-function xdpOnHook(dev: string): number {
-  const [link] = JSON.parse(run('ip', ['-j', 'link', 'show', 'dev', dev])) as {
-    xdp?: { prog?: { id: number } };
-  }[];
-  return link?.xdp?.prog?.id ?? 0;
-}
-
-/** Program ids of every bpf_link the kernel has (a legacy attachment must make none). */
-function linkedPrograms(): number[] {
-  return (JSON.parse(run('bpftool', ['-j', 'link', 'show'])) as { prog_id: number }[]).map((l) => l.prog_id);
-}
-
-function cgroupPrograms(path: string): { id: number; attach_type: string; attach_flags: string }[] {
-  return JSON.parse(run('bpftool', ['-j', 'cgroup', 'show', path]).trim() || '[]');
-}
 
 if (insideTestNetns(import.meta.url, 'fbk-loader')) {
   let veth: Veth;
@@ -292,15 +240,7 @@ if (insideTestNetns(import.meta.url, 'fbk-loader')) {
       next.close();
       for (const p of cgroupPrograms(path))
         spawnSync('bpftool', ['cgroup', 'detach', path, p.attach_type, 'id', String(p.id)]);
-      // The pinger's exit reaches the cgroup a moment later: rmdir is EBUSY until then.
-      for (let i = 0; existsSync(path); i++) {
-        try {
-          rmdirSync(path);
-        } catch (err) {
-          if (i > 100) throw err;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
+      await removeCgroup(path);
     }
     assert.deepEqual(openFds(), fdsBefore);
   });
