@@ -5,14 +5,17 @@ import {
   deviceTopic,
   fleetDeviceFilter,
   groupDesiredTopic,
+  isProgramEventPayload,
   parseAgentEvent,
   parsePresence,
+  parseProgramEventBatch,
   parseReportedState,
   parseTelemetry,
   parseTopic,
 } from '@bpfleet/sdk/protocol';
 import type { MqttClient } from 'mqtt';
 import type { FleetStore } from './fleet-store.js';
+import type { ProgramEventStore } from './program-events/program-event-store.js';
 
 export interface FleetLogger {
   info(message: string): void;
@@ -24,6 +27,8 @@ export interface FleetControllerOptions {
   /** A connected client with the controller's broker identity. */
   mqtt: MqttClient;
   store: FleetStore;
+  /** Where the records of devices' event streams go (absent: they are ignored). */
+  programEvents?: ProgramEventStore;
   logger: FleetLogger;
   now?: () => Date;
   /** Called after a device's stored state changed (rollouts watch it). */
@@ -113,6 +118,10 @@ export function createFleetController(options: FleetControllerOptions): FleetCon
       } else if (parsed.kind === 'presence') {
         const presence = parsePresence(payload);
         enqueue(device, () => store.recordPresence(device, presence, at));
+      } else if (parsed.kind === 'events' && isProgramEventPayload(payload)) {
+        const batch = parseProgramEventBatch(payload);
+        const programEvents = options.programEvents;
+        if (programEvents) enqueue(device, () => programEvents.record(device, batch, at));
       } else if (parsed.kind === 'events') {
         const event = parseAgentEvent(payload);
         enqueue(device, () => store.recordEvent(device, event, at));

@@ -4,11 +4,14 @@ import type { BrokerLogins } from './broker-logins.js';
 import type { FleetStore } from './fleet-store.js';
 import type { PolicyService } from './policies/policy-service.js';
 import type { TargetPlanner } from './policies/target-planner.js';
+import type { ProgramEventStore } from './program-events/program-event-store.js';
 import type { RolloutRunner } from './rollouts/rollout-runner.js';
 
 export interface FleetDeps {
   fleet: string;
   store: FleetStore;
+  /** Records of devices' event streams (program events), with bounded retention. */
+  programEvents?: ProgramEventStore;
   policies: PolicyService;
   /** Which targeted devices a policy reaches and which it leaves out, with why (apply and diff show it). */
   planTarget: TargetPlanner;

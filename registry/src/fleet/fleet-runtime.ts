@@ -29,6 +29,7 @@ import { createCatalogPolicyValidator } from './policies/catalog-policy-validato
 import { createPolicyService } from './policies/policy-service.js';
 import { createSqlitePolicyStore } from './policies/policy-store.js';
 import { createTargetPlanner } from './policies/target-planner.js';
+import { createSqliteProgramEventStore } from './program-events/sqlite-program-event-store.js';
 import { createRolloutRunner } from './rollouts/rollout-runner.js';
 import { createSqliteRolloutStore } from './rollouts/rollout-store.js';
 import { createSqliteFleetStore } from './sqlite-fleet-store.js';
@@ -84,6 +85,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   const store = createSqliteFleetStore(db);
+  const programEvents = createSqliteProgramEventStore(db);
   const edgeKey = await loadOrCreateEdgeKey(o.dataDir);
   // The edge's own key is not among them: it signs rollout waves, bounded by the operators' grants.
   const operatorKeys: TrustedKey[] = [
@@ -148,6 +150,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     fleet: o.fleet,
     mqtt: client,
     store,
+    programEvents,
     logger: log,
     onDeviceChanged: () => scheduleTick(),
   });
@@ -193,6 +196,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     deps: {
       fleet: o.fleet,
       store,
+      programEvents,
       policies,
       planTarget: createTargetPlanner(o.catalog, store),
       rollouts,

@@ -12,6 +12,7 @@ import type { JsonSchema } from '../openapi/json-schema.js';
 import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
 import { issueDeviceCredential } from './device-credential.js';
 import { deviceStateRoutes } from './fleet-device-state.js';
+import { programEventRoutes } from './program-event-routes.js';
 
 /** A policy at its map-entry bound (sdk POLICY_LIMITS) is ~20 MB of JSON, a third more as base64. */
 export const MAX_POLICY_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -62,6 +63,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
   const base = { tag: 'fleet', access: 'admin' as const };
   return [
     ...deviceStateRoutes(deps),
+    ...programEventRoutes(deps),
     defineRoute({
       ...base,
       method: 'post',

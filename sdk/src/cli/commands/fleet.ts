@@ -6,6 +6,7 @@ import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-cli
 import { inventoryBrief, inventoryLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
 import { DEVICE_STATE_HELP, isDeviceStateAction, setDeviceState } from './fleet-device-state.js';
+import { registerEventsCommand } from './fleet-events.js';
 import { registerDeviceCommand } from './fleet-register.js';
 
 interface Options {
@@ -119,4 +120,5 @@ export function register(program: Command): void {
   );
 
   registerDeviceCommand(fleet, common);
+  registerEventsCommand(fleet, common);
 }
