@@ -1,8 +1,8 @@
 // Everything checked before a publish becomes visible: archive limits, manifest name/version, programs, the signed bundle.
 import { type ArchiveLimits, objectArch, type PackageContents, unpackArchive } from '@bpfleet/sdk/archive';
 import { readProgramNames } from '@bpfleet/sdk/elf';
-import { ArchiveError, BpfleetError, RegistryError } from '@bpfleet/sdk/errors';
-import { checkObjectPrograms } from '@bpfleet/sdk/manifest';
+import { ArchiveError, BpfleetError, ManifestError, RegistryError } from '@bpfleet/sdk/errors';
+import { assertMetricConventions, checkObjectPrograms } from '@bpfleet/sdk/manifest';
 import { verifyPackage } from '@bpfleet/sdk/trust';
 import type { StagedBlob } from '../blobs/blob-store.js';
 import type { PublisherKey } from '../catalog/catalog.js';
@@ -52,6 +52,12 @@ export async function verifyUpload(upload: UploadToVerify): Promise<VerifiedUplo
     );
   }
   checkProgramSets(contents, context);
+  try {
+    assertMetricConventions(manifest.maps);
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
+    throw new ArchiveError('MANIFEST_INVALID', `${context}: ${err.message}`, { cause: err });
+  }
   const trusted = upload.publisherKeys.map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));
   const verified = await verifyPackage(
     upload.bundle,

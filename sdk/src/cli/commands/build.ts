@@ -8,7 +8,7 @@ import { runTool } from '../../compile/run-tool.js';
 import { findToolchain } from '../../compile/toolchain.js';
 import { sha256Digest } from '../../digest.js';
 import { BuildError, ConfigError } from '../../errors.js';
-import { isGplCompatible, parseManifest } from '../../manifest/index.js';
+import { assertMetricConventions, isGplCompatible, parseManifest } from '../../manifest/index.js';
 import { createProgress, EXIT_FAILURE, endProgress, printResult } from '../output.js';
 
 interface BuildOptions {
@@ -90,6 +90,8 @@ export function register(program: Command): void {
         throw new ConfigError('NO_MANIFEST', `build ${dir}: cannot read manifest.json`, { cause: err });
       });
       const manifest = parseManifest(text);
+      // Older packages still parse; a new build must name its metrics as Prometheus expects.
+      assertMetricConventions(manifest.maps);
       const progress = createProgress(options);
       const toolchain = await findToolchain(runTool);
       let result: BuildProgramResult;
