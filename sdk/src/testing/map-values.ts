@@ -47,6 +47,13 @@ export function decodeLayout(layout: FieldLayout, values: Uint8Array[]): Record<
   return out;
 }
 
+/** Values as the test file wrote them: `2`, `"ab:cd"`, `between 1 and 5`, never a number in quotes. */
+function describeExpected(want: Expected): string {
+  if (typeof want !== 'object') return String(want);
+  if (want.min !== undefined && want.max !== undefined) return `between ${want.min} and ${want.max}`;
+  return want.min !== undefined ? `at least ${want.min}` : `at most ${want.max}`;
+}
+
 function matches(actual: ScalarValue | undefined, expected: Expected): boolean {
   if (actual === undefined) return false;
   if (typeof expected === 'object') {
@@ -74,7 +81,7 @@ export function compareValue(
   for (const [field, want] of Object.entries(wanted)) {
     if (!matches(actual[field], want)) {
       diffs.push(
-        `${what}${scalar ? '' : `.${field}`}: expected ${JSON.stringify(want)}, got ${JSON.stringify(actual[field] ?? null)}`,
+        `${what}${scalar ? '' : `.${field}`}: expected ${describeExpected(want)}, got ${actual[field] === undefined ? 'nothing' : String(actual[field])}`,
       );
     }
   }

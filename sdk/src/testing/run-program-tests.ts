@@ -21,7 +21,13 @@ import {
 import { createTestCgroup } from './cgroup-traffic.js';
 import { compareValue, decodeLayout, encodeLayout } from './map-values.js';
 import { buildPacket } from './packet-builder.js';
-import { type Expectation, type MapEntry, type ProgramTest, returnValue } from './test-file.js';
+import {
+  describeReturn,
+  type Expectation,
+  type MapEntry,
+  type ProgramTest,
+  returnValue,
+} from './test-file.js';
 
 export interface TestOutcome {
   name: string;
@@ -129,7 +135,9 @@ async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest)
       if (test.expect.return !== undefined) {
         const want = returnValue(test.expect.return, test.name);
         if (result.retval !== want)
-          failures.push(`return: expected ${test.expect.return} (${want}), got ${result.retval}`);
+          failures.push(
+            `return: expected ${describeReturn(want, test.expect.return)}, got ${describeReturn(result.retval, test.expect.return)}`,
+          );
       }
       if (test.expect.packet !== undefined) {
         const want = Buffer.from(

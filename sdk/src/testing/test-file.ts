@@ -62,6 +62,15 @@ export function returnValue(value: number | string, where: string): number {
   return n;
 }
 
+/** `XDP_PASS (2)`: the got-value named in the family the test's expectation used (XDP_, TC_ACT_, TCX_). */
+export function describeReturn(got: number, expected: number | string): string {
+  const family = typeof expected === 'string' ? expected.replace(/_[A-Z]+$/, '_') : undefined;
+  const name = family
+    ? Object.entries(RETURN_NAMES).find(([n, v]) => v === got && n.startsWith(family))?.[0]
+    : undefined;
+  return name ? `${name} (${got})` : String(got);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -82,8 +82,9 @@ describe('map values', () => {
     assert.deepEqual(decoded, { packets: '3', bytes: '150' });
     assert.deepEqual(compareValue(value, decoded, { packets: 3 }, 'm'), []);
     assert.deepEqual(compareValue(value, decoded, { bytes: { min: 151 } }, 'm'), [
-      'm.bytes: expected {"min":151}, got "150"',
+      'm.bytes: expected at least 151, got 150',
     ]);
+    assert.deepEqual(compareValue(value, decoded, { packets: 2 }, 'm'), ['m.packets: expected 2, got 3']);
   });
 
   it('names a missing field', () => {

@@ -91,7 +91,10 @@ describe('bpfleet init, build, test', () => {
         outcomes: Array<{ ok: boolean; failures: string[] }>;
       };
       assert.equal(result.failed, 1);
-      assert.match(result.outcomes[0]?.failures[0] ?? '', /return: expected XDP_DROP \(1\), got 2/);
+      assert.match(
+        result.outcomes[0]?.failures[0] ?? '',
+        /return: expected XDP_DROP \(1\), got XDP_PASS \(2\)/,
+      );
     } finally {
       await writeFile(file, original);
     }
