@@ -8,9 +8,10 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. System packages: the eBPF toolchain, network tools, the real MQTT broker, the benchmark peers and
-#    the browser the console test drives (from apt: no tool ever downloads a browser).
+#    the browser the console test drives (from apt: no tool ever downloads a browser), and promtool (prometheus)
+#    that the metrics tests lint both /metrics endpoints with.
 packages=(clang llvm libbpf-dev libbpf1 bpftool mosquitto iproute2 iputils-ping util-linux
-  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl)
+  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
