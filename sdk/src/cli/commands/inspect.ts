@@ -68,8 +68,29 @@ function humanText(s: ReturnType<typeof summarize>): string {
   }
   lines.push('files');
   for (const f of s.files) lines.push(`  ${f.path.padEnd(40)} ${String(f.size).padStart(10)} bytes`);
-  lines.push(`signer    ${s.signer ? JSON.stringify(s.signer) : '(no --bundle given)'}`);
+  lines.push(...signerLines(s.signer));
   return lines.join('\n');
+}
+
+/** The signer as the other lines read: key id, subject, whether the digest matches (the signature is `verify`'s). */
+function signerLines(signer: SignerInfo | null): string[] {
+  if (!signer) return ['signer    (no --bundle given)'];
+  const label: Record<string, string> = {
+    keyId: 'key id',
+    subject: 'subject',
+    payloadType: 'payload',
+    digestMatches: 'digest',
+    signatureChecked: 'signature',
+  };
+  const show = (key: string, value: unknown) => {
+    if (key === 'digestMatches') return value ? 'matches the archive' : 'DOES NOT match the archive';
+    if (key === 'signatureChecked') return value ? 'checked' : 'not checked here (run bpfleet verify)';
+    return value === null || value === undefined ? '-' : String(value);
+  };
+  return [
+    'signer',
+    ...Object.entries(signer).map(([k, v]) => `  ${(label[k] ?? k).padEnd(10)} ${show(k, v)}`),
+  ];
 }
 
 export function register(program: Command, deps: InspectDependencies = {}): void {

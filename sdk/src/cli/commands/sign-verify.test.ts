@@ -39,6 +39,13 @@ describe('bpfleet sign and verify', () => {
     assert.equal(JSON.parse(ok.stdout).verified, true);
     const inspect = bpfleet('inspect', 'fw.bpfleet.tgz', '--bundle', 'fw.bpfleet.sigstore.json', '--json');
     assert.equal(JSON.parse(inspect.stdout).signer.digestMatches, true);
+    const human = bpfleet('inspect', 'fw.bpfleet.tgz', '--bundle', 'fw.bpfleet.sigstore.json');
+    assert.match(human.stdout, /\nsigner\n {2}key id +sha256:[0-9a-f]{64}\n/);
+    assert.match(
+      human.stdout,
+      /\n {2}digest +matches the archive\n {2}signature +not checked here \(run bpfleet verify\)/,
+    );
+    assert.doesNotMatch(human.stdout, /\{"keyId"/, 'no raw JSON in the human view');
   });
 
   it('fails with the reason for another key, a tampered package, and a missing trust source', async () => {
