@@ -5,8 +5,10 @@ import { ConfigError } from '@bpfleet/sdk/errors';
 import { DEFAULT_INDEX_TTL_MS, defaultLimits } from './app-deps.js';
 import { type EdgeFlags, parseEdgeArgs } from './edge-args.js';
 import { assertStrongAdminToken, readSecretFile } from './secrets.js';
+import { resolveStorageConfig, type StorageConfig, type StorageFileConfig } from './storage-config.js';
 
-export interface EdgeConfig {
+/** Storage (`database`, `blobs`): SQLite and a blob dir in `dataDir` unless PostgreSQL / S3 URLs are given. */
+export interface EdgeConfig extends StorageConfig {
   dataDir: string;
   host: string;
   port: number;
@@ -87,7 +89,7 @@ function parseBytes(text: string, context: string): number {
   return n;
 }
 
-interface FileConfig {
+interface FileConfig extends StorageFileConfig {
   dataDir?: string;
   host?: string;
   port?: number;
@@ -119,6 +121,8 @@ const FILE_KEYS = new Set([
   'workers',
   'adminToken',
   'adminTokenFile',
+  'database',
+  'blobs',
 ]);
 
 async function readConfigFile(path: string): Promise<FileConfig> {
@@ -169,6 +173,7 @@ export async function resolveEdgeConfig(flags: EdgeFlags, env: Env): Promise<Edg
     config.adminToken = adminToken;
   }
   await applyFleetConfig(config, file, values, env);
+  Object.assign(config, await resolveStorageConfig(file, values, env));
   return config;
 }
 

@@ -15,6 +15,13 @@ Options:
       --index-ttl DURATION      signed index validity, e.g. 24h (default 24h)
       --max-package-bytes N     largest publish (default 64 MiB)
       --workers N|auto          HTTP processes (default 1; the fleet side needs 1)
+      --database URL            a shared PostgreSQL catalog, postgres://user@host:5432/db
+                                (BPFLEET_EDGE_DATABASE; default SQLite in the data dir); the
+                                fleet, policy and rollout stores stay in the data dir for now
+      --database-password-file F  its password, read from a file (or PGPASSWORD, ~/.pgpass)
+      --blobs URL               a shared S3 bucket, s3://bucket[/prefix]?endpoint=http://host:port
+                                (BPFLEET_EDGE_BLOBS; credentials from AWS_ACCESS_KEY_ID and
+                                AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE)
       --fleet NAME              the fleet's name in MQTT topics (default default)
       --broker-port N           embedded MQTT broker port (default 1883)
       --tls-cert FILE           serve HTTPS and MQTT over TLS with this certificate (PEM, chain
@@ -43,6 +50,8 @@ Examples:
   bpfleet-edge --data-dir /var/lib/bpfleet-edge --host 10.0.0.1 --fleet carrier --operator-key ops.pub
   bpfleet-edge --operator-key op1.pub --operator-key op2.pub --operator-key op3.pub --operator-threshold 2
   BPFLEET_EDGE_ADMIN_TOKEN="$(openssl rand -base64 32)" bpfleet-edge --data-dir ./edge-data
+  PGPASSWORD=… AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… bpfleet-edge --data-dir ./edge-a \\
+    --database postgres://bpfleet@db.example:5432/bpfleet --blobs 's3://bpfleet-blobs?endpoint=http://rgw.example:7480'
   bpfleet-edge --broker mqtts://mq.example:8883 --broker-username bpfleet-controller \\
     --broker-password-file /run/credentials/bpfleet-edge/broker-password
 `;
@@ -55,6 +64,9 @@ const OPTIONS = {
   'index-ttl': { type: 'string' },
   'max-package-bytes': { type: 'string' },
   workers: { type: 'string' },
+  database: { type: 'string' },
+  'database-password-file': { type: 'string' },
+  blobs: { type: 'string' },
   fleet: { type: 'string' },
   'broker-port': { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -86,6 +98,9 @@ export interface EdgeFlags {
   'index-ttl'?: string;
   'max-package-bytes'?: string;
   workers?: string;
+  database?: string;
+  'database-password-file'?: string;
+  blobs?: string;
   fleet?: string;
   'broker-port'?: string;
   'tls-cert'?: string;

