@@ -14,7 +14,7 @@ export interface RootKeyFiles {
   edgeKey?: string[];
   /** `namespace=file.pub`, repeated. */
   publisher?: string[];
-  version: string;
+  rootVersion: string;
   expiresIn: string;
 }
 
@@ -41,7 +41,7 @@ export async function rootFromKeyFiles(o: RootKeyFiles, now = new Date()): Promi
   if (!Number.isFinite(days) || days <= 0) throw new BpfleetError('USAGE', '--expires-in: expected days > 0');
   return parseRootDocument({
     schema: ROOT_SCHEMA,
-    version: Number(o.version),
+    version: Number(o.rootVersion),
     expires: new Date(now.getTime() + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     roles: {
       root: { keys: await keysOf(o.rootKey), threshold: Number(o.rootThreshold) },

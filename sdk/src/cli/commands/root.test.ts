@@ -64,6 +64,12 @@ describe('bpfleet root', () => {
     assert.equal(root.roles.root.threshold, 2);
   });
 
+  it('writes the next version with --root-version (not the program version flag)', () => {
+    const next = bpfleet(...init.slice(0, -2), '-o', 'root.v2.json', '--root-version', '2', '--json');
+    assert.equal(next.status, 0, next.stderr);
+    assert.equal((JSON.parse(next.stdout) as { version: number }).version, 2);
+  });
+
   it('refuses a second signature by the same key (exit 1, ALREADY_SIGNED)', () => {
     const again = bpfleet('root', 'sign', 'root.v1.json', '--key', 'r2.key', '--json');
     assert.equal(again.status, 1);

@@ -30,7 +30,7 @@ export function register(program: Command): void {
   root
     .command('init')
     .description(
-      'Write a root (version 1, or the next one with --version) from public key files, signed by --key',
+      'Write a root (version 1, or the next one with --root-version) from public key files, signed by --key',
     )
     .requiredOption('--root-key <file.pub>', 'a root key (repeat)', collect)
     .option('--root-threshold <n>', 'root keys needed to sign the next root', '1')
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--operator-threshold <n>', 'operator signatures a policy needs', '1')
     .option('--edge-key <file.pub>', "the edge's rollout policy key (repeat)", collect)
     .option('--publisher <ns=file.pub>', 'a publisher key for a namespace (repeat)', collect)
-    .option('--version <n>', 'the version to write (each published root is the previous + 1)', '1')
+    .option('--root-version <n>', 'the version to write (each published root is the previous + 1)', '1')
     .option('--expires-in <days>', 'validity in days', '365')
     .requiredOption(
       '--key <file.key>',
