@@ -14,3 +14,5 @@ export * from './fleet/rollouts/rollout.js';
 export * from './fleet/rollouts/rollout-runner.js';
 export * from './fleet/rollouts/rollout-store.js';
 export * from './fleet/sqlite-fleet-store.js';
+export { type DeviceCa, loadOrCreateDeviceCa } from './tls/device-ca.js';
+export * from './tls/testing/server-pki.js';

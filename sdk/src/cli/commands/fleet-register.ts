@@ -27,6 +27,7 @@ interface RegisterOptions {
   agentConfig?: string;
   printConfig?: boolean;
   serverCa?: string;
+  brokerUrl?: string;
   operatorKey: string[];
   publisher: string[];
   stateDir: string;
@@ -85,7 +86,11 @@ async function registerAction(cmd: Command, id: string, o: RegisterOptions): Pro
       deviceId: id,
       fleet: device.fleet,
       groups: o.group,
-      broker: { url: device.broker.url, username: id, ...(password !== undefined && { password }) },
+      broker: {
+        url: o.brokerUrl ?? device.broker.url,
+        username: id,
+        ...(password !== undefined && { password }),
+      },
       registryUrl: admin.url,
       ...(files && { tls: files.tls }),
       trust: {
@@ -148,6 +153,10 @@ export function registerDeviceCommand(fleet: Command, common: (c: Command) => Co
       .option('--agent-config <file>', 'write the complete bpfleet-agent config (YAML, mode 0600)')
       .option('--print-config', 'print the agent config instead of the summary')
       .option('--server-ca <file>', "the CA of the edge's TLS certificate (the agent's tls.ca)")
+      .option(
+        '--broker-url <url>',
+        "the broker URL devices use, when it is not the edge's own (mosquitto's certificate listener)",
+      )
       .option('--operator-key <file.pub>', 'an operator key the device trusts (repeatable)', collect, [])
       .option('--publisher <ns=file.pub>', 'a publisher key for a namespace (repeatable)', collect, [])
       .option('--state-dir <dir>', "the agent's data directory on the device", '/var/lib/bpfleet-agent')
