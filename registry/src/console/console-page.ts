@@ -7,6 +7,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <title>bpfleet console</title>
 <link rel="stylesheet" href="console/console.css">
 <script type="module" src="console/console.js"></script>
+<script type="module" src="console/console-events.js"></script>
 </head>
 <body>
 <header>
@@ -74,6 +75,18 @@ export const CONSOLE_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
       <p id="counters-empty" class="empty" hidden>No telemetry yet — counters appear when a device reports program metrics.</p>
+    </section>
+
+    <section aria-labelledby="h-program-events">
+      <h2 id="h-program-events">Program events</h2>
+      <table id="program-events" aria-labelledby="h-program-events" hidden>
+        <thead><tr>
+          <th scope="col">Device</th><th scope="col">Stream</th><th scope="col" class="num">Record</th>
+          <th scope="col">Fields</th><th scope="col">Stream lost</th><th scope="col">Received</th>
+        </tr></thead>
+        <tbody></tbody>
+      </table>
+      <p id="program-events-empty" class="empty">No program events yet — a package's ring buffer declared with <code>events</code> delivers them.</p>
     </section>
 
     <section aria-labelledby="h-rollouts">
