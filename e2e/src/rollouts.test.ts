@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Simulation, startSimulation } from '@bpfleet/agent';
 import type { RolloutView } from '@bpfleet/sdk';
 import { signPolicy } from '@bpfleet/sdk/policy';
+import { deviceTopic } from '@bpfleet/sdk/protocol';
 import { generateKeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { countManifest, signedPackage, standInObject } from './fixtures/test-packages.js';
@@ -183,8 +184,16 @@ test('waves advance to COMPLETED: every device on the new version, group policy 
     const own = await edge.fleet.currentPolicy({ device: id });
     assert.deepEqual(own.policy?.programs, [], `${id} keeps no rollout override`);
   }
-  // Without overrides, the devices follow the group: they stay on the new version after a reconcile.
-  await sleep(2500);
+  // Without overrides, the devices follow the group: once each has applied its cleared override, it still
+  // runs the new version.
+  const cleared = new Map<string, number>();
+  for (const id of g.ids) cleared.set(id, (await edge.fleet.currentPolicy({ device: id })).serial ?? 0);
+  await until(async () => {
+    const devices = await edge.fleet.listDevices({ group: g.name });
+    return devices.every(
+      (d) => d.policies?.[deviceTopic(FLEET, d.id, 'desired')]?.serial === cleared.get(d.id),
+    );
+  }, 'every device applied its cleared override');
   assert.equal((await on(g.name, NEW)).length, g.ids.length);
 });
 
@@ -226,26 +235,34 @@ test('10% failing devices abort before the next wave; devices already moved are 
   assert.equal((await edge.fleet.currentPolicy({ group: g.name })).policy?.programs[0]?.version, OLD);
 });
 
-test('silent devices time out instead of staying in progress', async () => {
+test('devices offline when their wave starts become UNREACHABLE at the timeout, not failures', async () => {
   const g = await group('t', 20);
   // Three devices of the first wave go silent (their agents stop) before the rollout starts.
   const silent = ['t-0', 't-1', 't-10'];
   const sim = g.sims[0]!;
   await Promise.all(silent.map((id) => sim.devices[Number(id.slice(2))]!.stop()));
+  await until(async () => {
+    const devices = await edge.fleet.listDevices({ group: g.name });
+    return devices.filter((d) => silent.includes(d.id)).every((d) => d.presence === 'offline');
+  }, 'the edge sees the stopped devices offline');
   const started = await edge.fleet.startRollout({
     group: g.name,
     package: 'acme/count',
     version: NEW,
     waves: ['50%', '100%'],
     waveTimeoutMs: 3000,
-    failureThreshold: 0.5,
+    // Offline before their wave started: unreachable, which says nothing against the version and fails nothing.
+    failureThreshold: 0,
   });
   for (const id of silent) assert.ok(started.waves[0]!.devices.includes(id));
   const done = await settled(started.id, ['COMPLETED', 'ABORTED']);
   assert.equal(done.state, 'COMPLETED', done.reason ?? '');
   for (const id of silent) {
-    assert.equal(done.devices[id]?.status, 'TIMED_OUT');
-    assert.match(done.devices[id]?.detail ?? '', /no ATTACHED report for 1\.1\.0 within 3000 ms/);
+    assert.equal(done.devices[id]?.status, 'UNREACHABLE');
+    assert.match(
+      done.devices[id]?.detail ?? '',
+      /offline when its wave started and no report for 1\.1\.0 within 3s; not counted as a failure/,
+    );
   }
   assert.ok(Object.values(done.devices).every((d) => d.status !== 'IN_PROGRESS'));
   assert.equal((await on(g.name, NEW)).length, g.ids.length - silent.length);
@@ -257,14 +274,15 @@ test('pause holds the rollout, resume continues it, abort restores the moved dev
     group: g.name,
     package: 'acme/count',
     version: NEW,
-    waves: ['25%', '25%', '100%'],
+    waves: ['25%', '50%', '100%'],
     waveTimeoutMs: 30_000,
   });
   const paused = await edge.fleet.controlRollout(started.id, 'pause');
   assert.equal(paused.state, 'PAUSED');
   const first = started.waves[0]!.devices;
   await until(async () => (await on(g.name, NEW)).length === first.length, 'first wave on the new version');
-  // Several runner ticks later it is still paused in the first wave; no one else moved.
+  // Several runner ticks later (one a second) it is still paused in the first wave; no one else moved. A wait
+  // for nothing to happen can only be a span of time.
   await sleep(2500);
   const held = await edge.fleet.getRollout(started.id);
   assert.equal(held.state, 'PAUSED');

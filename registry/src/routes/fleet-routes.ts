@@ -43,6 +43,8 @@ function deviceView(d: DeviceRecord) {
       attach: p.attach ?? null,
       lastError: p.lastError ?? null,
     })),
+    /** The serial of each policy topic the device has applied: desired (the edge's policies) vs reported. */
+    policies: d.reported?.policies ?? {},
     policyErrors: d.reported?.policyErrors ?? {},
     inventory: d.reported?.inventory ?? null,
     telemetry: d.telemetry,

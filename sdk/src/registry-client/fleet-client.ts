@@ -19,6 +19,8 @@ export interface DeviceSummary {
     attach: Record<string, string> | null;
     lastError: { code: string; message: string } | null;
   }>;
+  /** Serial applied per policy topic (its own, its groups'), as the device reported; absent from older edges. */
+  policies?: Record<string, { serial: number }>;
   policyErrors: Record<string, { code: string; message: string }>;
   /** What the device reported about itself; null until it did (or from agents without an inventory). */
   inventory?: DeviceInventory | null;
