@@ -49,8 +49,10 @@ struct {
 	__type(value, struct last_seen);
 } last SEC(".maps");
 
+/* Globals as metric sources: zero-initialised ones live in .bss, initialised ones in .data. */
 __u64 packets_seen = 0;
 __u64 bytes_seen = 0;
+__u32 largest = 1;
 
 /* bcc's log2l: 0 for 0, else the bit length (1 → 1, 2-3 → 2, 4-7 → 3, …). */
 static __always_inline __u32 log2l(__u64 v)
@@ -110,5 +112,7 @@ int size_hist(struct xdp_md *ctx)
 	}
 	__sync_fetch_and_add(&packets_seen, 1);
 	__sync_fetch_and_add(&bytes_seen, len);
+	if (len > largest)
+		largest = len;
 	return XDP_PASS;
 }

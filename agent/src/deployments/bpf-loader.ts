@@ -289,7 +289,9 @@ export class BpfLoader implements Loader {
       if (!meta) continue;
       const { package: pkg, version } = meta.current.deployment;
       const owner = { deployment: id, package: pkg, version };
-      out.push(...readMapMetrics(owner, this.maps(id), meta.current.maps, this.o.logger));
+      out.push(
+        ...readMapMetrics(owner, this.maps(id), meta.current.maps, this.o.logger, meta.current.globals),
+      );
     }
     return out;
   }

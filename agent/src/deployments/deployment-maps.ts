@@ -6,6 +6,8 @@ import type { Manifest } from '@bpfleet/sdk/manifest';
 import type { DeploySpec } from '../ports.js';
 import { writePolicyMaps } from './map-writer.js';
 
+const DATA_SECTIONS = ['.bss', '.data'];
+
 /** Entries written per policy-managed map; undefined when the spec gives no maps (they are left as they are). */
 export function writeSpecMaps(
   spec: DeploySpec,
@@ -33,7 +35,8 @@ export function persistedMaps(
 
 /** Pins every declared map (metrics are read through pins, also after a restart); drops pins of maps gone. */
 export function pinMaps(mapsDir: string, manifest: Manifest, collection: Collection): void {
-  const declared = Object.keys(manifest.maps ?? {});
+  const sections = manifest.globals ? dataSections(collection) : new Map<string, BpfMap>();
+  const declared = [...Object.keys(manifest.maps ?? {}), ...sections.keys()];
   for (const name of existsSync(mapsDir) ? readdirSync(mapsDir) : []) {
     if (!declared.includes(name)) rmSync(join(mapsDir, name), { force: true });
   }
@@ -44,4 +47,21 @@ export function pinMaps(mapsDir: string, manifest: Manifest, collection: Collect
     if (existsSync(path)) rmSync(path);
     map.pin(path);
   }
+  // Globals are read from their section's map by its BTF; pinned as `__bss`/`__data` (bpffs refuses dots in names,
+  // and no declared map may start with __).
+  for (const [pin, map] of sections) {
+    const path = join(mapsDir, pin);
+    if (existsSync(path)) rmSync(path);
+    map.pin(path);
+  }
+}
+
+/** The writable data sections' maps (`<obj>.bss`, `<obj>.data`) by their pin name (`__bss`, `__data`). */
+function dataSections(collection: Collection): Map<string, BpfMap> {
+  const out = new Map<string, BpfMap>();
+  for (const [name, map] of collection.maps) {
+    const section = name.slice(name.indexOf('.'));
+    if (name.includes('.') && DATA_SECTIONS.includes(section)) out.set(`__${section.slice(1)}`, map);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AttachTarget } from '@bpfleet/sdk/bpf';
-import type { MapDecl } from '@bpfleet/sdk/manifest';
+import type { GlobalsDecl, MapDecl } from '@bpfleet/sdk/manifest';
 import type { Deployment } from '../ports.js';
 import { writeFileAtomic } from '../state/state-file.js';
 
@@ -11,6 +11,8 @@ export interface VersionMeta {
   /** Kernel program id per program name, to tell after a crash which version a link runs. */
   programIds: Record<string, number>;
   maps: Record<string, MapDecl>;
+  /** The manifest's globals as metric sources (their `.bss`/`.data` maps are pinned as `__bss`/`__data`). */
+  globals?: GlobalsDecl;
   /** Where each program was attached (final target after defaults): what the kernel check compares against. */
   targets?: Record<string, AttachTarget>;
 }

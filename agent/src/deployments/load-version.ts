@@ -39,6 +39,7 @@ export function fillMaps(spec: DeploySpec, p: PreparedDeploy, collection: Collec
       deployment: deploymentRecord(spec, counts),
       programIds: Object.fromEntries(Object.keys(p.targets).map((n) => [n, collection.program(n).id])),
       maps: p.manifest.maps ?? {},
+      ...(p.manifest.globals && { globals: p.manifest.globals }),
       targets: p.targets,
     };
   } catch (err) {

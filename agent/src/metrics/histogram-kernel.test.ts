@@ -20,6 +20,24 @@ const manifest: Manifest = parseManifest({
   license: 'GPL',
   programs: [{ name: 'size_hist' }],
   requires: { arches: [arch] },
+  globals: {
+    vars: { largest: 'u32', packets_seen: 'u64', bytes_seen: 'u64' },
+    metrics: [
+      {
+        name: 'mtr_packets_seen_total',
+        type: 'counter',
+        help: 'Packets (a .bss global)',
+        value: 'packets_seen',
+      },
+      { name: 'mtr_seen_bytes_total', type: 'counter', help: 'Bytes (a .bss global)', value: 'bytes_seen' },
+      {
+        name: 'mtr_largest_packet_bytes',
+        type: 'gauge',
+        help: 'Largest packet (a .data global)',
+        value: 'largest',
+      },
+    ],
+  },
   maps: {
     sizes: {
       layout: {
@@ -88,6 +106,11 @@ before(async () => {
   coll = await loadCollection(compileTestObject('mtr_histogram'));
   mkdirSync(dir);
   for (const name of ['sizes', 'size_buckets', 'last']) coll.map(name).pin(join(dir, name));
+  // What the loader does for a manifest with globals: the data sections pinned as `__bss` and `__data`.
+  for (const [name, map] of coll.maps) {
+    for (const section of ['bss', 'data'])
+      if (name.endsWith(`.${section}`)) map.pin(join(dir, `__${section}`));
+  }
   for (const len of sent) assert.equal(testRun(coll.program('size_hist'), new Uint8Array(len)).retval, 2);
 });
 
@@ -177,4 +200,25 @@ test('a nested struct with a char array, an enum and an array decodes as the pro
     silentLogger,
   ).find((m) => m.name === 'mtr_last_packet_runs');
   assert.equal(gauge?.value, sent.length);
+});
+
+test('globals in .bss and .data read by their BTF offsets as the program wrote them', () => {
+  const owner = { deployment: 'h', package: 'mtr/size-hist', version: '1.0.0' };
+  const metrics = readMapMetrics(owner, dir, {}, silentLogger, manifest.globals);
+  const value = (name: string) => metrics.find((m) => m.name === name)?.value;
+  assert.equal(value('mtr_packets_seen_total'), sent.length);
+  assert.equal(
+    value('mtr_seen_bytes_total'),
+    sent.reduce((a, b) => a + b, 0),
+  );
+  assert.equal(value('mtr_largest_packet_bytes'), Math.max(...sent));
+  // The kernel's view of .bss, formatted by its BTF DATASEC.
+  const dump = JSON.parse(
+    execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', join(dir, '__bss')], { encoding: 'utf8' }),
+  );
+  const vars = Object.fromEntries(
+    (dump[0].formatted.value['.bss'] as Array<Record<string, number>>).flatMap((v) => Object.entries(v)),
+  );
+  assert.equal(vars.packets_seen, sent.length);
+  assert.deepEqual(promtoolProblems(renderProgramMetrics(metrics)), []);
 });

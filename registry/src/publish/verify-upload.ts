@@ -53,7 +53,7 @@ export async function verifyUpload(upload: UploadToVerify): Promise<VerifiedUplo
   }
   checkProgramSets(contents, context);
   try {
-    assertMetricConventions(manifest.maps);
+    assertMetricConventions(manifest.maps, manifest.globals);
   } catch (err) {
     if (!(err instanceof ManifestError)) throw err;
     throw new ArchiveError('MANIFEST_INVALID', `${context}: ${err.message}`, { cause: err });

@@ -13,6 +13,7 @@ export {
   type ProgramSpec,
   type VariableSpec,
 } from './collection-spec.js';
+export { readDataSection } from './datasec-map.js';
 export { abiProblem, onLibbpfWarning } from './internal/libbpf.js';
 export { ATTACH_MODE_ENV, type AttachForm, attachForm } from './internal/link-support.js';
 export {

@@ -11,6 +11,7 @@ export {
 } from './config-values.js';
 export { checkEventStreams, type EventStreamDecl, parseEventStream } from './event-streams.js';
 export { exampleManifest, exampleManifestJson } from './example-manifest.js';
+export { globalsLayout } from './globals-decl.js';
 export {
   decodeLayoutValue,
   encodeLayoutValue,

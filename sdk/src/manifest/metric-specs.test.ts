@@ -139,3 +139,34 @@ test('log2 bounds are bcc slot maxima (slot n holds [2^(n-1), 2^n - 1]); the las
     Number.POSITIVE_INFINITY,
   ]);
 });
+
+test('globals: variables by name as metric sources; no labels (no key); names checked like maps', () => {
+  const globals = {
+    vars: { packets_seen: 'u64', hist: { type: 'array', of: 'u32', length: 8 } },
+    metrics: [
+      { name: 'seen_total', type: 'counter', help: 'h', value: 'packets_seen' },
+      { name: 'size_bytes', type: 'histogram', help: 'h', value: 'hist', buckets: { kind: 'log2' } },
+    ],
+  };
+  const m = parseManifest({ ...manifest({}), globals });
+  assert.equal(m.globals?.metrics.length, 2);
+  const bad = (metric: Record<string, unknown>, code: string, path: string) =>
+    assert.throws(
+      () => parseManifest({ ...manifest({}), globals: { ...globals, metrics: [metric] } }),
+      (err: unknown) => err instanceof ManifestError && err.code === code && err.path === path,
+    );
+  bad(
+    { name: 'x_total', type: 'counter', help: 'h', value: 'packets_seen', labels: { k: 'key' } },
+    'NOT_SUPPORTED',
+    'globals.metrics[0]',
+  );
+  bad(
+    { name: 'x_total', type: 'counter', help: 'h', value: 'nope' },
+    'UNKNOWN_REFERENCE',
+    'globals.metrics[0].value',
+  );
+  assert.throws(
+    () => assertMetricConventions(undefined, { metrics: [{ name: 'seen', type: 'counter', help: 'h' }] }),
+    (err: unknown) => err instanceof ManifestError && err.path === 'globals.metrics[0].name',
+  );
+});

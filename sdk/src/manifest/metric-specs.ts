@@ -229,7 +229,13 @@ function parseLabels(reader: FieldReader, metric: MetricSpec, layout: MapLayout)
 /** Build and publish refuse a metric name that breaks Prometheus conventions (parsing alone accepts older ones). */
 export function assertMetricConventions(
   maps: { [name: string]: { metrics?: MetricSpec[] } } | undefined,
+  globals?: { metrics: MetricSpec[] },
 ): void {
+  globals?.metrics.forEach((metric, i) => {
+    const problem = metricNameProblem(metric.name, metric.type);
+    if (problem)
+      throw new ManifestError('METRIC_NAME', `globals.metrics[${i}].name`, `${metric.name}: ${problem}`);
+  });
   for (const [map, decl] of Object.entries(maps ?? {})) {
     decl.metrics?.forEach((metric, i) => {
       const problem = metricNameProblem(metric.name, metric.type);

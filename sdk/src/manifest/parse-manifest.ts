@@ -3,6 +3,7 @@ import semver from 'semver';
 import { ManifestError } from '../errors.js';
 import { parseConfigSection } from './config-vars.js';
 import { DESCRIPTION, describe, FieldReader } from './field-reader.js';
+import { parseGlobals } from './globals-decl.js';
 import { assertGplCompatible, LICENSE_PATTERN } from './license.js';
 import { parseMapsSection } from './map-decls.js';
 import { isValidPackageName } from './package-name.js';
@@ -21,7 +22,7 @@ export interface ParseManifestOptions {
 
 const MANIFEST_FIELDS = {
   required: ['name', 'version', 'license', 'programs', 'requires'],
-  optional: ['description', 'config', 'maps'],
+  optional: ['description', 'config', 'maps', 'globals'],
 } as const;
 
 function toJson(input: unknown): unknown {
@@ -90,5 +91,19 @@ export function parseManifest(
   if (reader.has('description')) manifest.description = reader.string('description', DESCRIPTION);
   if (reader.has('config')) manifest.config = parseConfigSection(reader.get('config'), 'config');
   if (reader.has('maps')) manifest.maps = parseMapsSection(reader.get('maps'), 'maps');
+  if (reader.has('globals')) {
+    manifest.globals = parseGlobals(reader.get('globals'), 'globals');
+    const names = new Set(
+      Object.values(manifest.maps ?? {}).flatMap((m) => (m.metrics ?? []).map((x) => x.name)),
+    );
+    manifest.globals.metrics.forEach((metric, i) => {
+      if (names.has(metric.name))
+        throw new ManifestError(
+          'DUPLICATE',
+          `globals.metrics[${i}].name`,
+          `metric ${metric.name} is declared twice`,
+        );
+    });
+  }
   return manifest;
 }

@@ -163,6 +163,16 @@ export interface MapDecl {
   description?: string;
 }
 
+/**
+ * `.bss`/`.data` variables as metric sources (cilium/ebpf's examples count in globals): each variable's layout by
+ * name; metric `value`s name a variable (or a path into it). The agent reads the section's map at each variable's
+ * BTF offset, so declaration order and padding in the object do not matter.
+ */
+export interface GlobalsDecl {
+  vars: { [name: string]: FieldLayout };
+  metrics: MetricSpec[];
+}
+
 export const CAPABILITIES = ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON', 'CAP_SYS_ADMIN'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
@@ -193,6 +203,7 @@ export interface Manifest {
   programs: ProgramDecl[];
   config?: { [name: string]: ConfigVarDecl };
   maps?: { [name: string]: MapDecl };
+  globals?: GlobalsDecl;
   requires: Requires;
 }
 

@@ -399,6 +399,10 @@ function bind() {
       btf: BtfHandle,
       offset: number,
     ) => string | null,
+    btfLoadFromKernelById: lib.func('btf *btf__load_from_kernel_by_id(uint32_t id)') as (
+      id: number,
+    ) => BtfHandle | null,
+    btfFree: lib.func('void btf__free(btf *btf)') as (btf: BtfHandle) => void,
 
     ringNew: lib.func(
       'ring_buffer *ring_buffer__new(int map_fd, bpf_ring_buffer_sample_fn *cb, void *ctx, void *opts)',
@@ -906,6 +910,8 @@ function makeApi() {
     btfFindByNameKind: f.btfFindByNameKind,
     btfTypeById: f.btfTypeById,
     btfName: f.btfName,
+    btfLoadFromKernelById: f.btfLoadFromKernelById,
+    btfFree: f.btfFree,
     ringFree: f.ringFree,
     ifNameToIndex: f.ifNameToIndex,
   };

@@ -91,7 +91,7 @@ export function register(program: Command): void {
       });
       const manifest = parseManifest(text);
       // Older packages still parse; a new build must name its metrics as Prometheus expects.
-      assertMetricConventions(manifest.maps);
+      assertMetricConventions(manifest.maps, manifest.globals);
       const progress = createProgress(options);
       const toolchain = await findToolchain(runTool);
       let result: BuildProgramResult;
