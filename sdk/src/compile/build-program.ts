@@ -1,10 +1,12 @@
-// Builds a program folder: vmlinux.h, one object per arch, manifest-versus-code checks, the package's file list.
+// Builds a program folder: per arch its vmlinux.h and object, manifest-versus-code checks, the package's file list.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { programNamesOf, readElfSections, readHelperCalls, readLicense } from '../elf/index.js';
 import { BuildError } from '../errors.js';
+import { type ArchBtf, ensureArchBtf } from './arch-btf.js';
 import { type BuildIssue, hasErrors } from './build-issue.js';
 import { checkDeclarations, type ManifestDeclarations } from './check-object.js';
+import { collapseArches } from './collapse-arches.js';
 import { type CompiledObject, compileObject } from './compile-object.js';
 import { libbpfOpenIssues } from './libbpf-open-check.js';
 import { checkLicense } from './license-check.js';
@@ -30,9 +32,9 @@ export interface BuildProgramOptions {
   arches?: string[];
   /** Where objects and the vmlinux.h cache go; `<dir>/build` by default. */
   buildDir?: string;
-  /** A pinned vmlinux.h instead of one generated from the running kernel. */
+  /** A pinned vmlinux.h for every arch instead of the one generated from each arch's BTF fixture. */
   vmlinux?: string;
-  /** The kernel BTF the minimized BTF is cut from; the running kernel's by default. */
+  /** One kernel BTF for every arch to check relocations against and cut minimized BTF from; each arch's fixture by default. */
   kernelBtf?: string;
   isGplCompatible: (spdx: string) => boolean;
   onProgress?: (message: string) => void;
@@ -42,7 +44,12 @@ export interface BuildProgramResult {
   name: string;
   version: string;
   ok: boolean;
+  /** The first arch's vmlinux.h (a pinned header for later builds). */
   vmlinux: VmlinuxHeader;
+  /** Per arch: the BTF it was compiled and checked against, and the vmlinux.h made from it. */
+  arches: Record<string, { btf: ArchBtf | { path: string }; vmlinux: VmlinuxHeader }>;
+  /** Arches whose files came out byte-identical and ship once, under bpf/any/. */
+  any: string[];
   objects: CompiledObject[];
   /** Per object: the types its CO-RE relocations touch, why kernel BTF is needed, the minimized BTF packed. */
   btf: ObjectCoreBtf[];
@@ -80,18 +87,26 @@ export async function buildProgram(
   const sources = await findSources(dir);
   if (sources.length === 0) throw new BuildError('NO_SOURCES', `${label}: no *.bpf.c file in ${dir}`);
 
-  progress('vmlinux.h');
-  const vmlinux = await ensureVmlinuxHeader(run, toolchain.bpftool, {
-    cacheDir: buildDir,
-    ...(options.vmlinux ? { pinned: options.vmlinux } : {}),
-  });
-
   const objects: CompiledObject[] = [];
   const coreBtf: ObjectCoreBtf[] = [];
   const issues: BuildIssue[] = [];
   const files: Record<string, string> = { 'manifest.json': join(dir, 'manifest.json') };
   const notLoaded = new Set(manifest.programs.filter((p) => p.load === false).map((p) => p.name));
+  const perArch: BuildProgramResult['arches'] = {};
   for (const arch of arches) {
+    progress(`${arch}: BTF and vmlinux.h`);
+    const btf = await ensureArchBtf(arch, buildDir);
+    const vmlinux = await ensureVmlinuxHeader(run, toolchain.bpftool, {
+      cacheDir: buildDir,
+      ...(options.vmlinux ? { pinned: options.vmlinux } : { btfFile: btf.path }),
+    });
+    perArch[arch] = { btf: options.kernelBtf ? { path: options.kernelBtf } : btf, vmlinux };
+    const against = options.kernelBtf
+      ? { against: `the kernel BTF ${options.kernelBtf}`, borrowed: false }
+      : {
+          against: `${btf.fixtureArch}'s kernel BTF (${btf.kernel})`,
+          borrowed: btf.fixtureArch !== arch,
+        };
     const functions: string[] = [];
     const programs: string[] = [];
     const btfs = [];
@@ -107,9 +122,9 @@ export async function buildProgram(
       objects.push(object);
       files[`bpf/${arch}/${objectName}`] = object.path;
 
-      const btf = await readObjectBtf(run, toolchain.bpftool, object.path);
-      btfs.push(btf);
-      functions.push(...btf.functions);
+      const objectBtf = await readObjectBtf(run, toolchain.bpftool, object.path);
+      btfs.push(objectBtf);
+      functions.push(...objectBtf.functions);
       const bytes = await readFile(object.path);
       const elf = readElfSections(bytes, object.path);
       programs.push(...programNamesOf(elf, object.path));
@@ -117,9 +132,10 @@ export async function buildProgram(
         object: object.path,
         packagePath: `bpf/${arch}/${basename(source, '.bpf.c')}.min.btf`,
         elf,
-        btf,
+        btf: objectBtf,
         declared: manifest.requires.btf,
-        ...(options.kernelBtf ? { kernelBtf: options.kernelBtf } : {}),
+        kernelBtf: options.kernelBtf ?? btf.path,
+        against,
       });
       coreBtf.push(core.summary);
       issues.push(...core.issues);
@@ -152,14 +168,21 @@ export async function buildProgram(
     if (present) files[extra] = join(dir, extra);
   }
   const all = dedupe(issues);
+  const collapsed = await collapseArches(files, arches);
+  for (const b of coreBtf) {
+    const arch = b.packed?.split('/')[1];
+    if (b.packed && arch && collapsed.any.includes(arch)) b.packed = b.packed.replace(`/${arch}/`, '/any/');
+  }
   return {
     name: manifest.name,
     version: manifest.version,
     ok: !hasErrors(all),
-    vmlinux,
+    vmlinux: (perArch[arches[0] as string] as { vmlinux: VmlinuxHeader }).vmlinux,
+    arches: perArch,
+    any: collapsed.any,
     objects,
     btf: coreBtf,
     issues: all,
-    files,
+    files: collapsed.files,
   };
 }

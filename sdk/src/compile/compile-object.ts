@@ -1,21 +1,10 @@
-// Compiles one BPF C file for one target arch with clang, then strips DWARF while keeping .BTF and .BTF.ext.
+// Compiles one BPF C file for one arch (its byte order, its pt_regs) with clang, then strips DWARF but keeps BTF.
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BuildError } from '../errors.js';
+import { ARCH_TARGETS, archTarget } from './arch-table.js';
 import type { RunTool } from './run-tool.js';
 import type { Toolchain } from './toolchain.js';
-
-/** Manifest arch names to the kernel's __TARGET_ARCH_ names used by bpf_tracing.h. */
-export const TARGET_ARCHES: Readonly<Record<string, string>> = {
-  x86: 'x86',
-  arm64: 'arm64',
-  arm: 'arm',
-  riscv: 'riscv',
-  s390: 's390',
-  powerpc: 'powerpc',
-  mips: 'mips',
-  loongarch: 'loongarch',
-};
 
 export interface CompileObjectOptions {
   source: string;
@@ -38,19 +27,19 @@ export interface CompiledObject {
 }
 
 export function clangArgs(options: CompileObjectOptions): string[] {
-  const target = TARGET_ARCHES[options.arch];
+  const target = archTarget(options.arch);
   if (!target) {
     throw new BuildError(
       'UNKNOWN_ARCH',
-      `compile ${options.source}: unknown arch "${options.arch}" (known: ${Object.keys(TARGET_ARCHES).join(', ')})`,
+      `compile ${options.source}: unknown arch "${options.arch}" (known: ${Object.keys(ARCH_TARGETS).join(', ')})`,
     );
   }
   return [
     '-g',
     '-O2',
     '-target',
-    'bpf',
-    `-D__TARGET_ARCH_${target}`,
+    target.clangTarget,
+    `-D__TARGET_ARCH_${target.tracingArch}`,
     '-Wall',
     ...options.includeDirs.flatMap((dir) => ['-I', dir]),
     ...(options.cflags ?? []),

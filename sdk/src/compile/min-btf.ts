@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { ElfObject } from '../elf/index.js';
 import { BuildError } from '../errors.js';
 import type { BuildIssue } from './build-issue.js';
+import { type CoreRelocation, parseCoreRelocations } from './core-relocations.js';
 import type { RunTool } from './run-tool.js';
 import { KERNEL_BTF_SECTIONS, STABLE_TYPES } from './stable-types.js';
 
@@ -11,6 +12,8 @@ export interface MinBtf {
   bytes: number;
   /** The named structs, unions and enums the object's CO-RE relocations touch. */
   types: string[];
+  /** Each CO-RE relocation and whether the kernel BTF resolved it. */
+  relocations: CoreRelocation[];
 }
 
 /** What decides whether the minimized BTF fits every kernel. */
@@ -49,7 +52,15 @@ export async function generateMinBtf(
   bpftool: string,
   options: { kernelBtf: string; object: string; output: string },
 ): Promise<MinBtf> {
-  const gen = await run(bpftool, ['gen', 'min_core_btf', options.kernelBtf, options.output, options.object]);
+  // -d: libbpf's log is the only place that says which relocation found no target (the exit code stays 0).
+  const gen = await run(bpftool, [
+    '-d',
+    'gen',
+    'min_core_btf',
+    options.kernelBtf,
+    options.output,
+    options.object,
+  ]);
   if (gen.code !== 0) {
     throw new BuildError(
       'MIN_BTF_FAILED',
@@ -71,7 +82,12 @@ export async function generateMinBtf(
       (t) => ['STRUCT', 'UNION', 'ENUM', 'ENUM64', 'FWD'].includes(t.kind) && t.name && t.name !== '(anon)',
     )
     .map((t) => t.name as string);
-  return { path: options.output, bytes: (await readFile(options.output)).length, types: [...new Set(named)] };
+  return {
+    path: options.output,
+    bytes: (await readFile(options.output)).length,
+    types: [...new Set(named)],
+    relocations: parseCoreRelocations(gen.stderr),
+  };
 }
 
 /** The manifest's `requires.btf` against what the object needs: `core` must fit any kernel; `true` could be `core`. */

@@ -1,11 +1,12 @@
-// One object's BTF story for the build: cut its minimized BTF, classify it, and pack it when the manifest says "core".
+// One object's BTF at build: relocations checked against its arch's BTF; minimized BTF cut, classified, packed if "core".
 import type { ElfObject } from '../elf/index.js';
 import { BpfleetError } from '../errors.js';
 import type { BuildIssue } from './build-issue.js';
+import { type RelocationCheck, unresolvedRelocationIssues } from './core-relocations.js';
 import { btfRequirementIssues, generateMinBtf, kernelBtfNeeds, programSections } from './min-btf.js';
 import type { ObjectBtf } from './object-btf.js';
 import type { RunTool } from './run-tool.js';
-import { KERNEL_BTF } from './vmlinux-header.js';
+import { STABLE_TYPES } from './stable-types.js';
 
 export interface ObjectCoreBtf {
   object: string;
@@ -29,7 +30,9 @@ export async function objectCoreBtf(
     elf: ElfObject;
     btf: ObjectBtf;
     declared: boolean | 'core' | undefined;
-    kernelBtf?: string;
+    /** The target arch's kernel BTF: cut from, and every relocation checked against it. */
+    kernelBtf: string;
+    against: Omit<RelocationCheck, 'what'>;
   },
 ): Promise<{ summary: ObjectCoreBtf; issues: BuildIssue[] }> {
   const output = o.object.replace(/\.bpf\.o$/, '.min.btf');
@@ -37,7 +40,7 @@ export async function objectCoreBtf(
   let min: Awaited<ReturnType<typeof generateMinBtf>>;
   try {
     min = await generateMinBtf(run, bpftool, {
-      kernelBtf: o.kernelBtf ?? KERNEL_BTF,
+      kernelBtf: o.kernelBtf,
       object: o.object,
       output,
     });
@@ -53,7 +56,20 @@ export async function objectCoreBtf(
     sections: programSections(o.elf),
     ksyms: o.btf.ksyms ?? [],
   });
-  const issues = btfRequirementIssues(o.declared, { types: min.types, needs }, what);
+  const internal = min.types.filter((t) => !STABLE_TYPES.has(t));
+  const issues: BuildIssue[] = [
+    ...unresolvedRelocationIssues(min.relocations, { what, ...o.against }),
+    ...(o.against.borrowed && internal.length > 0
+      ? [
+          {
+            severity: 'warning' as const,
+            code: 'ARCH_BTF_BORROWED',
+            message: `${what}: the SDK carries no BTF for this arch: compiled and checked against ${o.against.against}, so its kernel-internal types (${internal.join(', ')}) may have other layouts on the device`,
+          },
+        ]
+      : []),
+    ...btfRequirementIssues(o.declared, { types: min.types, needs }, what),
+  ];
   const packed = o.declared === 'core' && needs.length === 0 ? o.packagePath : undefined;
   return {
     summary: {

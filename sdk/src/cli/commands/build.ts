@@ -46,7 +46,13 @@ function show(path: string): string {
 
 function human(result: BuildProgramResult, pkg: PackageInfo | undefined): string {
   const lines = [`${result.name}@${result.version}: ${result.ok ? 'built' : 'FAILED'}`];
-  lines.push(`  vmlinux.h: ${result.vmlinux.source} (BTF sha256 ${result.vmlinux.sha256.slice(0, 12)}…)`);
+  for (const [arch, { btf, vmlinux }] of Object.entries(result.arches)) {
+    const from = 'kernel' in btf ? `${btf.fixtureArch} fixture, kernel ${btf.kernel}` : btf.path;
+    lines.push(`  ${arch}: vmlinux.h ${vmlinux.source} from BTF ${vmlinux.sha256.slice(0, 12)}… (${from})`);
+  }
+  if (result.any.length > 0) {
+    lines.push(`  bpf/any: ${result.any.join(', ')} built byte-identical files: the package holds them once`);
+  }
   for (const o of result.objects) {
     const saved = Math.round((1 - o.bytes / o.unstrippedBytes) * 100);
     lines.push(`  ${show(o.path)}: ${o.bytes} bytes (${o.unstrippedBytes} with DWARF, ${saved}% stripped)`);
@@ -74,15 +80,27 @@ export function register(program: Command): void {
     .option('--arch <arches>', 'comma-separated arches (default: the manifest requires.arches)')
     .option(
       '--vmlinux <file>',
-      'a pinned vmlinux.h instead of one generated from this kernel (/sys/kernel/btf/vmlinux)',
+      "a pinned vmlinux.h for every arch instead of the one from each arch's BTF fixture (sdk/btf-fixtures)",
     )
     .option(
       '--kernel-btf <file>',
-      'the kernel BTF to cut minimized BTF from (default: /sys/kernel/btf/vmlinux)',
+      "one kernel BTF for every arch to check CO-RE relocations against and cut minimized BTF from (default: each arch's fixture)",
     )
     .option('--build-dir <dir>', 'output and cache folder (default: <dir>/build)')
     .option('--no-pack', 'compile and check only; do not write the package')
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Each arch compiles against its own vmlinux.h (from the BTF the SDK carries for it, not this machine's kernel)
+with its byte order (bpfel/bpfeb) and pt_regs; each CO-RE relocation must resolve in that arch's BTF.
+Arches whose files come out byte-identical ship once, under bpf/any/.
+
+Examples:
+  bpfleet build                                  # the folder here, every arch in requires.arches
+  bpfleet build bpf-programs/tcp-rtt --arch arm64 --no-pack
+  bpfleet build . --json | jq '.issues'          # exit 1 when an issue is an error`,
+    )
     .action(async (dirArg: string, options: BuildOptions) => {
       const dir = resolve(dirArg);
       const manifestPath = join(dir, 'manifest.json');
