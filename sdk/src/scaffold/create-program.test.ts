@@ -54,6 +54,10 @@ describe('init templates', () => {
         'tests.json',
       ]);
       const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'));
+      for (const [name, decl] of Object.entries(manifest.maps ?? {})) {
+        if (decl.metrics?.some((m) => m.type === 'counter'))
+          assert.equal(decl.persist, true, `${name}: counters must survive an upgrade`);
+      }
       const testsText = await readFile(join(dir, 'tests.json'), 'utf8');
       assert.ok(parseTestFile(testsText, 'tests.json').length > 0, 'the template comes with a test');
 

@@ -69,6 +69,8 @@ export function statsMapDecl(names: TemplateNames, slotLabel: string, slotNames:
     perCpu: 'sum',
   });
   return {
+    // Counters outlive upgrades: a new version takes over the map instead of starting from zero.
+    persist: true,
     layout: { key: 'u32', value: { packets: 'u64', bytes: 'u64' } },
     metrics: [metric('packets'), metric('bytes')],
     description: `Packets and bytes by ${slotLabel}`,

@@ -38,6 +38,7 @@ int ${n.cName}(struct bpf_sock_ops *ops)
     programs: [{ name: n.cName, attach: { cgroup: '/' } }],
     maps: {
       connections: {
+        persist: true,
         layout: { key: 'u32', value: 'u64' },
         metrics: [
           {

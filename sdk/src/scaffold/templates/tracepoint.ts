@@ -27,6 +27,7 @@ int ${n.cName}(struct trace_event_raw_sched_process_exec *ctx)
     programs: [{ name: n.cName }],
     maps: {
       execs: {
+        persist: true,
         layout: { key: 'u32', value: 'u64' },
         metrics: [
           { name: `${n.cName}_execs_total`, type: 'counter', help: 'Processes executed', perCpu: 'sum' },
