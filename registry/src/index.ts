@@ -14,5 +14,8 @@ export * from './fleet/rollouts/rollout.js';
 export * from './fleet/rollouts/rollout-runner.js';
 export * from './fleet/rollouts/rollout-store.js';
 export * from './fleet/sqlite-fleet-store.js';
+export { type RunningEdge, startEdge } from './testing/edge-launcher.js';
+export * from './testing/postgres-server.js';
+export * from './testing/radosgw-server.js';
 export { type DeviceCa, loadOrCreateDeviceCa } from './tls/device-ca.js';
 export * from './tls/testing/server-pki.js';
