@@ -43,6 +43,17 @@ int arc_si(struct pt_regs___arc *regs)
 }
 `;
 
+/** The same read, asked first: on arm64 the read is dead code the verifier never sees, not a failure. */
+const X86_GUARDED = `${HEAD}
+struct pt_regs___arc { unsigned long si; } __attribute__((preserve_access_index));
+SEC("kprobe/do_unlinkat")
+int arc_si(struct pt_regs___arc *regs)
+{
+  if (!bpf_core_field_exists(regs->si)) return 0;
+  return BPF_CORE_READ(regs, si) != 0;
+}
+`;
+
 async function bpfleet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], BIG);
@@ -138,6 +149,19 @@ describe('bpfleet build per arch', () => {
       /error: bpf\/arm64\/x86only\.bpf\.o: CO-RE relocation #0 in kprobe\/do_unlinkat \(byte_off of struct pt_regs___arc\.si\) has no match in arm64's kernel BTF \(6\.12\.\d+\+deb12-arm64\).*\[CORE_RELO_UNRESOLVED\]/,
     );
     assert.doesNotMatch(both.stdout, /bpf\/x86\/x86only\.bpf\.o: CO-RE relocation/);
+  });
+
+  it('a read guarded by bpf_core_field_exists is a warning for the arch without the field, not a failure', async () => {
+    const dir = await program('guarded', X86_GUARDED, ['x86', 'arm64']);
+    const build = await bpfleet(['build', dir, '--no-pack', '--json']);
+    assert.equal(build.code, 0, build.stdout + build.stderr);
+    const { issues } = JSON.parse(build.stdout) as {
+      issues: Array<{ severity: string; code: string; message: string }>;
+    };
+    const unresolved = issues.filter((i) => i.code === 'CORE_RELO_UNRESOLVED');
+    assert.equal(unresolved.length, 1, JSON.stringify(issues));
+    assert.equal(unresolved[0]?.severity, 'warning');
+    assert.match(unresolved[0]?.message ?? '', /^bpf\/arm64\/guarded\.bpf\.o: .*pt_regs___arc\.si.*guarded/);
   });
 
   it('a library network program builds to the same bytes for every arch and ships once as bpf/any', async () => {
