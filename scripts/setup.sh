@@ -9,9 +9,11 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. System packages: the eBPF toolchain, network tools, the real MQTT broker, the benchmark peers and
 #    the browser the console test drives (from apt: no tool ever downloads a browser), and promtool (prometheus)
-#    that the metrics tests lint both /metrics endpoints with.
+#    that the metrics tests lint both /metrics endpoints with; PostgreSQL 15 and Ceph's monitor, OSD and radosgw for the
+#    shared-storage tests (each starts a private instance; the Ceph packages add ~40 s to a first set-up).
 packages=(clang llvm libbpf-dev libbpf1 bpftool mosquitto iproute2 iputils-ping util-linux
-  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl prometheus)
+  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl prometheus
+  postgresql-15 ceph-mon ceph-osd radosgw ceph-common)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
