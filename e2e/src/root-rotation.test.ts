@@ -267,6 +267,15 @@ test('a version signed only by the revoked publisher key is refused; the running
   const fw = shown.programs.find((p) => p.id === 'fw');
   assert.equal(fw?.version, '1.1.0');
   assert.equal(xdpProgram(), running, 'the kernel still runs the 1.1.0 program');
+  // The edge, too, takes nothing new signed by it, although the key is still registered for the namespace.
+  const refused = await publishVersion('1.3.0', oldPublisher).then(
+    () => 'published',
+    (err: { code?: string }) => err.code,
+  );
+  assert.ok(
+    refused === 'KEY_UNKNOWN' || refused === 'KEY_NOT_TRUSTED_FOR_NAMESPACE',
+    `the edge said ${refused}`,
+  );
 });
 
 test('the edge refuses a skipped and a rolled-back root', async () => {

@@ -4,8 +4,10 @@ import { peekRoot, type RootDocument, verifyFirstRoot, verifyNextRoot } from '@b
 import type { Catalog } from '../catalog/catalog.js';
 
 /** Catalog settings: `root.latest` the newest version, `root.v<N>` each version's bundle (JSON text). */
-const LATEST = 'root.latest';
-const versionKey = (version: number) => `root.v${version}`;
+export const LATEST_ROOT_SETTING = 'root.latest';
+export const rootSetting = (version: number) => `root.v${version}`;
+const LATEST = LATEST_ROOT_SETTING;
+const versionKey = rootSetting;
 
 export interface RootServiceOptions {
   catalog: Pick<Catalog, 'getSetting' | 'setSetting'>;

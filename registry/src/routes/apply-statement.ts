@@ -4,6 +4,7 @@ import semver from 'semver';
 import type { AppDeps } from '../app-deps.js';
 import type { StatementEffect } from '../catalog/catalog.js';
 import { httpError } from '../http-errors.js';
+import { trustedPublisherKeys } from '../root/root-publishers.js';
 
 export interface StatementTarget {
   namespace: string;
@@ -25,7 +26,8 @@ export async function applyStatement(
   // Said first: a misspelled package name is the likely mistake, not a missing version of it.
   if (!(await catalog.getPackage(target.namespace, target.name)))
     throw httpError('PACKAGE_NOT_FOUND', `${what}: no package ${pkg} in this registry; check the name`);
-  const keys = await catalog.listPublisherKeys(target.namespace);
+  // Narrowed by the published root of trust, when there is one.
+  const keys = await trustedPublisherKeys(catalog, target.namespace);
   if (keys.length === 0)
     throw httpError('NO_PUBLISHER_KEYS', `${what}: namespace ${target.namespace} has no publisher keys`);
   const trusted = keys.map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem }));

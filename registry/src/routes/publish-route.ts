@@ -3,6 +3,7 @@ import type { AppDeps } from '../app-deps.js';
 import { httpError } from '../http-errors.js';
 import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
 import { verifyUpload } from '../publish/verify-upload.js';
+import { trustedPublisherKeys } from '../root/root-publishers.js';
 import { json, nameParam, namespaceParam, versionParam, versionSchema } from './schemas.js';
 import { versionView } from './views.js';
 
@@ -89,7 +90,8 @@ export function publishRoute(deps: AppDeps): RouteSpec {
             version,
             staged,
             bundle,
-            publisherKeys: await catalog.listPublisherKeys(ns),
+            // Narrowed by the published root of trust, when there is one.
+            publisherKeys: await trustedPublisherKeys(catalog, ns),
             now: clock.now(),
             archiveLimits: { maxCompressedBytes: limits.maxPackageBytes },
           });
