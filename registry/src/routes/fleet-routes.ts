@@ -242,7 +242,8 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       method: 'get',
       path: '/v1/fleet/edge-key',
       operationId: 'edgeKey',
-      summary: "The edge's policy key, which devices list among their operator keys (it signs rollout waves)",
+      summary:
+        "The edge's policy key, which devices list in trust.edgeKeys (it signs rollout waves, only within the operators' grants)",
       tag: 'fleet',
       access: 'public',
       responses: { 200: ok('Public key') },
