@@ -21,7 +21,7 @@ import { unpackPackage } from './artifacts/unpack-package.js';
 import { toAgentConfig } from './config/agent-config.js';
 import { type AgentState, DeviceAgent, initialAgentState } from './device-agent.js';
 import { RegistryIndex } from './index/registry-index.js';
-import { silentLogger } from './logger.js';
+import { type Logger, silentLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { deviceTopics } from './mqtt/topics.js';
 import { MemoryLoader } from './simulate/memory-loader.js';
@@ -54,6 +54,14 @@ let edge: mqtt.MqttClient;
 let dir: string;
 const reported: ReportedState[] = [];
 const events: AgentEvent[] = [];
+/** What the agent wrote to its journal (the JSON-lines logger's input). */
+const journal: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+const journalLogger: Logger = {
+  debug: () => {},
+  info: (message, fields = {}) => journal.push({ level: 'info', message, fields }),
+  warn: (message, fields = {}) => journal.push({ level: 'warn', message, fields }),
+  error: (message, fields = {}) => journal.push({ level: 'error', message, fields }),
+};
 const agents: DeviceAgent[] = [];
 
 before(async () => {
@@ -142,7 +150,7 @@ async function startAgent(loader: MemoryLoader, metrics = new AgentMetrics()): P
     verifyPolicy: (bundle, now) => verifyPolicy(bundle, config.trust.operatorKeys, now),
     state: new StateFile<AgentState>(join(dir, 'state.json'), initialAgentState),
     metrics,
-    logger: silentLogger,
+    logger: journalLogger,
   });
   agents.push(agent);
   return agent;
@@ -194,6 +202,27 @@ test('policy → attached → channel followed → bad versions and policies ref
   assert.ok(
     events.some(
       (e) => e.state === 'ROLLED_BACK' && e.version === '1.3.0' && e.reason?.code === 'KEY_UNKNOWN',
+    ),
+  );
+  // The journal says the same, with ids and reasons as fields an operator can filter on.
+  assert.ok(
+    journal.some(
+      (l) =>
+        l.level === 'info' &&
+        l.message === 'program attached' &&
+        l.fields.deployment === 'count' &&
+        l.fields.version === '1.0.0',
+    ),
+    JSON.stringify(journal.slice(0, 5)),
+  );
+  assert.ok(
+    journal.some(
+      (l) =>
+        l.level === 'warn' &&
+        l.message === 'program rolled back' &&
+        l.fields.reason === 'KEY_UNKNOWN' &&
+        l.fields.version === '1.3.0' &&
+        typeof l.fields.detail === 'string',
     ),
   );
   assert.deepEqual(loader.calls, ['attach count 1.0.0', 'upgrade count 1.0.0->1.1.0']);

@@ -21,6 +21,8 @@ import type { FailureMark } from './reconcile/failure-marks.js';
 import type { AgentEvent, EventState, ProgramReport, Reason, ReportedState } from './reporting/report.js';
 import type { StateFile } from './state/state-file.js';
 
+/** Event states an operator should see at warn level in the journal. */
+const WARN_STATES = new Set<EventState>(['FAILED', 'REJECTED', 'ROLLED_BACK', 'DRIFTED', 'POLICY_EXPIRED']);
 export interface AgentState {
   version: 1;
   policies: Record<string, AcceptedPolicy>;
@@ -259,6 +261,12 @@ export class DeviceAgent {
 
   /** Publishes an event (also the trust root's refusals) and counts it. */
   event(event: AgentEvent): void {
+    // Every state change in the journal too, with its ids and reason as fields (not inside the message).
+    const { time: _time, reason, ...ids } = event;
+    const fields = { ...ids, ...(reason ? { reason: reason.code, detail: reason.message } : {}) };
+    if (WARN_STATES.has(event.state))
+      this.o.logger.warn(`program ${event.state.toLowerCase().replace('_', ' ')}`, fields);
+    else this.o.logger.info(`program ${event.state.toLowerCase().replace('_', ' ')}`, fields);
     this.o.metrics.event(event.state as EventState);
     if (event.state === 'DRIFTED' && event.deployment)
       this.o.metrics.drift(event.deployment, event.reason?.code);
