@@ -59,8 +59,9 @@ export async function startDeviceAgent(o: DeviceAgentOptions): Promise<DeviceAge
     broker: { ...device.broker, keepaliveSeconds: 10 },
     registry: { url: o.edge.url },
     trust: {
-      // The edge's key signs rollout waves; the operator's signs the policies it applies.
-      operatorKeys: [pick(edgeKey), ...o.operatorKeys.map(pick)],
+      // The operator's key signs the policies it applies; the edge's signs rollout waves, only within them.
+      operatorKeys: o.operatorKeys.map(pick),
+      edgeKeys: [pick(edgeKey)],
       registryKeys: [pick(registryKey)],
       publishers: Object.fromEntries(Object.entries(o.publishers).map(([ns, keys]) => [ns, keys.map(pick)])),
     },
