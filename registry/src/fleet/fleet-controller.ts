@@ -18,8 +18,8 @@ import type { FleetStore } from './fleet-store.js';
 import type { ProgramEventStore } from './program-events/program-event-store.js';
 
 export interface FleetLogger {
-  info(message: string): void;
-  warn(message: string): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
 }
 
 export interface FleetControllerOptions {

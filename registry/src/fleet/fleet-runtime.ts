@@ -78,8 +78,8 @@ async function loadOrCreateEdgeKey(dataDir: string): Promise<SigningKey> {
 
 export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRuntime> {
   const log = {
-    info: (message: string) => o.logger.info(message),
-    warn: (message: string) => o.logger.warn(message),
+    info: (message: string, fields?: Record<string, unknown>) => o.logger.info(message, fields),
+    warn: (message: string, fields?: Record<string, unknown>) => o.logger.warn(message, fields),
   };
   const db = new Database(join(o.dataDir, 'fleet.db'));
   db.pragma('journal_mode = WAL');

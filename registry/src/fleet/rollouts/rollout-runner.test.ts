@@ -25,7 +25,6 @@ const spec: RolloutSpec = {
   failureThreshold: 0.2,
 };
 let clock = new Date('2026-11-27T10:00:00Z');
-const silent = { info: () => {}, warn: () => {} };
 
 /** Records what the runner asked for; `failNext` makes the next call fail like a broker outage. */
 function recordingActions() {
@@ -75,14 +74,19 @@ function openEdge(file: string) {
   db.pragma('journal_mode = WAL');
   const fleet = createSqliteFleetStore(db);
   const rec = recordingActions();
+  const log: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+  const journal = {
+    info: (message: string, fields?: Record<string, unknown>) => log.push({ message, fields }),
+    warn: (message: string, fields?: Record<string, unknown>) => log.push({ message, fields }),
+  };
   const runner = createRolloutRunner({
     fleet,
     store: createSqliteRolloutStore(db),
     actions: rec.actions,
-    logger: silent,
+    logger: journal,
     now: () => clock,
   });
-  return { db, fleet, runner, rec };
+  return { db, fleet, runner, rec, log };
 }
 
 test('a rollout continues after an edge restart and completes', async () => {
@@ -123,6 +127,16 @@ test('pause holds the wave, resume restarts its timeout, abort restores the move
   assert.equal(aborted.state, 'ABORTED');
   assert.deepEqual(edge.rec.calls, ['move a', 'restore a']);
   await assert.rejects(edge.runner.resume(r.id), { code: 'ROLLOUT_NOT_PAUSED' });
+  // Each operator action is in the edge's journal with the rollout id as a field.
+  assert.deepEqual(
+    edge.log.map((l) => [l.message, l.fields?.rollout]),
+    [
+      ['rollout started', r.id],
+      ['rollout paused', r.id],
+      ['rollout resumed', r.id],
+      ['rollout aborted by the operator', r.id],
+    ],
+  );
   edge.db.close();
 });
 

@@ -82,9 +82,11 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
         // The registry refusing the move (a version yanked meanwhile, the group policy gone) will refuse it
         // again on every tick: the rollout ends instead of blocking its group. Anything else is retried.
         if (action.kind === 'move' && err instanceof RegistryError) return abortRefusedMove(rollout, err);
-        logger.warn(
-          `rollout ${rollout.id}: ${action.kind} failed: ${errorMessage(err)}; retried on the next tick`,
-        );
+        logger.warn('rollout action failed; retried on the next tick', {
+          rollout: rollout.id,
+          action: action.kind,
+          error: errorMessage(err),
+        });
         throw err;
       }
       rollout.pending = todo.slice(i + 1);
@@ -107,7 +109,12 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
     }
     fresh.pending = moved.length > 0 ? [{ kind: 'restore', devices: moved }] : [];
     store.save(fresh);
-    logger.warn(`rollout ${fresh.id}: ABORTED (${fresh.reason})`);
+    logger.warn('rollout aborted: a move was refused', {
+      rollout: fresh.id,
+      wave: fresh.currentWave + 1,
+      reason: err.code,
+      detail: err.message,
+    });
     return flush(fresh);
   }
 
@@ -122,7 +129,17 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
     store.save(rollout);
     await flush(rollout);
     if (rollout.state !== current.state)
-      logger.info(`rollout ${id}: ${rollout.state}${rollout.reason ? ` (${rollout.reason})` : ''}`);
+      logger.info(`rollout ${rollout.state.toLowerCase()}`, {
+        rollout: id,
+        state: rollout.state,
+        reason: rollout.reason,
+      });
+    else if (rollout.currentWave !== current.currentWave)
+      logger.info('rollout wave started', {
+        rollout: id,
+        wave: rollout.currentWave + 1,
+        devices: rollout.waves[rollout.currentWave]?.devices.length,
+      });
     return rollout;
   }
 
@@ -149,6 +166,14 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
       await actions.check(spec);
       const rollout = createRollout(randomUUID(), spec, devices, now(), neverSeenWarning(records));
       store.save(rollout);
+      logger.info('rollout started', {
+        rollout: rollout.id,
+        group: spec.group,
+        package: spec.package,
+        version: spec.version,
+        waves: rollout.waves.map((w) => w.devices.length),
+        warnings: rollout.warnings,
+      });
       return serialize(() => stepOne(rollout.id));
     },
     pause(id) {
@@ -157,6 +182,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
         throw new RegistryError('ROLLOUT_NOT_RUNNING', `rollout ${id}: is ${rollout.state}`);
       rollout.state = 'PAUSED';
       store.save(rollout);
+      logger.info('rollout paused', { rollout: id, wave: rollout.currentWave + 1 });
       return rollout;
     },
     async resume(id) {
@@ -168,6 +194,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
       const wave = rollout.waves[rollout.currentWave];
       if (wave) wave.startedAt = now().toISOString();
       store.save(rollout);
+      logger.info('rollout resumed', { rollout: id, wave: rollout.currentWave + 1 });
       return serialize(() => stepOne(id));
     },
     async abort(id, reason = 'aborted by the operator') {
@@ -185,6 +212,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
         }
         rollout.pending = moved.length > 0 ? [{ kind: 'restore', devices: moved }] : [];
         store.save(rollout);
+        logger.info('rollout aborted by the operator', { rollout: id, reason, restoring: moved.length });
         return flush(rollout);
       });
     },
