@@ -1,5 +1,6 @@
 // Builds the bpfleet-edge registry app from its dependencies: route table, auth, metrics, errors.
 
+import { errorMessage } from '@bpfleet/sdk/errors';
 import { INDEX_PAYLOAD_TYPE } from '@bpfleet/sdk/trust';
 import { Hono } from 'hono';
 import type { AppDeps } from './app-deps.js';
@@ -62,7 +63,7 @@ export function createApp(deps: AppDeps): RegistryApp {
   // The embedded broker keeps retained messages in memory only: the newest root is announced again at start.
   roots
     .announceLatest()
-    .catch((err: unknown) => deps.logger.warn('root announcement failed', { error: String(err) }));
+    .catch((err: unknown) => deps.logger.error('root of trust', { error: errorMessage(err) }));
   const routes: RouteSpec[] = [
     ...namespaceRoutes(deps),
     publishRoute(deps),

@@ -50,7 +50,7 @@ export class TrustRoot {
   static async open(o: TrustRootOptions): Promise<TrustRoot | undefined> {
     const first = inlineRoot(o.trust);
     if (!first) {
-      o.logger.info('trust root: no trust.rootKeys in the config; keys cannot be rotated on this device');
+      o.logger.debug('trust root: no trust.rootKeys in the config; keys cannot be rotated on this device');
       return undefined;
     }
     const root = new TrustRoot(o, first);

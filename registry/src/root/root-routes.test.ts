@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, type KeyPair, type RootDocument, signRoot, toSigningKey } from '@bpfleet/sdk/trust';
 import { createRegistryFixture, jsonBody, type RegistryFixture } from '../testing/registry-fixture.js';
 import { createTestKeys } from '../testing/test-keys.js';
+import { createRootService } from './root-service.js';
 
 const [r1, r2, operator, publisher] = Array.from({ length: 4 }, generateKeyPair) as [
   KeyPair,
@@ -77,6 +78,22 @@ describe('root routes', () => {
     const res = await put(await sign(rootOf(3, [key(other)])));
     assert.equal(res.body.error?.code, 'ROOT_REGISTRY_KEY_MISSING');
     assert.match(res.body.error?.message ?? '', /registry role does not list this edge's index key/);
+  });
+
+  it('at start, says so when the newest root does not list the key the edge now signs with', async () => {
+    const announced: number[] = [];
+    const service = (registryKeyId: string) =>
+      createRootService({
+        catalog: fx.catalog,
+        registryKeyId,
+        now: () => fx.clock.now(),
+        announce: async (v) => void announced.push(v),
+      });
+    await service(fx.deps.keys.keyId).announceLatest();
+    await assert.rejects(service(generateKeyPair().keyId).announceLatest(), {
+      code: 'ROOT_REGISTRY_KEY_MISSING',
+    });
+    assert.deepEqual(announced, [2, 2]);
   });
 
   it('needs the admin token', async () => {

@@ -30,7 +30,10 @@ export interface RootService {
   get(version: number): Promise<string | undefined>;
   /** Verifies `bundle` as the next root (or the first), stores and announces it. */
   publish(bundle: unknown): Promise<PublishedRoot>;
-  /** Announces the newest stored version again (the embedded broker forgets retained messages on restart). */
+  /**
+   * Announces the newest stored version again (the embedded broker forgets retained messages on restart); throws
+   * ROOT_REGISTRY_KEY_MISSING when that root does not list the key this edge now signs the index with.
+   */
   announceLatest(): Promise<void>;
 }
 
@@ -80,7 +83,16 @@ export function createRootService(o: RootServiceOptions): RootService {
     },
     async announceLatest() {
       const latest = await latestVersion();
-      if (latest !== undefined) await o.announce?.(latest);
+      if (latest === undefined) return;
+      await o.announce?.(latest);
+      const text = await get(latest);
+      const root = text === undefined ? undefined : peekRoot(JSON.parse(text));
+      if (root && !root.roles.registry.keys.some((k) => k.keyId === o.registryKeyId)) {
+        throw new TrustError(
+          'ROOT_REGISTRY_KEY_MISSING',
+          `root v${latest}: its registry role does not list this edge's index key ${o.registryKeyId}; devices refuse every index until a root that lists it is published`,
+        );
+      }
     },
   };
 }
