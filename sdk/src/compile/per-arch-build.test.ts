@@ -164,6 +164,20 @@ describe('bpfleet build per arch', () => {
     assert.match(unresolved[0]?.message ?? '', /^bpf\/arm64\/guarded\.bpf\.o: .*pt_regs___arc\.si.*guarded/);
   });
 
+  it('an arch without its own BTF fixture builds against x86 and warns about kernel-internal types', async () => {
+    const source = `${HEAD}\nSEC("raw_tp/sched_switch")\nint arc_task(void *ctx)\n{\n  struct task_struct *t = (void *)bpf_get_current_task();\n  return BPF_CORE_READ(t, pid) == 1;\n}\n`;
+    const dir = await program('borrowed', source, ['x86', 'riscv']);
+    const build = await bpfleet(['build', dir, '--no-pack', '--json']);
+    assert.equal(build.code, 0, build.stdout + build.stderr);
+    const { issues } = JSON.parse(build.stdout) as { issues: Array<{ code: string; message: string }> };
+    const borrowed = issues.filter((i) => i.code === 'ARCH_BTF_BORROWED');
+    assert.equal(borrowed.length, 1, JSON.stringify(issues));
+    assert.match(
+      borrowed[0]?.message ?? '',
+      /^bpf\/riscv\/borrowed\.bpf\.o: .*x86's kernel BTF.*task_struct/,
+    );
+  });
+
   it('a library network program builds to the same bytes for every arch and ships once as bpf/any', async () => {
     const out = join(work, 'xdp-firewall');
     const build = await bpfleet(['build', join(LIBRARY, 'xdp-firewall'), '--build-dir', out, '--json']);
