@@ -85,7 +85,7 @@ test('1,000,000 records: delivered + lost (the program counts its failed reserve
     assert.equal(drain.error, undefined);
     assert.ok(delivered > EMITTED / 10, `the drain kept up with a tenth at least (${delivered})`);
     // Bounds with room for the 2-core machine shared with other test runs; a drain on the main thread misses them.
-    assert.ok(p99 < 50, `the event loop kept serving (p99 lateness ${p99.toFixed(1)} ms)`);
+    assert.ok(p99 < 100, `the event loop kept serving (p99 lateness ${p99.toFixed(1)} ms)`);
     assert.ok(late < 250, `the event loop kept serving (worst lateness ${late.toFixed(1)} ms)`);
   } finally {
     clearInterval(timer);

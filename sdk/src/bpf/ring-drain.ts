@@ -25,7 +25,7 @@ export interface RingDrainOptions {
   maxInFlight?: number;
   /** How long one epoll wait may block the worker; also the latency of close() (default 100 ms). */
   pollMs?: number;
-  /** A batch waits at most this long for more records while the ring keeps giving some (default 50 ms). */
+  /** A partial batch waits at most this long for more records before it is handed over (default 50 ms). */
   flushMs?: number;
 }
 
@@ -93,6 +93,7 @@ export async function drainRingBuffer(
     workerData: {
       koffiPath: koffiPath(),
       fd: map.fd,
+      size: map.info.maxEntries,
       ctl: ctl.buffer,
       maxRecords: options.maxRecords ?? 1024,
       maxBytes: options.maxBytes ?? 256 * 1024,
