@@ -67,7 +67,7 @@ function histogramCounts(
     const index = fieldAt(decl.layout.key, metric.bucket, 'key');
     if (!index) return [];
     const n = numberAt(entry.key, index);
-    const le = histogramBounds(buckets, n + 2)[n] as number;
+    const le = histogramBounds(buckets, buckets.count ?? n + 2)[n] ?? Number.POSITIVE_INFINITY;
     return [{ le: le * scale, count: numberAt(value, valueField) }];
   }
   const array = decodeLayoutValue(

@@ -88,13 +88,15 @@ function intField(layout: MapLayout['value'], path: string, at: string, what: st
 function parseHistogram(reader: FieldReader, metric: MetricSpec, layout: MapLayout): void {
   const b = new FieldReader(reader.get('buckets'), reader.at('buckets'), {
     required: ['kind'],
-    optional: ['min', 'width'],
+    optional: ['min', 'width', 'count'],
   });
   const buckets: HistogramBuckets = { kind: b.enumOf('kind', ['log2', 'linear'] as const) };
   if (buckets.kind === 'linear') {
     buckets.min = b.has('min') ? expectInteger(b.get('min'), b.at('min'), -(2 ** 52), 2 ** 52) : 0;
     buckets.width = expectInteger(b.get('width'), b.at('width'), 1, 2 ** 52);
   }
+  if (b.has('count'))
+    buckets.count = expectInteger(b.get('count'), b.at('count'), 1, MANIFEST_LIMITS.maxArrayLength);
   metric.buckets = buckets;
   const valuePath = metric.value ?? 'value';
   const at = reader.at('value');

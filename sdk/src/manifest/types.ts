@@ -103,7 +103,11 @@ export interface HistogramBuckets {
   min?: number;
   /** linear only */
   width?: number;
-  scale?: number;
+  /**
+   * Histograms kept as an entry per bucket: how many buckets the program has; the last one is open (`+Inf`), as
+   * bcc-style code clamps to it. Without it every entry's bound is finite.
+   */
+  count?: number;
 }
 
 export interface MetricSpec {
