@@ -157,6 +157,9 @@ export function scalarSize(layout: FieldLayout): number {
   return layoutFields(layout).size;
 }
 
+// Per struct layout object, its fields: an event stream decodes every record by one layout (callers only read them).
+const structFields = new WeakMap<object, { fields: LayoutField[]; size: number }>();
+
 /**
  * The top-level fields with their offsets under C natural alignment, and the struct's size (padded to its
  * alignment). A field may itself be a struct or an array; `leafFields` walks down to the values.
@@ -169,6 +172,8 @@ export function layoutFields(
     const size = scalarSize(layout);
     return { fields: [{ name: scalarName, layout, offset: 0, size }], size };
   }
+  const known = structFields.get(layout);
+  if (known) return known;
   const fields: LayoutField[] = [];
   let offset = 0;
   let maxAlign = 1;
@@ -180,7 +185,9 @@ export function layoutFields(
     fields.push({ name, layout: field, offset, size });
     offset += size;
   }
-  return { fields, size: Math.ceil(offset / maxAlign) * maxAlign };
+  const result = { fields, size: Math.ceil(offset / maxAlign) * maxAlign };
+  structFields.set(layout, result);
+  return result;
 }
 
 /** A field found by a dotted path (`stats.packets`, `slots`) inside a struct layout, with its absolute offset. */
