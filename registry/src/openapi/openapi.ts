@@ -75,7 +75,8 @@ export function toOpenApi(
       parameters,
       responses,
     };
-    if (route.access !== 'public') operation.security = [{ bearer: [] }];
+    // Public operations say so (`security: []`) rather than leave a reader to guess.
+    operation.security = route.access === 'public' ? [] : [{ bearer: [] }];
     if (route.access !== 'public') operation['x-bpfleet-access'] = route.access;
     if (route.body) {
       operation.requestBody = {
@@ -90,7 +91,9 @@ export function toOpenApi(
   }
   return {
     openapi: '3.1.0',
-    info,
+    info: { ...info, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
+    // Relative: the edge serving this document, whatever name or port it is reached by.
+    servers: [{ url: '/', description: 'this edge' }],
     paths,
     components: {
       schemas: { Error: errorSchema },

@@ -69,7 +69,11 @@ export function rootRoutes(roots: RootService): RouteSpec[] {
       access: 'admin',
       body: {
         contentType: 'application/json',
-        schema: { type: 'object', required: ['mediaType', 'dsseEnvelope'], properties: {} },
+        schema: {
+          type: 'object',
+          required: ['mediaType', 'dsseEnvelope'],
+          properties: { mediaType: { type: 'string' }, dsseEnvelope: { type: 'object', properties: {} } },
+        },
         description: 'The root bundle, signed by a threshold of the current and of its own root keys',
       },
       responses: {

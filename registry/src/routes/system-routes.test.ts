@@ -39,7 +39,7 @@ describe('system routes', () => {
       const op = doc.paths[path]?.[route.method];
       assert.ok(op, `${route.method} ${path} documented`);
       assert.equal(op.operationId, route.operationId);
-      assert.equal(op.security !== undefined, route.access !== 'public');
+      assert.deepEqual(op.security, route.access === 'public' ? [] : [{ bearer: [] }]);
     }
     const publish = doc.paths['/v1/packages/{ns}/{name}/versions/{version}']?.put;
     assert.ok(publish);
