@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type RadosgwServer, startRadosgw } from '../testing/radosgw-server.js';
 import { readBlob } from './blob-store.js';
 import { runBlobStoreContract } from './blob-store-contract.js';
@@ -70,4 +71,28 @@ test('s3: a staged upload abandoned by a crash is swept, a committed blob is not
   assert.equal(await store.sweepStaging(new Date(Date.now() + 60_000)), 1);
   assert.equal(await store.sweepStaging(new Date(Date.now() + 60_000)), 0);
   assert.ok(await store.stat(kept.digest));
+});
+
+test('s3: a staging object swapped before the commit (another writer on the bucket) is never committed', async () => {
+  const bucket = `bpfleet-pgs-${process.pid}-swap`;
+  const store = await open(bucket);
+  const staged = await store.stage(
+    (async function* () {
+      yield Buffer.from('the verified bytes');
+    })(),
+    { maxBytes: 100 },
+  );
+  const s3 = new S3Client({
+    endpoint: rgw.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+  });
+  const [key] =
+    (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'staging/' }))).Contents ?? [];
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key!.Key!, Body: Buffer.from('swapped bytes!!') }),
+  );
+  await assert.rejects(staged.commit(), (err: Error & { code?: string }) => err.code === 'BLOB_STORE_FAILED');
+  assert.equal(await store.stat(staged.digest), undefined, 'nothing under the digest of the verified bytes');
 });

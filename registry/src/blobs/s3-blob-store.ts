@@ -64,6 +64,15 @@ export async function createS3BlobStore(
     }
   }
 
+  async function headEtag(key: string): Promise<string | undefined> {
+    try {
+      return (await s3.send(new HeadObjectCommand({ Bucket, Key: key }))).ETag;
+    } catch (err) {
+      if (status(err) === 404) return undefined;
+      throw fail(`head ${key}`, err);
+    }
+  }
+
   async function get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined> {
     try {
       const out = await s3.send(
@@ -110,10 +119,10 @@ export async function createS3BlobStore(
           if (state === 'discarded')
             throw new RegistryError('BLOB_DISCARDED', `commit blob ${digest}: already discarded`);
           const key = blobKey(digest);
+          let copied = false;
           try {
             // Copy only the object this process staged (its ETag), and only onto an absent key: a blob once
-            // committed is never rewritten. Stores that ignore If-None-Match on a copy (radosgw 16) rewrite the
-            // same bytes, which the digest in the key makes harmless.
+            // committed is never rewritten.
             await s3.send(
               new CopyObjectCommand({
                 Bucket,
@@ -123,14 +132,19 @@ export async function createS3BlobStore(
                 IfNoneMatch: '*',
               }),
             );
+            copied = true;
           } catch (err) {
+            // 412: the digest exists already (idempotent), or the staging object changed (checked below).
             if (status(err) !== 412) throw fail(`commit ${digest}`, err);
-            // 412: the digest exists already (idempotent), unless it was the staging object that changed.
-            if ((await head(key))?.size !== size)
-              throw new RegistryError(
-                'BLOB_STORE_FAILED',
-                `${label}: commit ${digest}: staging object changed`,
-              );
+          }
+          // radosgw 16 honours neither condition on a copy (measured): the copy's ETag, derived from what it holds,
+          // must be one this process computed from the bytes it hashed, or the blob is not the one verified.
+          if (!staged.contentEtags.includes((await headEtag(key)) ?? '')) {
+            if (copied) await s3.send(new DeleteObjectCommand({ Bucket, Key: key })).catch(() => {});
+            throw new RegistryError(
+              'BLOB_STORE_FAILED',
+              `${label}: commit ${digest}: the staged object changed before its commit (another writer on the bucket?); nothing committed`,
+            );
           }
           state = 'committed';
           await s3.send(new DeleteObjectCommand({ Bucket, Key: stagingKey })).catch(() => {});

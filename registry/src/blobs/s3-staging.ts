@@ -18,6 +18,11 @@ export interface StagedObject {
   size: number;
   /** The staging object's ETag: the commit copies only this exact object. */
   etag: string;
+  /**
+   * The ETags an object holding exactly these bytes may carry, computed here from the bytes: the MD5 (one part)
+   * or, after a multipart upload, the MD5 of the parts' MD5s with the part count (a copy may keep either).
+   */
+  contentEtags: string[];
 }
 
 export async function uploadStaging(
@@ -28,15 +33,18 @@ export async function uploadStaging(
   maxBytes: number,
 ): Promise<StagedObject> {
   const hash = createHash('sha256');
+  const md5 = createHash('md5');
   let size = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let uploadId: string | undefined;
   const parts: Array<{ ETag: string; PartNumber: number }> = [];
+  const partMd5s: Buffer[] = [];
 
   const flushPart = async () => {
     uploadId ??= (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId;
     const body = Buffer.concat(pending);
+    partMd5s.push(createHash('md5').update(body).digest());
     pending = [];
     pendingBytes = 0;
     const PartNumber = parts.length + 1;
@@ -52,6 +60,7 @@ export async function uploadStaging(
       if (size > maxBytes)
         throw new RegistryError('BLOB_TOO_LARGE', `stage blob: more than ${maxBytes} bytes`);
       hash.update(chunk);
+      md5.update(chunk);
       pending.push(chunk);
       pendingBytes += chunk.byteLength;
       if (pendingBytes >= PART_BYTES) await flushPart();
@@ -77,7 +86,12 @@ export async function uploadStaging(
         )
       ).ETag!;
     }
-    return { digest: `sha256:${hash.digest('hex')}`, size, etag };
+    const contentEtags = [`"${md5.digest('hex')}"`];
+    if (partMd5s.length > 0) {
+      const ofParts = createHash('md5').update(Buffer.concat(partMd5s)).digest('hex');
+      contentEtags.push(`"${ofParts}-${partMd5s.length}"`);
+    }
+    return { digest: `sha256:${hash.digest('hex')}`, size, etag, contentEtags };
   } catch (err) {
     // Nothing of a refused or broken upload stays behind: its parts are dropped now, not by a later sweep.
     if (uploadId !== undefined)
