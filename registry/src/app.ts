@@ -59,11 +59,11 @@ export function createApp(deps: AppDeps): RegistryApp {
     registryKeyId: deps.keys.keyId,
     now: () => deps.clock.now(),
     ...(deps.fleet?.announceRoot && { announce: deps.fleet.announceRoot }),
+    onRoot: (root) =>
+      deps.fleet?.useRootOperators?.(root.roles.operators.keys, root.roles.operators.threshold),
   });
   // The embedded broker keeps retained messages in memory only: the newest root is announced again at start.
-  roots
-    .announceLatest()
-    .catch((err: unknown) => deps.logger.error('root of trust', { error: errorMessage(err) }));
+  roots.resume().catch((err: unknown) => deps.logger.error('root of trust', { error: errorMessage(err) }));
   const routes: RouteSpec[] = [
     ...namespaceRoutes(deps),
     publishRoute(deps),

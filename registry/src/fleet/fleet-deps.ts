@@ -1,4 +1,5 @@
 // What the fleet API is built from: the device store, policies, rollouts and the edge's broker identity.
+import type { TrustedKey } from '@bpfleet/sdk/trust';
 import type { DeviceCa } from '../tls/device-ca.js';
 import type { BrokerLogins } from './broker-logins.js';
 import type { FleetStore } from './fleet-store.js';
@@ -20,6 +21,8 @@ export interface FleetDeps {
   edgeKey: { keyId: string; publicKeyPem: string };
   /** Publishes the retained root announcement `{"version": N}` (devices then fetch and verify the root). */
   announceRoot?: (version: number) => Promise<void>;
+  /** Policies are verified with the published root's operators role from then on (instead of --operator-key). */
+  useRootOperators?: (keys: readonly TrustedKey[], threshold: number) => void;
   /** The broker URL devices are told to use. */
   brokerUrl: string;
   /** Device logins on the broker itself (absent: the broker's logins are managed outside the edge). */

@@ -154,12 +154,16 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     logger: log,
     onDeviceChanged: () => scheduleTick(),
   });
+  const operators = { keys: operatorKeys, threshold: o.operatorThreshold ?? 1 };
   const policies = createPolicyService({
     fleet: o.fleet,
     store: policyStore,
     publish: (target, payload) => controller.publishDesired(target, payload),
-    operatorKeys: () => operatorKeys,
-    operatorThreshold: o.operatorThreshold ?? 1,
+    operatorKeys: () => operators.keys,
+    // Read at each apply: a published root of trust replaces both (useRootOperators).
+    get operatorThreshold() {
+      return operators.threshold;
+    },
     edgeKey,
     validator: createCatalogPolicyValidator(o.catalog),
     policyTtlMs: o.policyTtlMs ?? 7 * 86_400_000,
@@ -204,6 +208,10 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       brokerUrl: url,
       announceRoot: async (version) => {
         await client.publishAsync(rootTopic(o.fleet), JSON.stringify({ version }), { qos: 1, retain: true });
+      },
+      useRootOperators: (keys, threshold) => {
+        operators.keys = [...keys];
+        operators.threshold = threshold;
       },
       brokerLogins,
       deviceCa: loadDeviceCa,

@@ -89,8 +89,8 @@ describe('root routes', () => {
         now: () => fx.clock.now(),
         announce: async (v) => void announced.push(v),
       });
-    await service(fx.deps.keys.keyId).announceLatest();
-    await assert.rejects(service(generateKeyPair().keyId).announceLatest(), {
+    await service(fx.deps.keys.keyId).resume();
+    await assert.rejects(service(generateKeyPair().keyId).resume(), {
       code: 'ROOT_REGISTRY_KEY_MISSING',
     });
     assert.deepEqual(announced, [2, 2]);

@@ -16,6 +16,8 @@ export interface RootServiceOptions {
   now: () => Date;
   /** Tells devices a new version exists (the retained MQTT announcement); absent in a registry-only edge. */
   announce?: (version: number) => Promise<void>;
+  /** The newest root, at start and after each publish (the edge verifies policies with its operators role). */
+  onRoot?: (root: RootDocument) => void;
 }
 
 export interface PublishedRoot {
@@ -31,10 +33,11 @@ export interface RootService {
   /** Verifies `bundle` as the next root (or the first), stores and announces it. */
   publish(bundle: unknown): Promise<PublishedRoot>;
   /**
-   * Announces the newest stored version again (the embedded broker forgets retained messages on restart); throws
+   * At start: hands the newest stored root to onRoot and announces it again (the embedded broker forgets retained
+   * messages on restart); throws
    * ROOT_REGISTRY_KEY_MISSING when that root does not list the key this edge now signs the index with.
    */
-  announceLatest(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export function createRootService(o: RootServiceOptions): RootService {
@@ -66,6 +69,7 @@ export function createRootService(o: RootServiceOptions): RootService {
     }
     await o.catalog.setSetting(versionKey(root.version), JSON.stringify(bundle));
     await o.catalog.setSetting(LATEST, String(root.version));
+    o.onRoot?.(root);
     await o.announce?.(root.version);
     return { version: root.version, expires: root.expires, root };
   };
@@ -81,12 +85,13 @@ export function createRootService(o: RootServiceOptions): RootService {
       queue = run.catch(() => undefined);
       return run;
     },
-    async announceLatest() {
+    async resume() {
       const latest = await latestVersion();
       if (latest === undefined) return;
-      await o.announce?.(latest);
       const text = await get(latest);
       const root = text === undefined ? undefined : peekRoot(JSON.parse(text));
+      if (root) o.onRoot?.(root);
+      await o.announce?.(latest);
       if (root && !root.roles.registry.keys.some((k) => k.keyId === o.registryKeyId)) {
         throw new TrustError(
           'ROOT_REGISTRY_KEY_MISSING',
