@@ -57,6 +57,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   // mosquitto's dynamic-security plugin refused or did not answer a login change.
   DYNSEC_REFUSED: 502,
   DYNSEC_TIMEOUT: 504,
+  // An external broker whose logins the edge does not manage: it cannot disable a device there.
+  BROKER_UNMANAGED: 409,
 };
 
 /** An error a route throws on purpose; its code decides the status. */
@@ -109,8 +111,12 @@ export function errorResponse(err: unknown): Response {
   }
   const code = status === 500 ? 'INTERNAL' : (err as BpfleetError).code;
   const message = status === 500 ? 'internal error' : (err as BpfleetError).message;
-  return new Response(errorBody(code, message), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  // RFC 6750: a 401 names the scheme the client should use (and, for a token it sent, that it was refused).
+  if (status === 401)
+    headers['www-authenticate'] =
+      code === 'UNAUTHORIZED' && /unknown|revoked/.test(message)
+        ? 'Bearer realm="bpfleet", error="invalid_token"'
+        : 'Bearer realm="bpfleet"';
+  return new Response(errorBody(code, message), { status, headers });
 }

@@ -71,6 +71,15 @@ test('disable closes the session within 5 s and refuses logins; the state shows 
     ['thp-d1'],
   );
   assert.equal((await call('/v1/fleet/devices/nobody/disable', 'POST')).status, 404);
+  // An external broker the edge does not manage: refused rather than stored as if it took effect.
+  const unmanaged = createApp({ ...fx.deps, fleet: { ...runtime.deps, brokerLogins: undefined } }).app;
+  const refused = await unmanaged.request('/v1/fleet/devices/thp-d1/enable', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${fx.adminToken}` },
+  });
+  assert.equal(refused.status, 409);
+  const still = (await (await call('/v1/fleet/devices/thp-d1')).json()) as { state: string };
+  assert.equal(still.state, 'DISABLED', 'the refused enable changed nothing');
 
   assert.equal((await call('/v1/fleet/devices/thp-d1/enable', 'POST')).status, 200);
   const back = await mqtt.connectAsync(broker.url, options);

@@ -22,6 +22,7 @@ export function deviceStateRoutes(deps: FleetDeps): RouteSpec[] {
           : 'Enable a disabled device: its logins are accepted again',
       params: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } },
       responses: {
+        409: { description: 'The broker is external and its logins are not managed by the edge' },
         200: {
           description: 'The device and its state',
           content: json({ type: 'object', properties: {}, additionalProperties: true }),
@@ -30,11 +31,18 @@ export function deviceStateRoutes(deps: FleetDeps): RouteSpec[] {
       },
       handler: async (c) => {
         const id = idParam(c);
+        if (!deps.brokerLogins) {
+          // Storing DISABLED would claim a shut-out the broker never applies.
+          throw httpError(
+            'BROKER_UNMANAGED',
+            `device ${id}: the external broker's logins are not managed by this edge; start it with --broker-dynsec (mosquitto) or change the login in the broker itself`,
+          );
+        }
         // The store first: the embedded broker's login check reads it, so a kicked device cannot log back in.
         const device = deps.store.setDisabled(id, action === 'disable');
         if (!device) throw httpError('DEVICE_NOT_FOUND', `device ${id}: not registered`);
         try {
-          await (action === 'disable' ? deps.brokerLogins?.disable(id) : deps.brokerLogins?.enable(id));
+          await (action === 'disable' ? deps.brokerLogins.disable(id) : deps.brokerLogins.enable(id));
         } catch (err) {
           // The broker did not take the change: the stored state must not claim it did.
           deps.store.setDisabled(id, action !== 'disable');
