@@ -9,7 +9,14 @@
 //   rm /etc/apt/sources.list.d/bpo.list && dpkg --remove-architecture arm64 && apt-get update
 //   node sdk/scripts/gen-btf-fixtures.mjs x86=linux-image-6.12.95+deb12-amd64_*.deb \
 //     arm64=linux-image-6.12.95+deb12-arm64_*.deb
-// Debian's armhf (armmp) and s390x kernels are built without CONFIG_DEBUG_INFO_BTF: they have no BTF to cut.
+// riscv64 is not a Debian 12 arch: its fixture is trixie's 6.12, fetched by apt with a private source list, lists
+// and cache, so the machine's apt state is untouched (trixie.list: `deb [signed-by=…] http://deb.debian.org/debian
+// trixie main`):
+//   A="-o Dir::Etc::sourcelist=$PWD/trixie.list -o Dir::Etc::sourceparts=/nonexistent -o Dir::State::Lists=$PWD/lists
+//      -o Dir::Cache=$PWD/cache -o APT::Architectures::=riscv64"
+//   apt-get $A update && apt-get $A download linux-image-6.12.117+deb13-riscv64:riscv64
+//   node sdk/scripts/gen-btf-fixtures.mjs riscv=linux-image-6.12.117+deb13-riscv64_*.deb
+// Debian's armhf (armmp, in 12 and 13) and s390x kernels are built without CONFIG_DEBUG_INFO_BTF: no BTF to cut.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -58,9 +65,13 @@ function findBtf(image) {
 const PAYLOADS = [
   { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], tool: ['xz', '-dc', '--single-stream'] },
   { magic: [0x28, 0xb5, 0x2f, 0xfd], tool: ['zstd', '-dcq'] },
+  { magic: [0x1f, 0x8b, 0x08], tool: ['gzip', '-dcq'] },
 ];
 
-/** The kernel with its BTF: arm64's vmlinuz is a raw or gzip'd Image; x86's bzImage carries an xz or zstd payload. */
+/**
+ * The kernel with its BTF: arm64's vmlinuz is a raw or gzip'd Image; x86's bzImage carries an xz or zstd payload;
+ * riscv64's boot/vmlinux is an EFI image with a gzip payload.
+ */
 function kernelImages(vmlinuz) {
   // A raw Image holds its BTF as is; a compression magic inside it would be some embedded blob, not the kernel.
   if (findBtf(vmlinuz).length > 0) return [vmlinuz];
@@ -97,7 +108,7 @@ for (const arg of process.argv.slice(2)) {
   try {
     execFileSync('sh', [
       '-c',
-      `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinuz-*'`,
+      `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './boot/vmlinu[xz]-*'`,
       'x',
       deb,
       work,
@@ -121,7 +132,7 @@ for (const arg of process.argv.slice(2)) {
     writeFileSync(join(out, `${arch}.btf.br`), packed);
     sources[arch] = {
       package: basename(deb),
-      kernel: name.replace(/^vmlinuz-/, ''),
+      kernel: name.replace(/^vmlinu[xz]-/, ''),
       btfBytes: btf.length,
       btfSha256: createHash('sha256').update(btf).digest('hex'),
       brotliBytes: packed.length,

@@ -18,7 +18,7 @@ export const ARCH_TARGETS: Readonly<Record<Arch, ArchTarget>> = {
   x86: { tracingArch: 'x86', clangTarget: 'bpfel', fixture: true },
   arm64: { tracingArch: 'arm64', clangTarget: 'bpfel', fixture: true },
   arm: { tracingArch: 'arm', clangTarget: 'bpfel', fixture: false },
-  riscv: { tracingArch: 'riscv', clangTarget: 'bpfel', fixture: false },
+  riscv: { tracingArch: 'riscv', clangTarget: 'bpfel', fixture: true },
   s390: { tracingArch: 's390', clangTarget: 'bpfeb', fixture: false },
   powerpc: { tracingArch: 'powerpc', clangTarget: 'bpfel', fixture: false },
   mips: { tracingArch: 'mips', clangTarget: 'bpfeb', fixture: false },

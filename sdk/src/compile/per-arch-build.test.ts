@@ -24,7 +24,7 @@ const HEAD = `// SPDX-License-Identifier: GPL-2.0
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** Reads its second argument, which BPF_KPROBE takes from a register: x86's si, arm64's regs[1]. */
+/** Reads its second argument, which BPF_KPROBE takes from a register: x86's si, arm64's regs[1], riscv's a1. */
 const KPROBE = `${HEAD}
 SEC("kprobe/do_unlinkat")
 int BPF_KPROBE(arc_unlink, int dfd, struct filename *name)
@@ -116,24 +116,27 @@ describe('bpfleet build per arch', () => {
     return file;
   };
 
-  it('a BPF_KPROBE program reads its argument at x86 pt_regs.si and at arm64 user_pt_regs.regs[1]', async () => {
-    const dir = await program('kprobe', KPROBE, ['x86', 'arm64']);
+  it('a BPF_KPROBE program reads its argument at x86 pt_regs.si, arm64 user_pt_regs.regs[1], riscv a1', async () => {
+    const dir = await program('kprobe', KPROBE, ['x86', 'arm64', 'riscv']);
     const build = await bpfleet(['build', dir, '--json']);
     assert.equal(build.code, 0, build.stdout + build.stderr);
     const x86 = await firstContextLoad(join(dir, 'build', 'bpf', 'x86', 'kprobe.bpf.o'));
     const arm64 = await firstContextLoad(join(dir, 'build', 'bpf', 'arm64', 'kprobe.bpf.o'));
     const wantX86 = await memberOffset(await fixture('x86'), 'pt_regs', 'si');
     const wantArm64 = (await memberOffset(await fixture('arm64'), 'user_pt_regs', 'regs')) + 8;
+    const riscv = await firstContextLoad(join(dir, 'build', 'bpf', 'riscv', 'kprobe.bpf.o'));
+    assert.equal(riscv, await memberOffset(await fixture('riscv'), 'user_regs_struct', 'a1'));
     // This machine's own kernel is x86: its BTF says the same, independently of the SDK's fixture.
     assert.equal(await memberOffset('/sys/kernel/btf/vmlinux', 'pt_regs', 'si'), wantX86);
     assert.equal(x86, wantX86);
     assert.equal(arm64, wantArm64);
-    assert.notEqual(x86, arm64);
+    assert.equal(new Set([x86, arm64, riscv]).size, 3);
     const result = JSON.parse(build.stdout) as { any: string[]; package: { file: string } };
     assert.deepEqual(result.any, []);
     const { files } = await unpackArchive(await readFile(result.package.file));
     assert.deepEqual([...files.keys()].filter((f) => f.startsWith('bpf/')).sort(), [
       'bpf/arm64/kprobe.bpf.o',
+      'bpf/riscv/kprobe.bpf.o',
       'bpf/x86/kprobe.bpf.o',
     ]);
   });
