@@ -1,6 +1,6 @@
-// End to end: the real edge and the real agent, xdp-firewall deployed through the fleet and pinged; both /metrics
+// End to end: the real edge and agent, xdp-firewall and dns-observer deployed through the fleet, pings; both /metrics
 // pass `promtool check metrics`, the firewall's counters exist under the README's names with the values the kernel
-// holds (bpftool), and the edge shows the fleet (devices by presence, deployments by version and status).
+// holds (bpftool), dns-observer's latency is a histogram, and the edge shows the fleet (devices by presence, deployments by version and status).
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ const CLI = fileURLToPath(new URL('../../sdk/dist/cli/main.js', import.meta.url)
 let device: PublishedDevice | undefined;
 let work: string;
 let pkg: { name: string; version: string };
+let dns: { name: string; version: string };
 
 /** `promtool check metrics` on a scrape: its lints and errors, one per line (none: it passes). */
 function promtool(text: string): string[] {
@@ -45,35 +46,48 @@ before(async () => {
       maxBuffer: 256 * 1024 * 1024,
     }),
   );
-  const build = [
-    CLI,
-    'build',
-    join(LIBRARY, 'xdp-firewall'),
-    '--vmlinux',
-    vmlinux,
-    '--build-dir',
-    join(work, 'fw'),
-    '--json',
-  ];
-  const { stdout } = await promisify(execFile)(process.execPath, build, { encoding: 'utf8' });
-  const built = JSON.parse(stdout) as {
-    ok: boolean;
-    name: string;
-    version: string;
-    package: { file: string };
+  const build = async (program: string) => {
+    const args = [
+      CLI,
+      'build',
+      join(LIBRARY, program),
+      '--vmlinux',
+      vmlinux,
+      '--build-dir',
+      join(work, program),
+      '--json',
+    ];
+    const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8' });
+    const built = JSON.parse(stdout) as {
+      ok: boolean;
+      name: string;
+      version: string;
+      package: { file: string };
+    };
+    assert.ok(built.ok, `bpfleet build ${program}`);
+    return built;
   };
-  assert.ok(built.ok, 'bpfleet build xdp-firewall');
-  pkg = built;
+  const [fw, observer] = await Promise.all([build('xdp-firewall'), build('dns-observer')]);
+  pkg = fw;
+  dns = observer;
   device = await startPublishedDevice({
     tag: 'mtr',
     block: 136,
     namespaces: ['bpfleet'],
     allow: (net) => ({ interfaces: [net.wan], cgroups: [] }),
   });
-  await device.publish(await readFile(built.package.file));
-  await device.apply([{ id: 'fw', package: built.name, version: built.version }]);
-  const [fw] = await device.settled(['fw']);
-  assert.equal(fw?.status, 'ATTACHED', JSON.stringify(fw));
+  await device.publish(await readFile(fw.package.file));
+  await device.publish(await readFile(observer.package.file));
+  await device.apply([
+    { id: 'fw', package: fw.name, version: fw.version },
+    { id: 'dns', package: observer.name, version: observer.version },
+  ]);
+  const reported = await device.settled(['fw', 'dns']);
+  assert.deepEqual(
+    reported.map((p) => p.status),
+    ['ATTACHED', 'ATTACHED'],
+    JSON.stringify(reported),
+  );
 });
 
 after(async () => {
@@ -120,6 +134,16 @@ test("the agent's /metrics: promtool passes; the README's firewall counters hold
     ),
   );
   assert.doesNotMatch(text, /bpfleet_program_metric/);
+  // dns-observer's latency map as a histogram: 31 finite log2 bounds in seconds and +Inf, cumulative.
+  assert.match(text, /^# TYPE bpfleet_dns_response_latency_seconds histogram$/m);
+  const bounds = [
+    ...text.matchAll(/^bpfleet_dns_response_latency_seconds_bucket\{[^}]*le="([^"]+)"\} \d+$/gm),
+  ].map((m) => m[1]);
+  assert.equal(bounds.length, 32);
+  assert.deepEqual(bounds.slice(0, 4), ['0', '0.000001', '0.000003', '0.000007']);
+  assert.equal(bounds[31], '+Inf');
+  const dnsCount = `bpfleet_dns_response_latency_seconds_count{deployment="dns",package="${dns.name}",version="${dns.version}"}`;
+  assert.equal(typeof series(text).get(dnsCount), 'number', dnsCount);
   assert.deepEqual(promtool(text), []);
 });
 
@@ -129,11 +153,10 @@ test("the edge's /metrics: promtool passes; devices by presence and deployments 
   await until(
     async () => {
       text = await (await fetch(`${d.edge.url}/metrics`)).text();
-      return (
-        series(text).get(
-          `bpfleet_edge_deployments{package="${pkg.name}",version="${pkg.version}",status="ATTACHED"}`,
-        ) === 1
-      );
+      const s = series(text);
+      const attached = (p: { name: string; version: string }) =>
+        s.get(`bpfleet_edge_deployments{package="${p.name}",version="${p.version}",status="ATTACHED"}`);
+      return attached(pkg) === 1 && attached(dns) === 1;
     },
     'the edge counts the deployment',
     10_000,
