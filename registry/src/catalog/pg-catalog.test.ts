@@ -47,3 +47,19 @@ test('postgresql: an unreachable database is CATALOG_UNAVAILABLE with the URL, n
     return true;
   });
 });
+
+test('postgresql: a catalog keeps working after the server restarts under it (connections cut)', async () => {
+  const url = await server.createDatabase();
+  const catalog = await openPgCatalog(url);
+  try {
+    await catalog.createNamespace('before', new Date());
+    const serial = await catalog.nextIndexSerial();
+    await server.restart();
+    // The server tells its clients it shuts down: the pool drops them, the next call opens a new connection.
+    assert.ok(await catalog.getNamespace('before'));
+    await catalog.createNamespace('after', new Date());
+    assert.ok((await catalog.nextIndexSerial()) > serial);
+  } finally {
+    await catalog.close();
+  }
+});

@@ -11,11 +11,14 @@ export interface PostgresServer {
   /** A superuser URL for the `postgres` database (trust auth on loopback). */
   url: string;
   port: number;
-  pid: number;
+  /** The postmaster's pid (a new one after `restart`). */
+  readonly pid: number;
   /** Milliseconds from initdb to the first accepted connection. */
   startMs: number;
   /** A fresh, empty database and its URL (each contract test gets its own). */
   createDatabase(name?: string): Promise<string>;
+  /** Fast shutdown and a start on the same data and port (every connection is cut). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,24 +85,38 @@ export async function startPostgres(tag = 'pgs'): Promise<PostgresServer> {
       owner,
     );
     const port = await freePort();
-    // fsync off: a test cluster is thrown away, durability costs only time here.
-    child = spawn(
-      join(PG_BIN, 'postgres'),
-      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
-      { stdio: ['ignore', 'ignore', 'pipe'], ...owner },
-    );
-    let log = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-4000);
-    });
     const url = `postgres://bpfleet@127.0.0.1:${port}/postgres`;
-    await waitReady(url, child, () => log);
-    const pid = child.pid!;
-    const proc = child;
+    const launch = async () => {
+      // fsync off: a test cluster is thrown away, durability costs only time here.
+      const proc = spawn(
+        join(PG_BIN, 'postgres'),
+        ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+        { stdio: ['ignore', 'ignore', 'pipe'], ...owner },
+      );
+      child = proc;
+      let log = '';
+      proc.stderr?.on('data', (d: Buffer) => {
+        log = (log + d.toString()).slice(-4000);
+      });
+      await waitReady(url, proc, () => log);
+    };
+    const halt = async () => {
+      const proc = child;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      // SIGINT is PostgreSQL's fast shutdown; SIGKILL if it hangs.
+      proc.kill('SIGINT');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    };
+    await launch();
     return {
       url,
       port,
-      pid,
+      get pid() {
+        return child!.pid!;
+      },
       startMs: Date.now() - started,
       async createDatabase(name = `t${process.pid}_${++databases}`) {
         const admin = new pg.Client({ connectionString: url });
@@ -111,16 +128,13 @@ export async function startPostgres(tag = 'pgs'): Promise<PostgresServer> {
         }
         return `postgres://bpfleet@127.0.0.1:${port}/${name}`;
       },
+      async restart() {
+        await halt();
+        await launch();
+      },
       async stop() {
         process.removeListener('exit', cleanup);
-        if (proc.exitCode === null && proc.signalCode === null) {
-          const exited = new Promise((resolve) => proc.once('exit', resolve));
-          // SIGINT is PostgreSQL's fast shutdown; SIGKILL if it hangs.
-          proc.kill('SIGINT');
-          const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await halt();
         if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       },
     };
