@@ -35,7 +35,10 @@ describe('namespaces, keys and tokens', () => {
       'code',
       'message',
     ]);
-    assert.equal((await create('bpfa_not-a-real-token')).status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="bpfleet"');
+    const unknown = await create('bpfa_not-a-real-token');
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.headers.get('www-authenticate'), 'Bearer realm="bpfleet", error="invalid_token"');
     const forbidden = await create(acmeToken);
     assert.equal(forbidden.status, 403);
     assert.equal(((await forbidden.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
@@ -162,8 +165,10 @@ describe('namespaces, keys and tokens', () => {
         token: t,
         ...jsonBody({ statement: {} }),
       });
-    // Past authorization the handler refuses: the namespace has no publisher key to check a statement with.
-    assert.equal((await setChannel(token)).status, 400, 'valid token reaches the handler');
+    // Past authorization the handler refuses: there is no such package to move a channel of.
+    const passed = await setChannel(token);
+    assert.equal(passed.status, 404, 'valid token reaches the handler');
+    assert.equal(((await passed.json()) as { error: { code: string } }).error.code, 'PACKAGE_NOT_FOUND');
     assert.equal((await setChannel(acmeToken)).status, 403, 'token of another namespace');
     const revoked = await fx.request(`/v1/namespaces/other/tokens/${id}`, {
       method: 'DELETE',
@@ -173,7 +178,7 @@ describe('namespaces, keys and tokens', () => {
     const after = await setChannel(token);
     assert.equal(after.status, 401);
     assert.match(((await after.json()) as { error: { message: string } }).error.message, /revoked/);
-    assert.equal((await setChannel(otherToken)).status, 400, 'the other token of the namespace still works');
+    assert.equal((await setChannel(otherToken)).status, 404, 'the other token of the namespace still works');
     const twice = await fx.request(`/v1/namespaces/other/tokens/${id}`, {
       method: 'DELETE',
       token: fx.adminToken,
