@@ -107,7 +107,7 @@ async function serveUnchecked(target: string, bundle: unknown): Promise<void> {
 }
 
 /** The operators' group policy file: acme/count 1.0.0 on wan, rollouts allowed up to (not including) 1.2.0. */
-async function groupPolicyFile(serial: number): Promise<string> {
+async function groupPolicyFile(serial: number, allowed = '>=1.0.0 <1.2.0'): Promise<string> {
   const file = join(work, `gw-${serial}.yaml`);
   await writeFile(
     file,
@@ -119,7 +119,7 @@ async function groupPolicyFile(serial: number): Promise<string> {
       'programs:',
       `  - { id: count, package: acme/count, version: 1.0.0, attach: { interface: ${net.wan} } }`,
       'allow:',
-      "  - { package: acme/count, versions: '>=1.0.0 <1.2.0' }",
+      `  - { package: acme/count, versions: '${allowed}' }`,
     ].join('\n'),
   );
   return file;
@@ -263,4 +263,12 @@ test('the edge key is bounded: a rollout within the allowance runs, one outside 
     /acme\/count@1\.2\.0 is not allowed/,
   );
   assert.deepEqual(running(), before, 'the same program (id and build 2) still runs on wan');
+
+  // Widening the allowance is a change the operators see before they sign it.
+  const diff = await bpfleet('policy', 'diff', '-f', await groupPolicyFile(9, '>=1.0.0 <2'));
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(
+    diff.stdout,
+    /~ allow \(rollouts may pin\): acme\/count >=1\.0\.0 <1\.2\.0 → acme\/count >=1\.0\.0 <2/,
+  );
 });

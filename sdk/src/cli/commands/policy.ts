@@ -200,17 +200,27 @@ Examples:
     const where = (p: Policy | null) => JSON.stringify(p?.target.where ?? null);
     const selector =
       where(current) === where(next) ? undefined : { before: where(current), after: where(next) };
-    const result = { target: describe(next.target), changes, selector, devices, plan };
+    // What rollouts (the edge key) may pin from now on: a change here widens or narrows the edge's bound.
+    const allowed = (p: Policy | null) =>
+      (p?.grants ? p.grants.map((g) => readPolicyPayload(g).policy) : p ? [p] : [])
+        .flatMap((q) => q.allow ?? [])
+        .map((a) => `${a.package} ${a.versions}`)
+        .join(', ') || 'none';
+    const allow =
+      allowed(current) === allowed(next) ? undefined : { before: allowed(current), after: allowed(next) };
+    const result = { target: describe(next.target), changes, selector, allow, devices, plan };
+    const extra = (selector ? 1 : 0) + (allow ? 1 : 0);
     printResult(options, result, () =>
       [
-        changes.length === 0 && !selector
+        changes.length === 0 && extra === 0
           ? `${result.target}: no change`
-          : `${result.target}: ${changes.length + (selector ? 1 : 0)} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
+          : `${result.target}: ${changes.length + extra} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
         ...changes.map(
           (c) =>
             `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
         ),
         ...(selector ? [`  ~ target.where: ${selector.before} → ${selector.after}`] : []),
+        ...(allow ? [`  ~ allow (rollouts may pin): ${allow.before} → ${allow.after}`] : []),
         ...planLines(plan),
       ].join('\n'),
     );
