@@ -8,8 +8,10 @@ import type { BtfMap, BtfMapType, BtfVariable, ObjectBtf } from './object-btf.js
 export interface ManifestDeclarations {
   programs: ReadonlyArray<{ name: string; load?: boolean }>;
   config?: Readonly<Record<string, { type: string; size?: number }>>;
-  maps?: Readonly<Record<string, { layout?: { key: FieldLayout; value: FieldLayout } }>>;
+  maps?: Readonly<Record<string, { layout?: { key: FieldLayout; value: FieldLayout }; events?: unknown }>>;
 }
+
+const BPF_MAP_TYPE_RINGBUF = 27;
 
 const INT_TYPE = /^([us])(8|16|32|64)$/;
 const FIXED_SIZES: Record<string, number> = { bool: 1, ipv4: 4, ipv6: 16, mac: 6 };
@@ -75,6 +77,13 @@ export function checkDeclarations(manifest: ManifestDeclarations, btf: ObjectBtf
   for (const [name, decl] of Object.entries(maps)) {
     const code = codeMaps.get(name);
     if (code && decl.layout) issues.push(...checkLayout(name, decl.layout, code));
+    if (code && decl.events && code.mapType !== undefined && code.mapType !== BPF_MAP_TYPE_RINGBUF) {
+      issues.push({
+        severity: 'error',
+        code: 'EVENTS_NOT_RINGBUF',
+        message: `map ${name}: declared as an event stream, but the code's map type is ${code.mapType}, not BPF_MAP_TYPE_RINGBUF (${BPF_MAP_TYPE_RINGBUF})`,
+      });
+    }
     if (!code) {
       issues.push({
         severity: 'error',

@@ -127,6 +127,17 @@ describe('compile', () => {
     );
   });
 
+  it('refuses an event stream on a map that is not a ring buffer (the type the code declares)', async () => {
+    await write('GPL');
+    const result = await build(manifest({ maps: { hits: { events: { record: 'u64' } } } }));
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.issues.filter((i) => i.severity === 'error').map((i) => i.code),
+      ['EVENTS_NOT_RINGBUF'],
+    );
+    assert.match(result.issues[0]?.message ?? '', /map hits: .* map type is 2, not BPF_MAP_TYPE_RINGBUF \(27\)/);
+  });
+
   it('warns about a map the manifest does not describe', async () => {
     await write('GPL');
     const result = await build(manifest({ maps: {} }));

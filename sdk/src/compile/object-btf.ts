@@ -24,6 +24,8 @@ export interface BtfMap {
   name: string;
   key?: BtfMapType;
   value?: BtfMapType;
+  /** The map type number of `__uint(type, …)` (BPF_MAP_TYPE_RINGBUF is 27), when the definition states it. */
+  mapType?: number;
 }
 
 export interface ObjectBtf {
@@ -103,6 +105,11 @@ export function summarizeBtf(dump: { types: BtfTypeJson[] }): ObjectBtf {
     const def = strip(variable.type_id, false);
     const map: BtfMap = { name: variable.name };
     for (const member of def?.members ?? []) {
+      // __uint(type, N) is `int (*type)[N]`: the number is the array's length.
+      if (member.name === 'type') {
+        const array = strip(strip(member.type_id, false)?.type_id, false);
+        if (array?.kind === 'ARRAY') map.mapType = array.nr_elems ?? 0;
+      }
       if (member.name !== 'key' && member.name !== 'value') continue;
       const pointer = strip(member.type_id, false);
       if (pointer?.kind !== 'PTR') continue;
