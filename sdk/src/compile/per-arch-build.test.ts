@@ -169,7 +169,7 @@ describe('bpfleet build per arch', () => {
 
   it('an arch without its own BTF fixture builds against x86 and warns about kernel-internal types', async () => {
     const source = `${HEAD}\nSEC("raw_tp/sched_switch")\nint arc_task(void *ctx)\n{\n  struct task_struct *t = (void *)bpf_get_current_task();\n  return BPF_CORE_READ(t, pid) == 1;\n}\n`;
-    const dir = await program('borrowed', source, ['x86', 'riscv']);
+    const dir = await program('borrowed', source, ['x86', 'arm']);
     const build = await bpfleet(['build', dir, '--no-pack', '--json']);
     assert.equal(build.code, 0, build.stdout + build.stderr);
     const { issues } = JSON.parse(build.stdout) as { issues: Array<{ code: string; message: string }> };
@@ -177,7 +177,7 @@ describe('bpfleet build per arch', () => {
     assert.equal(borrowed.length, 1, JSON.stringify(issues));
     assert.match(
       borrowed[0]?.message ?? '',
-      /^bpf\/riscv\/borrowed\.bpf\.o: .*x86's kernel BTF.*task_struct/,
+      /^bpf\/arm\/borrowed\.bpf\.o: .*x86's kernel BTF.*task_struct/,
     );
   });
 
