@@ -135,7 +135,10 @@ describe('compile', () => {
       result.issues.filter((i) => i.severity === 'error').map((i) => i.code),
       ['EVENTS_NOT_RINGBUF'],
     );
-    assert.match(result.issues[0]?.message ?? '', /map hits: .* map type is 2, not BPF_MAP_TYPE_RINGBUF \(27\)/);
+    assert.match(
+      result.issues[0]?.message ?? '',
+      /map hits: .* map type is 2, not BPF_MAP_TYPE_RINGBUF \(27\)/,
+    );
   });
 
   it('warns about a map the manifest does not describe', async () => {
