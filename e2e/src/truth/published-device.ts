@@ -26,6 +26,8 @@ export interface PublishedDeviceOptions {
   tag: string;
   /** x of the 198.18.x.0/24 block the device network uses. */
   block: number;
+  /** Where in the block the device network's addresses start (see DeviceNetworkOptions.offset). */
+  offset?: number;
   /** Package namespaces the publisher key signs for. */
   namespaces: string[];
   /** The device owner's allow-list, decided once the network exists (extra interfaces, test cgroups). */
@@ -67,7 +69,7 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
   const deviceId = `${o.tag}-device`;
   const pinRoot = `/sys/fs/bpf/bpfleet-${o.tag}-${randomBytes(4).toString('hex')}`;
   const work = await mkdtemp(join(tmpdir(), `bpfleet-${o.tag}-`));
-  const net = createDeviceNetwork({ tag: o.tag, block: o.block });
+  const net = createDeviceNetwork({ tag: o.tag, block: o.block, ...(o.offset && { offset: o.offset }) });
   let edge: EdgeProcess | undefined;
   let agent: AgentProcess | undefined;
   const close = async () => {
