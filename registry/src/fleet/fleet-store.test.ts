@@ -45,8 +45,16 @@ for (const [name, create] of Object.entries(implementations)) {
         lastSeen: null,
         reported: null,
         telemetry: null,
+        disabled: false,
       });
       assert.throws(() => store.registerDevice('d1', [], 'h', t0), { code: 'DEVICE_EXISTS' });
+      assert.equal(store.setDisabled('d1', true)?.disabled, true);
+      assert.deepEqual(
+        store.listDevices({ status: 'disabled' }).map((x) => x.id),
+        ['d1'],
+      );
+      assert.equal(store.setDisabled('d1', false)?.disabled, false);
+      assert.equal(store.setDisabled('nope', true), undefined);
       assert.deepEqual(store.updateDevice('d1', { groups: ['gw', 'eu'] }).groups, ['gw', 'eu']);
       assert.throws(() => store.updateDevice('nope', {}), { code: 'DEVICE_NOT_FOUND' });
       assert.equal(store.removeDevice('d1'), true);
