@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isBpfleetError } from '@bpfleet/sdk/errors';
 import { parseS3BlobsUrl } from './blobs/s3-blobs-url.js';
+import { loadEdgeConfig } from './config.js';
 import { resolveStorageConfig } from './storage-config.js';
 
 const code = (c: string) => (err: unknown) => isBpfleetError(err) && err.code === c;
@@ -73,4 +74,26 @@ test('s3 URLs: bucket, prefix, endpoint, path style; no credentials, no unknown 
   assert.throws(() => parseS3BlobsUrl('s3://x'), /not an S3 bucket name/);
   assert.equal(parseS3BlobsUrl('s3://blobs-1/a/../b').prefix, 'b/', 'dot segments resolve inside the bucket');
   assert.throws(() => parseS3BlobsUrl('https://blobs-1'), /not s3:/);
+});
+
+test('the edge config file carries database and blobs; without them the edge keeps its embedded defaults', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bpfleet-pgs-cfg-'));
+  try {
+    const file = join(dir, 'edge.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        database: { url: 'postgres://edge@db:5432/bpfleet' },
+        blobs: 's3://edge-blobs?endpoint=http://rgw:7480',
+      }),
+    );
+    const config = await loadEdgeConfig(['--config', file], {});
+    assert.equal(config.database?.url, 'postgres://edge@db:5432/bpfleet');
+    assert.deepEqual([config.blobs?.bucket, config.blobs?.endpoint], ['edge-blobs', 'http://rgw:7480']);
+    const plain = await loadEdgeConfig(['--data-dir', dir], {});
+    assert.equal(plain.database, undefined);
+    assert.equal(plain.blobs, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
