@@ -24,6 +24,8 @@ export interface EdgeConfig extends StorageConfig {
   brokerPort: number;
   /** HTTPS and MQTT over TLS: the edge's certificate (chain) and key files, PEM. Absent: plain HTTP and MQTT. */
   tls?: { certFile: string; keyFile: string };
+  /** How long device certificates from the edge's device CA live (devices renew them at a third left). */
+  deviceCertLifetimeMs?: number;
   /** An external broker (mosquitto, EMQX, …) instead of the embedded one, with the controller's login. */
   broker?: { url: string; username: string; password: string; dynsec?: boolean };
   /** Public key files of the operators whose signed policies this edge accepts. */
@@ -100,6 +102,7 @@ interface FileConfig extends StorageFileConfig {
   fleet?: string;
   brokerPort?: number;
   tls?: { cert: string; key: string };
+  deviceCertLifetime?: string;
   broker?: { url: string; username: string; password?: string; passwordFile?: string; dynsec?: boolean };
   operatorKeys?: string[];
   operatorThreshold?: number;
@@ -110,6 +113,7 @@ const FILE_KEYS = new Set([
   'fleet',
   'brokerPort',
   'tls',
+  'deviceCertLifetime',
   'broker',
   'operatorKeys',
   'operatorThreshold',
@@ -212,6 +216,11 @@ async function applyFleetConfig(
     throw new ConfigError('CONFIG_INVALID', 'tls: give both --tls-cert and --tls-key (or neither, for plain HTTP)');
   }
   if (certFile && keyFile) config.tls = { certFile, keyFile };
+  const lifetime =
+    flags['device-cert-lifetime'] ?? env.BPFLEET_EDGE_DEVICE_CERT_LIFETIME ?? file.deviceCertLifetime;
+  if (lifetime !== undefined) {
+    config.deviceCertLifetimeMs = parseDuration(lifetime, 'device certificate lifetime');
+  }
   const url = flags.broker ?? env.BPFLEET_EDGE_BROKER ?? file.broker?.url;
   if (url !== undefined) {
     if (!/^mqtts?:\/\//.test(url))

@@ -28,6 +28,8 @@ Options:
                                 after the leaf; BPFLEET_EDGE_TLS_CERT); devices may then log in
                                 with a certificate from the edge's device CA (fleet register --cert)
       --tls-key FILE            its private key (PEM; BPFLEET_EDGE_TLS_KEY)
+      --device-cert-lifetime D  device certificates' validity, e.g. 90d (default); devices
+                                renew theirs over HTTPS when a third of it is left
       --broker URL              an external broker (mqtt:// or mqtts://) instead of the embedded one
       --broker-username NAME    the controller's login on the external broker
       --broker-password-file F  its password, read from a file (or BPFLEET_EDGE_BROKER_PASSWORD)
@@ -71,6 +73,7 @@ const OPTIONS = {
   'broker-port': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'device-cert-lifetime': { type: 'string' },
   broker: { type: 'string' },
   'broker-username': { type: 'string' },
   'broker-password-file': { type: 'string' },
@@ -105,6 +108,7 @@ export interface EdgeFlags {
   'broker-port'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'device-cert-lifetime'?: string;
   broker?: string;
   'broker-username'?: string;
   'broker-password-file'?: string;

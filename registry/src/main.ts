@@ -3,7 +3,6 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorMessage, isBpfleetError } from '@bpfleet/sdk/errors';
 import { createApp } from './app.js';
@@ -24,6 +23,7 @@ import { createNodeListener } from './node-listener.js';
 import { openBlobStore, openCatalog } from './open-storage.js';
 import { loadOrCreateRegistryKey } from './registry-key-file.js';
 import { ORPHAN_GRACE_MS } from './routes/system-routes.js';
+import { createEdgeHttpsServer } from './tls/https-server.js';
 import { readServerTls } from './tls/server-tls.js';
 import { ADMIN_TOKEN_PREFIX, generateToken, hashToken } from './tokens.js';
 
@@ -104,6 +104,9 @@ async function serveHttp(
         operatorThreshold: config.operatorThreshold,
         metrics: metrics.registry,
         ...(tls && { tls }),
+        ...(config.deviceCertLifetimeMs !== undefined && {
+          deviceCertLifetimeMs: config.deviceCertLifetimeMs,
+        }),
       }).catch((err: unknown) => {
         throw toListenError(err, 'broker port', config.host, config.brokerPort);
       })
@@ -124,7 +127,7 @@ async function serveHttp(
   // The bundle travels in a header: allow a little more than Node's 16 KiB default.
   const listener = createNodeListener(registry, metrics);
   const server = tls
-    ? createHttpsServer({ maxHeaderSize: 64 * 1024, ...tls }, listener)
+    ? await createEdgeHttpsServer(tls, listener, fleet?.deps)
     : createServer({ maxHeaderSize: 64 * 1024 }, listener);
   // A fleet asks at once (a policy reaches every device within a second): with Node's default backlog of 511,
   // connections past it are dropped and retried by the kernel a second or more later.

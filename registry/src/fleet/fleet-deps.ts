@@ -29,4 +29,5 @@ export interface FleetDeps {
   brokerLogins?: BrokerLogins;
   /** The edge's device CA (made on first use): `fleet register --cert` has a client certificate issued by it. */
   deviceCa?: () => Promise<DeviceCa>;
+  deviceCertLifetimeMs?: number;
 }

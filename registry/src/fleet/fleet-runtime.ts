@@ -54,6 +54,8 @@ export interface FleetRuntimeOptions {
   /** The embedded broker serves MQTT over TLS with this certificate and key (PEM), devices' certificates verified
    * by the edge's device CA. */
   tls?: { cert: string; key: string };
+  /** Validity of the device certificates this edge issues (default DEVICE_CERT_LIFETIME_MS). */
+  deviceCertLifetimeMs?: number;
 }
 
 export interface FleetRuntime {
@@ -215,6 +217,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       },
       brokerLogins,
       deviceCa: loadDeviceCa,
+      ...(o.deviceCertLifetimeMs !== undefined && { deviceCertLifetimeMs: o.deviceCertLifetimeMs }),
     },
     async stop() {
       rollouts.stop();

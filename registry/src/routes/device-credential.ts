@@ -33,7 +33,7 @@ export async function issueDeviceCredential(
     throw httpError('INVALID_PARAMETER', `register ${deviceId}: publicKey: ${(err as Error).message}`);
   }
   const ca = await deps.deviceCa();
-  const issued = await ca.issue(deviceId, publicKey);
+  const issued = await ca.issue(deviceId, publicKey, deps.deviceCertLifetimeMs);
   return {
     credentialHash: issued.credentialHash,
     brokerSecret: secret,
