@@ -118,7 +118,15 @@ async function want(version: string): Promise<void> {
     fleet: FLEET,
     programs: [{ id: 'fw', package: 'acme/xdp-firewall', version, attach: { interface: net.wan } }],
   };
-  await edge.fleet.applyPolicy(await signPolicy(policy, toSigningKey(operator.privateKeyPem)));
+  const bundle = await signPolicy(policy, toSigningKey(operator.privateKeyPem));
+  await edge.fleet.applyPolicy(bundle).catch((err: Error) => {
+    throw new Error(
+      `apply policy serial ${serial}: ${err.message}; the edge said: ${edge.stderr().slice(-1500)}`,
+      {
+        cause: err,
+      },
+    );
+  });
 }
 
 /** Waits until the edge shows the device as `check` wants. */
