@@ -161,6 +161,7 @@ test('k of n: the edge refuses a policy with fewer operator signatures, naming w
   await assert.rejects(service.apply(one), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'THRESHOLD_NOT_MET');
     assert.ok(err.message.includes(operator.keyId) && /have 1, need 2/.test(err.message), err.message);
+    assert.match(err.message, /bpfleet policy sign .*--key/);
     return true;
   });
   assert.equal(published.length, 0);

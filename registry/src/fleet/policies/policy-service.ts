@@ -1,6 +1,6 @@
 // Policies at the edge: operator-signed policies (k of n) checked and published, and the edge's own signed
 // policies that carry rollouts, each with the operator policies that allow it as its grants.
-import { RegistryError } from '@bpfleet/sdk/errors';
+import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
 import {
   type Policy,
   type PolicyProgram,
@@ -97,7 +97,19 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
 
   const service: PolicyService = {
     async apply(bundle) {
-      const { policy } = await verifyPolicySigners(bundle, o.operatorKeys(), o.operatorThreshold ?? 1, now());
+      const { policy } = await verifyPolicySigners(
+        bundle,
+        o.operatorKeys(),
+        o.operatorThreshold ?? 1,
+        now(),
+      ).catch((err: unknown) => {
+        if (!(err instanceof TrustError) || err.code !== 'THRESHOLD_NOT_MET') throw err;
+        throw new TrustError(
+          'THRESHOLD_NOT_MET',
+          `apply policy: ${err.message}; more operators co-sign it with \`bpfleet policy sign <policy>.signed.json --key <operator.key>\``,
+          { cause: err },
+        );
+      });
       return publishChecked(policy, typeof bundle === 'string' ? bundle : JSON.stringify(bundle));
     },
     current: (target) => o.store.get(target),
