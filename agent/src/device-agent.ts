@@ -322,7 +322,15 @@ export class DeviceAgent {
       const metrics = await this.o.ports.loader.metrics();
       this.o.metrics.setProgramMetrics(metrics);
       const topic = deviceTopics(this.o.config.fleet, this.o.config.deviceId).telemetry;
-      this.session.publish(topic, JSON.stringify({ time: new Date().toISOString(), metrics }));
+      // Telemetry keeps its compact shape (a histogram as its count): buckets stay on the Prometheus endpoint.
+      const compact = metrics.map(({ deployment, map, name, key, value }) => ({
+        deployment,
+        map,
+        name,
+        key,
+        value,
+      }));
+      this.session.publish(topic, JSON.stringify({ time: new Date().toISOString(), metrics: compact }));
     } catch (err) {
       this.o.logger.warn('telemetry failed', { error: errorMessage(err) });
     }
