@@ -176,6 +176,45 @@ describe('bpfleet CLI against the registry', () => {
     assert.equal((JSON.parse(down.stdout) as { error: { code: string } }).error.code, 'REGISTRY_UNREACHABLE');
   });
 
+  it('whoami, search, token list and revoke, logout', async () => {
+    const who = await bpfleet('whoami', '--registry', served.url, '--token', token, '--json');
+    assert.equal(who.code, 0, who.stderr);
+    assert.deepEqual(
+      { ...(JSON.parse(who.stdout) as Record<string, unknown>), tokenId: undefined },
+      { registry: served.url, role: 'publisher', namespace: 'acme', tokenId: undefined },
+    );
+    const found = await bpfleet('search', 'xdp', '--registry', served.url);
+    assert.match(found.stdout, /^PACKAGE +LATEST +VERSIONS +UPDATED +DESCRIPTION\nacme\/xdp-fw +/);
+    assert.match(
+      (await bpfleet('search', 'nothing-like-this', '--registry', served.url)).stdout,
+      /\(no packages matching/,
+    );
+
+    const admin = ['--registry', served.url, '--token', fx.adminToken];
+    const extra = JSON.parse(
+      (await bpfleet('namespace', 'token', 'acme', '--label', 'ci2', ...admin, '--json')).stdout,
+    ) as {
+      id: string;
+      token: string;
+    };
+    const listed = await bpfleet('namespace', 'tokens', 'acme', ...admin);
+    assert.match(listed.stdout, new RegExp(`${extra.id} +ci2 +`));
+    assert.ok(!listed.stdout.includes(extra.token), 'secrets are never listed');
+    const revoked = await bpfleet('namespace', 'revoke-token', 'acme', extra.id, ...admin, '--json');
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const refused = await bpfleet('whoami', '--registry', served.url, '--token', extra.token, '--json');
+    assert.equal(refused.code, 1);
+    assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /was revoked/);
+
+    const out = await bpfleet('logout', '--registry', served.url, '--json');
+    assert.equal(out.code, 0, out.stderr);
+    const after = JSON.parse(await readFile(join(home, 'bpfleet', 'credentials.json'), 'utf8')) as {
+      registries: Record<string, unknown>;
+    };
+    assert.equal(after.registries[served.url], undefined, 'both tokens forgotten');
+    assert.equal((await bpfleet('logout', '--registry', served.url)).code, 1, 'nothing left to forget');
+  });
+
   it('publish and sign say what is missing and what to run', async () => {
     const nope = await bpfleet('publish', join(home, 'nope.tgz'));
     assert.equal(nope.code, 1);

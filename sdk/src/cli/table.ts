@@ -3,7 +3,7 @@
 
 export interface TableOptions {
   /** Terminal width to fit; undefined (not a terminal) keeps cells whole. */
-  width?: number;
+  width?: number | undefined;
   /** Columns never shortened (ids people copy). */
   keep?: number[];
 }

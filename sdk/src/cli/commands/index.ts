@@ -1,8 +1,10 @@
 // The command table: one file per command, each exporting `register(program)`.
 import type { Command } from 'commander';
 import { describeSigner } from '../package-file.js';
+import { register as registerAccount } from './account.js';
 import { register as registerBuild } from './build.js';
 import { register as registerChannel } from './channel.js';
+import { register as registerCompletion } from './completion.js';
 import { register as registerFleet } from './fleet.js';
 import { register as registerInfo } from './info.js';
 import { register as registerInit } from './init.js';
@@ -15,6 +17,7 @@ import { register as registerPolicy } from './policy.js';
 import { register as registerPublish } from './publish.js';
 import { register as registerRollout } from './rollout.js';
 import { register as registerRoot } from './root.js';
+import { register as registerSearch } from './search.js';
 import { register as registerSign } from './sign.js';
 import { register as registerTest } from './test.js';
 import { register as registerVerify } from './verify.js';
@@ -31,14 +34,17 @@ const registrations: Array<(program: Command) => void> = [
   registerTest,
   registerPublish,
   registerInfo,
+  registerSearch,
   registerChannel,
   registerYank,
   registerLogin,
+  registerAccount,
   registerNamespace,
   registerPolicy,
   registerFleet,
   registerRollout,
   registerRoot,
+  registerCompletion,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,8 +1,9 @@
-// `bpfleet namespace create|list|add-key|token`: the admin's side of publishing (namespaces, publisher keys, tokens).
+// `bpfleet namespace create|list|add-key|token|tokens|revoke-token`: the admin's side of publishing (namespaces, publisher keys, tokens).
 import type { Command } from 'commander';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { readPublicKey } from '../../trust/key-files.js';
 import { printResult } from '../output.js';
+import { renderTable, terminalWidth } from '../table.js';
 
 interface Options {
   registry?: string;
@@ -44,6 +45,33 @@ export function register(program: Command): void {
     const key = await readPublicKey(file);
     const added = await (await admin(o)).addPublisherKey(name, key.publicKeyPem);
     printResult(o, added, () => `namespace ${name} now trusts key ${added.keyId}`);
+  });
+  common(
+    ns
+      .command('tokens')
+      .description("A namespace's publish tokens (never their secrets)")
+      .argument('<name>', 'namespace'),
+  ).action(async (name: string, o: Options) => {
+    const tokens = await (await admin(o)).listTokens(name);
+    printResult(o, tokens, () =>
+      tokens.length === 0
+        ? `(no tokens for ${name})`
+        : renderTable(
+            ['ID', 'LABEL', 'CREATED', 'REVOKED'],
+            tokens.map((t) => [t.id, t.label || '-', t.createdAt, t.revokedAt ?? '-']),
+            { width: terminalWidth() },
+          ),
+    );
+  });
+  common(
+    ns
+      .command('revoke-token')
+      .description('Revoke a publish token at once (its holder can no longer publish, move channels or yank)')
+      .argument('<name>', 'namespace')
+      .argument('<token-id>', 'the token id (bpfleet namespace tokens lists them)'),
+  ).action(async (name: string, id: string, o: Options) => {
+    await (await admin(o)).revokeToken(name, id);
+    printResult(o, { namespace: name, id, revoked: true }, () => `revoked token ${id} of ${name}`);
   });
   common(
     ns
