@@ -166,6 +166,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
       handler: async (c) => {
         const id = idParam(c);
         if (!store.removeDevice(id)) throw httpError('DEVICE_NOT_FOUND', `device ${id}: not registered`);
+        deps.programEvents?.removeDevice(id);
         // After the store: the embedded broker's login check reads it, so the device cannot log straight back in.
         await deps.brokerLogins?.remove(id);
         return c.body(null, 204);
