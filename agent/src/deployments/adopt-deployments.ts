@@ -7,6 +7,7 @@ import type { Deployment } from '../ports.js';
 import { type Recovery, recoverVersion } from './adopt-recovery.js';
 import type { DeploymentMeta, DeploymentMetaStore } from './deployment-meta.js';
 import { type HeldDeployment, openPinnedLinks, programIdsOf, removeLinks } from './held-deployment.js';
+import { removeOrphanAttachments } from './orphan-attachments.js';
 
 export interface AdoptContext {
   pinRoot: string;
@@ -50,7 +51,9 @@ export async function adoptDeployments(ctx: AdoptContext): Promise<Deployment[]>
     if (!meta || !recovered) {
       // Half an attach (a crash before its pins, or pins without a record): nothing is trusted, clean it.
       ctx.logger.warn('removing leftover deployment', { id, phase: meta?.phase ?? 'none' });
+      const pinned = new Set(links.keys());
       await ctx.remove(id, links);
+      if (meta) removeOrphanAttachments(id, meta, pinned, ctx.logger);
       continue;
     }
     found.push(await takeOver(ctx, id, meta, recovered, links));

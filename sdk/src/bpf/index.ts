@@ -1,5 +1,6 @@
 // @bpfleet/sdk/bpf: the eBPF loader (libbpf through koffi) in the shape of cilium/ebpf.
 export { LegacyLink } from './attach/legacy-link.js';
+export { detachOrphan } from './attach/legacy-orphans.js';
 export { openPinnedAttachment } from './attach/pinned-attachment.js';
 export { type AttachTarget, interfaceIndex, type XdpMode } from './attach/target.js';
 export { ensureTracefs } from './attach/tracing.js';

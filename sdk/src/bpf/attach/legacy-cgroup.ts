@@ -48,7 +48,7 @@ export class LegacyCgroupLink extends LegacyLink {
 }
 
 /** Runs `fn` with the cgroup directory open; undefined when it is gone. */
-function withCgroup<T>(path: string, fn: (fd: number) => T): T | undefined {
+export function withCgroup<T>(path: string, fn: (fd: number) => T): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
