@@ -168,7 +168,8 @@ export async function buildProgram(
     if (present) files[extra] = join(dir, extra);
   }
   const all = dedupe(issues);
-  const collapsed = await collapseArches(files, arches);
+  // A failed build packs nothing: no files to fold.
+  const collapsed = hasErrors(all) ? { files, any: [] } : await collapseArches(files, arches);
   for (const b of coreBtf) {
     const arch = b.packed?.split('/')[1];
     if (b.packed && arch && collapsed.any.includes(arch)) b.packed = b.packed.replace(`/${arch}/`, '/any/');
