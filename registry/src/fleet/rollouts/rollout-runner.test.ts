@@ -132,6 +132,7 @@ test('pause holds the wave, resume restarts its timeout, abort restores the move
     edge.log.map((l) => [l.message, l.fields?.rollout]),
     [
       ['rollout started', r.id],
+      ['rollout wave started', r.id],
       ['rollout paused', r.id],
       ['rollout resumed', r.id],
       ['rollout aborted by the operator', r.id],
