@@ -1,6 +1,15 @@
 // Map keys and values as tests write them (a scalar, or an object of fields), encoded with the manifest's layout.
 import { BuildError } from '../errors.js';
-import { decodeConfigValue, encodeConfigValue, type FieldLayout, layoutFields } from '../manifest/index.js';
+import {
+  decodeLayoutValue,
+  encodeConfigValue,
+  encodeLayoutValue,
+  type FieldLayout,
+  isIntegerLeaf,
+  layoutFields,
+  leafFields,
+} from '../manifest/index.js';
+import { isStructLayout } from '../manifest/map-layout.js';
 
 type ScalarValue = number | string | boolean;
 /** What a test compares a field with: a value, or bounds for counters that other traffic may also bump. */
@@ -14,6 +23,12 @@ function declOf(layout: FieldLayout) {
 
 export function encodeLayout(layout: FieldLayout, value: unknown, what: string): Uint8Array {
   const { fields, size } = layoutFields(layout);
+  if (leafFields(layout).length !== fields.length || fields.some((f) => isStructLayout(f.layout))) {
+    // Nested structs and arrays: the manifest's codec, its errors with the field path.
+    return encodeLayoutValue(layout, value, what, (_code, path, message) => {
+      throw new BuildError('BAD_TEST', `${path}: ${message}`);
+    });
+  }
   const out = Buffer.alloc(size);
   const scalar = fields.length === 1 && (typeof layout === 'string' || 'type' in layout);
   for (const field of fields) {
@@ -30,21 +45,40 @@ export function encodeLayout(layout: FieldLayout, value: unknown, what: string):
   return out;
 }
 
-/** Decodes a value; per-CPU values have their integer fields summed, as metrics fold them. */
+/**
+ * Decodes a value into its leaves by path (`packets`, `inner.kind`, `slots[3]`; `value` for a scalar); per-CPU
+ * values have their integer leaves summed, as metrics fold them.
+ */
 export function decodeLayout(layout: FieldLayout, values: Uint8Array[]): Record<string, ScalarValue> {
-  const { fields } = layoutFields(layout, 'value');
   const out: Record<string, ScalarValue> = {};
-  for (const field of fields) {
-    const decl = declOf(field.layout) as never;
+  for (const leaf of leafFields(layout, 'value')) {
     const parts = values.map((v) =>
-      decodeConfigValue(decl, v.subarray(field.offset, field.offset + field.size)),
+      decodeLayoutValue(leaf.layout, v.subarray(leaf.offset, leaf.offset + leaf.size)),
     );
-    const integer = typeof field.layout === 'string' && /^[us]\d+$/.test(field.layout);
-    out[field.name] = integer
+    out[leaf.name] = isIntegerLeaf(leaf.layout)
       ? String(parts.reduce((sum: bigint, p) => sum + BigInt(p as number | string), 0n))
-      : (parts[0] ?? '');
+      : ((parts[0] as ScalarValue | undefined) ?? '');
   }
   return out;
+}
+
+function isBounds(value: unknown): value is { min?: number | string; max?: number | string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length > 0 &&
+    Object.keys(value).every((k) => k === 'min' || k === 'max')
+  );
+}
+
+/** An expectation as leaf paths, like `decodeLayout`'s: nested objects and arrays (histogram slots) walked down. */
+function flattenExpected(expected: unknown, path: string, out: Record<string, Expected>): void {
+  if (Array.isArray(expected)) {
+    for (const [i, e] of expected.entries()) flattenExpected(e, `${path}[${i}]`, out);
+  } else if (typeof expected === 'object' && expected !== null && !isBounds(expected)) {
+    for (const [k, v] of Object.entries(expected)) flattenExpected(v, path ? `${path}.${k}` : k, out);
+  } else out[path] = expected as Expected;
 }
 
 /** Values as the test file wrote them: `2`, `"ab:cd"`, `between 1 and 5`, never a number in quotes. */
@@ -73,10 +107,9 @@ export function compareValue(
   expected: unknown,
   what: string,
 ): string[] {
-  const scalar = typeof layout === 'string' || 'type' in layout;
-  const wanted: Record<string, Expected> = scalar
-    ? { value: expected as Expected }
-    : (expected as Record<string, Expected>);
+  const scalar = leafFields(layout, 'value').length === 1 && leafFields(layout, 'value')[0]?.name === 'value';
+  const wanted: Record<string, Expected> = {};
+  flattenExpected(expected, scalar || !isStructLayout(layout) ? 'value' : '', wanted);
   const diffs: string[] = [];
   for (const [field, want] of Object.entries(wanted)) {
     if (!matches(actual[field], want)) {
