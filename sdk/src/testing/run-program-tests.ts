@@ -19,6 +19,7 @@ import {
   type Manifest,
 } from '../manifest/index.js';
 import { createTestCgroup } from './cgroup-traffic.js';
+import { captureEvents } from './event-expectations.js';
 import { compareValue, decodeLayout, encodeLayout } from './map-values.js';
 import { buildPacket } from './packet-builder.js';
 import {
@@ -130,8 +131,15 @@ async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest)
     if (test.kind === 'packet') {
       writeMaps(coll, manifest, test.maps);
       const input = buildPacket(test.input.packet);
-      const result = testRun(coll.program(test.program), input, { repeat: test.repeat ?? 1 });
-      const failures: string[] = [];
+      const events = await captureEvents(coll, manifest, test.expect.events);
+      let failures: string[] = [];
+      let result: ReturnType<typeof testRun>;
+      try {
+        result = testRun(coll.program(test.program), input, { repeat: test.repeat ?? 1 });
+      } finally {
+        // Always: a drain left running would keep the test process alive.
+        failures = await events.finish();
+      }
       if (test.expect.return !== undefined) {
         const want = returnValue(test.expect.return, test.name);
         if (result.retval !== want)
@@ -162,9 +170,16 @@ async function runOne(object: Uint8Array, manifest: Manifest, test: ProgramTest)
       }
       if (links.length === 0)
         throw new BuildError('BAD_TEST', 'traffic tests need a cgroup or tracing program');
-      await cg.run(test.traffic);
+      const events = await captureEvents(coll, manifest, test.expect.events);
+      try {
+        await cg.run(test.traffic);
+      } catch (err) {
+        await events.finish();
+        throw err;
+      }
       // A cgroup v2 id is the inode number of the cgroup's directory.
-      const failures = compareMaps(coll, manifest, test.expect.maps, String(statSync(cg.cgroup).ino));
+      const failures = await events.finish();
+      failures.push(...compareMaps(coll, manifest, test.expect.maps, String(statSync(cg.cgroup).ino)));
       return { name: test.name, ok: failures.length === 0, failures };
     } finally {
       for (const link of links) link.close();

@@ -1,6 +1,7 @@
 // The declarative test file of a program folder (`tests.json`): packet tests and real-traffic tests.
 import { BuildError } from '../errors.js';
 import type { Traffic } from './cgroup-traffic.js';
+import type { EventExpectations } from './event-expectations.js';
 import type { PacketInput } from './packet-builder.js';
 
 export interface MapEntry {
@@ -15,6 +16,8 @@ export interface Expectation {
   packet?: 'unchanged' | PacketInput;
   /** Entries the maps must hold afterwards; per-CPU values are summed. */
   maps?: Record<string, MapEntry[]>;
+  /** Records the program's event streams (ring buffers) delivered while the test ran, by stream. */
+  events?: EventExpectations;
 }
 
 export interface PacketTest {
@@ -35,7 +38,7 @@ export interface TrafficTest {
   name: string;
   config?: Record<string, unknown>;
   traffic: Traffic;
-  expect: Pick<Expectation, 'maps'>;
+  expect: Pick<Expectation, 'maps' | 'events'>;
 }
 
 export type ProgramTest = PacketTest | TrafficTest;
