@@ -62,6 +62,12 @@ export async function resolveStorageConfig(
     const password = passwordFile ? await readSecretFile(passwordFile, 'database password file') : undefined;
     out.database = { url, ...(password ? { password } : {}) };
   }
+  if (flags.blobs && /^s3:\/\/[^/?#]*@/.test(flags.blobs)) {
+    throw new ConfigError(
+      'USAGE',
+      '--blobs: secrets are not taken from the command line (every local user sees them in ps); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE',
+    );
+  }
   const blobs = flags.blobs ?? env.BPFLEET_EDGE_BLOBS ?? file.blobs;
   if (blobs !== undefined) out.blobs = parseS3BlobsUrl(blobs);
   return out;
