@@ -17,6 +17,7 @@ import { cgroupPrograms, heldBy, kernelLinks, kernelPrograms, xdpOn } from './tr
 import { type PublishedDevice, startPublishedDevice } from './truth/published-device.js';
 import { cgroup2Root, tryInDevice } from './truth/truth-device.js';
 import { ATTACH_TYPES, attachTypePackage, pingsPackage } from './truth/truth-packages.js';
+import { pollXdp, type XdpSample } from './truth/xdp-poller.js';
 
 const TAG = 'fbk';
 const XDP = 'fbk-fw';
@@ -162,6 +163,53 @@ test('legacy attach mode: deploy, drift repair, restart adoption and removal, ju
     );
     ids = await bothAttached('ATTACHED again', 10_000);
   });
+
+  await t.test(
+    'an upgrade replaces the XDP program in place (XDP_FLAGS_REPLACE): the hook never empty',
+    async () => {
+      const next = await buildPackage({
+        ...pingsPackage(`${TAG}-pings`, '1.0.1'),
+        dir: join(work, 'xdp-next'),
+        vmlinux: xdpPkg.vmlinux,
+      });
+      const nextRef = await d.publish(next.archive);
+      const before = ids.xdp;
+      const poller = await pollXdp(d.net.deviceNs, d.net.wan, 1);
+      let samples: XdpSample[] = [];
+      try {
+        await d.apply([
+          {
+            id: XDP,
+            package: `${nextRef.namespace}/${nextRef.name}`,
+            version: nextRef.version,
+            attach: { interface: d.net.wan },
+            config: { drop_icmp: 1 },
+          },
+          { id: CG, package: `${cgRef.namespace}/${cgRef.name}`, version: cgRef.version },
+        ]);
+        await until(
+          async () => {
+            const p = (await d.edge.fleet.getDevice(d.deviceId)).programs.find((x) => x.id === XDP);
+            return p?.version === '1.0.1' && p.status === 'ATTACHED' && onWan()?.id !== before;
+          },
+          'ATTACHED at 1.0.1 with a new program on wan0',
+          30_000,
+          () => [onWan(), agentNow().logs().slice(-5)],
+        );
+      } finally {
+        samples = await poller.stop();
+      }
+      const empty = samples.filter((x) => x.progId === undefined);
+      assert.ok(samples.length > 100, `sampled the hook (${samples.length} samples)`);
+      assert.deepEqual(empty, [], 'the hook was never empty during the upgrade');
+      assert.ok(
+        samples.some((x) => x.progId === before) && samples.at(-1)?.progId !== before,
+        'old, then new',
+      );
+      assert.ok(!kernelLinks().some((l) => l.prog_id === onWan()?.id), 'still no bpf_link');
+      ids = await bothAttached('both attached after the upgrade', 10_000);
+    },
+  );
 
   await t.test(
     'after a restart the agent adopts what runs (same program ids on the hooks, held again)',
