@@ -69,3 +69,37 @@ test('a stream the manifest does not declare is a test error', async () => {
   assert.equal(outcome?.ok, false);
   assert.match(outcome?.failures[0] ?? '', /events burst_lost: the manifest declares no event stream/);
 });
+
+test('a traffic test asserts the records of an exec tracer (tp_btf, ring buffer) for the execs it ran', async () => {
+  const execManifest = parseManifest({
+    name: 'evs/exec',
+    version: '1.0.0',
+    license: 'GPL',
+    programs: [{ name: 'on_exec' }, { name: 'count_exec_raw' }, { name: 'count_exec_tp' }],
+    config: { tag: { type: 'u32', default: 0 } },
+    maps: {
+      events: { events: { record: { pid: 'u32', tag: 'u32', comm: { type: 'string', size: 16 } } } },
+      exec_counts: { layout: { key: 'u32', value: 'u64' } },
+    },
+    requires: { arches: ['x86'] },
+  });
+  const [outcome] = await runProgramTests(
+    join(ROOT, 'build', 'bpf', 'exec_events.bpf.o'),
+    execManifest,
+    parseTestFile(
+      JSON.stringify({
+        tests: [
+          {
+            name: 'three execs',
+            kind: 'traffic',
+            config: { tag: 135 },
+            traffic: { exec: { count: 3 } },
+            expect: { events: { events: { min: 3, records: [{ comm: 'true', tag: 135 }] } } },
+          },
+        ],
+      }),
+      'tests.json',
+    ),
+  );
+  assert.deepEqual(outcome?.failures, []);
+});
