@@ -30,6 +30,8 @@ const operator = generateKeyPair();
 const publisher = generateKeyPair();
 const pinRoot = `/sys/fs/bpf/bpfleet-${TAG}-${randomBytes(4).toString('hex')}`;
 const PROBES = 25;
+const FETCH_METRICS =
+  "fetch('http://127.0.0.1:9465/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))";
 
 const manifest: Manifest = {
   name: 'acme/exec-trace',
@@ -240,6 +242,19 @@ test('execs traced on the device reach the edge over MQTT, decoded, and the CLI 
     /exec exec_events \(acme\/exec-trace@1\.0\.0\): \d+ received, lost \d+ ring-full/,
   );
   assert.match(human.stdout, /exec\/exec_events #\d+ {2}pid=\d+ ppid=\d+ uid=0 pad=0 comm=/);
+
+  // The agent's own /metrics (in the device namespace): what it delivered, nothing lost.
+  const metrics = execFileSync(
+    'nsenter',
+    [`--net=/run/netns/${net.deviceNs}`, process.execPath, '-e', FETCH_METRICS],
+    { encoding: 'utf8' },
+  );
+  const delivered = /^bpfleet_events_total\{deployment="exec",stream="exec_events"\} (\d+)$/m.exec(metrics);
+  assert.ok(
+    Number(delivered?.[1]) >= pids.size,
+    `bpfleet_events_total counts the delivered records: ${delivered?.[0]}`,
+  );
+  assert.doesNotMatch(metrics, /^bpfleet_events_lost_total\{.*\} [1-9]/m, 'nothing lost at this rate');
 
   const sink = await readFile(join(work, 'events.jsonl'), 'utf8');
   for (const pid of pids) assert.match(sink, new RegExp(`"pid":${pid},`), `pid ${pid} in the local sink`);
