@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
 import type { HostProbe, Loader } from './ports.js';
 import { StateFile } from './state/state-file.js';
+import { renewDeviceCertificate } from './tls/certificate-renewal.js';
 import { openDeviceTrustRoot } from './trust-root/device-trust-root.js';
 
 /** What differs between a real device and a simulated one: the kernel side. */
@@ -35,6 +36,7 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
   const http = new RegistryHttp(config.registry.tls ? { tls: config.registry.tls } : {});
   // Before any verifier runs: the keys are those of the newest root this device verified (trust-root/).
   const trustRoot = await openDeviceTrustRoot(config, parts.logger);
+  let renewal: { stop(): void } | undefined;
   const policyTrust = {
     operatorKeys: config.trust.operatorKeys,
     // Read at each verification: a new root of trust changes it in place (trust-root/live-trust.ts).
@@ -79,9 +81,11 @@ export async function startDeviceAgent(config: AgentConfig, parts: DeviceParts):
     release: () => {
       http.close();
       trustRoot?.stop();
+      renewal?.stop();
     },
     ...(trustRoot && { sideTopics: trustRoot.sideTopics }),
   });
   trustRoot?.attach(device);
+  renewal = renewDeviceCertificate(config, device.session, http, parts.logger);
   return device;
 }

@@ -4,6 +4,7 @@
 // client id are refused; a password device's password never crosses the wire in clear (tcpdump for the run).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -36,7 +37,8 @@ before(async () => {
   w.net.inDevice('ip', ['link', 'set', 'tlsx0', 'up']);
   w.net.inDevice('ip', ['link', 'set', 'tlsx1', 'up']);
   edgeDataDir = join(w.work, 'edge');
-  edge = await w.startEdge(edgeDataDir);
+  // Short-lived device certificates (1 min, plus the minute they are backdated): renewal comes due within 20 s.
+  edge = await w.startEdge(edgeDataDir, { args: ['--device-cert-lifetime', '1m'] });
   await w.publishFirewall(edge);
 });
 
@@ -76,12 +78,16 @@ test('the edge serves HTTPS and MQTT over TLS; a plain HTTP request gets nothing
   assert.equal(plain, 'refused');
 });
 
-let certified: { config: string; dir: string };
+let certified: { config: string; dir: string; first: { cert: string; key: string }; agent?: AgentProcess };
 
 test('fleet register --cert: a key made here, a certificate from the edge CA, a config the agent runs over mTLS', async () => {
   const { answer, config } = await w.register(edge, 'tls-dev', ['--cert']);
   const dir = join(w.work, 'tls-dev', 'files');
-  certified = { config, dir };
+  const first = {
+    cert: await readFile(join(dir, 'device.crt'), 'utf8'),
+    key: await readFile(join(dir, 'device.key'), 'utf8'),
+  };
+  certified = { config, dir, first };
   assert.equal((answer.broker as { password?: string }).password, undefined, 'no password with --cert');
   assert.equal((await stat(join(dir, 'device.key'))).mode & 0o777, 0o600);
   assert.equal((await stat(config)).mode & 0o777, 0o600);
@@ -100,6 +106,7 @@ test('fleet register --cert: a key made here, a certificate from the edge CA, a 
   assert.deepEqual(Object.keys(yaml.tls ?? {}).sort(), ['ca', 'cert', 'key']);
 
   const agent = w.startAgent(config);
+  certified.agent = agent;
   await online(edge, 'tls-dev', agent);
   await w.applyFirewall(edge, 'tls-dev', w.net.wan);
   await firewallAttached(w.net.wan, agent);
@@ -112,14 +119,55 @@ test("the device's certificate under another client id is refused by the embedde
       reconnectPeriod: 0,
       protocolVersion: 4,
       ca: w.pki.caPem,
-      cert: readFileSync(join(certified.dir, 'device.crt'), 'utf8'),
-      key: readFileSync(join(certified.dir, 'device.key'), 'utf8'),
+      cert: certified.first.cert,
+      key: certified.first.key,
     })
     .then(
       (c) => c.endAsync().then(() => assert.fail('connected')),
       (e: { code?: number }) => e,
     );
   assert.equal((err as { code?: number }).code, 2, 'CONNACK 2: identifier rejected');
+});
+
+test('the agent renews its certificate over the live session; the old one is refused, the new one reconnects', async () => {
+  const agent = certified.agent!;
+  const crt = join(certified.dir, 'device.crt');
+  await until(
+    () => readFileSync(crt, 'utf8') !== certified.first.cert,
+    'device.crt replaced',
+    60_000,
+    () => agent.logs().slice(-5),
+  );
+  assert.ok(agent.logs().some((l) => l.includes('device certificate renewed')));
+  const ca = join(edgeDataDir, 'device-ca.crt');
+  assert.match(execFileSync('openssl', ['verify', '-CAfile', ca, crt], { encoding: 'utf8' }), /OK/);
+  assert.equal((await stat(join(certified.dir, 'device.key'))).mode & 0o777, 0o600);
+  assert.equal(await presence(edge, 'tls-dev'), 'online', 'the session went on');
+  const login = (client: { cert: string; key: string }) =>
+    mqtt
+      .connectAsync(edge.brokerUrl, { clientId: 'tls-dev', reconnectPeriod: 0, ca: w.pki.caPem, ...client })
+      .then(
+        (c) => c.endAsync().then(() => 'in'),
+        (e: { code?: number }) => `refused ${e.code}`,
+      );
+  assert.equal(await login(certified.first), 'refused 4', 'the first certificate logs in no more');
+  // The test logs in with the files' pair, taking the agent's session over; the agent reconnects by itself.
+  const connects = () => agent.logs().filter((l) => l.includes('mqtt connected')).length;
+  const before = connects();
+  // Read as a matching pair (a renewal may land between the two reads; they come due every ~80 s here).
+  let files = { cert: '', key: '' };
+  await until(() => {
+    files = { cert: readFileSync(crt, 'utf8'), key: readFileSync(join(certified.dir, 'device.key'), 'utf8') };
+    return new X509Certificate(files.cert).checkPrivateKey(createPrivateKey(files.key));
+  }, 'a matching certificate and key on disk');
+  assert.equal(await login(files), 'in');
+  await until(
+    () => connects() > before,
+    'the agent reconnected with its new certificate',
+    30_000,
+    () => agent.logs().slice(-5),
+  );
+  assert.ok(!agent.logs().some((l) => l.includes('mqtt TLS refused')));
 });
 
 test('an agent whose tls.ca is another CA refuses the edge with a clear error', async () => {

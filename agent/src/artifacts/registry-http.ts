@@ -26,12 +26,23 @@ const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
 export class RegistryHttp {
   private readonly http: http.Agent;
-  private readonly https: https.Agent;
+  private https: https.Agent;
+  private readonly agentOptions: https.AgentOptions;
 
   constructor(options: RegistryHttpOptions = {}) {
-    const agent = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
-    this.http = new http.Agent(agent);
-    this.https = new https.Agent({ ...agent, ...options.tls });
+    this.agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
+    this.http = new http.Agent(this.agentOptions);
+    this.https = new https.Agent({ ...this.agentOptions, ...options.tls });
+  }
+
+  /** A renewed client certificate: new connections use it; requests in flight finish on theirs. */
+  setTls(tls: NonNullable<RegistryHttpOptions['tls']>): void {
+    const old = this.https;
+    this.https = new https.Agent({ ...this.agentOptions, ...tls });
+    // Idle sockets go now; busy ones finish their request and close with it (the old agent keeps no free ones).
+    for (const sockets of Object.values(old.freeSockets))
+      for (const socket of sockets ?? []) socket.destroy();
+    old.options.keepAlive = false;
   }
 
   /** Resolves once the response headers arrived; the caller reads the body or calls `discard`. */

@@ -30,7 +30,9 @@ export class MqttSession {
   private stopping = false;
   private corked = false;
 
-  constructor(private readonly options: MqttSessionOptions) {}
+  constructor(private readonly options: MqttSessionOptions) {
+    this.options = { ...options };
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -85,6 +87,14 @@ export class MqttSession {
       o.onDisconnect?.();
       this.scheduleReconnect();
     });
+  }
+
+  /** A renewed client certificate and key, used from the next connection on (the live one goes on). */
+  setTls(tls: { cert: string; key: string }): void {
+    this.options.cert = tls.cert;
+    this.options.key = tls.key;
+    // mqtt.js builds each reconnection's TLS socket from its options object.
+    if (this.client) Object.assign(this.client.options, tls);
   }
 
   /** QoS 1 publish; while disconnected mqtt.js keeps it in the outgoing store and sends it on reconnect. */
