@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { LegacyLink } from './attach/legacy-link.js';
 import { openPinnedAttachment } from './attach/pinned-attachment.js';
 import { loadCollection } from './collection.js';
@@ -190,6 +191,23 @@ if (insideTestNetns(import.meta.url, 'fbk-loader')) {
       coll.close();
     }
     assert.deepEqual(openFds(), fdsBefore);
+  });
+
+  test('legacy XDP needs no CAP_SYS_ADMIN: attach, replace and close with CAP_BPF and CAP_NET_ADMIN alone', () => {
+    const child = spawnSync(
+      'setpriv',
+      [
+        '--bounding-set=-all,+bpf,+net_admin,+perfmon',
+        process.execPath,
+        fileURLToPath(new URL('./testing/legacy-child.js', import.meta.url)),
+        veth.inner,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const seen = JSON.parse(child.stdout) as { attached: number; updated: number };
+    assert.ok(seen.attached > 0 && seen.updated > 0 && seen.updated !== seen.attached, child.stdout);
+    assert.equal(xdpOnHook(veth.inner), 0, 'closed unpinned: taken off the hook');
   });
 
   test('legacy cgroup: BPF_PROG_ATTACH multi counts, replaces in place, is adopted and removed', async () => {

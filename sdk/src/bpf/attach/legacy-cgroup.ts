@@ -4,7 +4,7 @@ import { BpfError } from '../../errors.js';
 import { closeFd, errnoName } from '../internal/fd.js';
 import { libbpf, progAttach, progQuery } from '../internal/libbpf.js';
 import type { LinkInfo, ProgramRef } from '../link.js';
-import { type HookView, LegacyLink, programFdOf, programIdOf } from './legacy-link.js';
+import { dupProgramFd, type HookView, LegacyLink, programIdOf } from './legacy-link.js';
 
 const BPF_F_ALLOW_MULTI = 1 << 1;
 const BPF_F_REPLACE = 1 << 2;
@@ -67,11 +67,14 @@ export function attachCgroupLegacy(program: ProgramRef, attachType: number, path
   const rc = withCgroup(path, (fd) => progAttach(program.fd, fd, attachType, BPF_F_ALLOW_MULTI));
   if (rc === undefined) throw new BpfError('CGROUP_OPEN', `attach ${what}: cannot open ${path}`);
   if (rc < 0) throw new BpfError(`ATTACH_${errnoName(rc)}`, `attach ${what}: ${errnoName(rc)}`);
-  const own = programFdOf(programIdOf(program.fd), `attach ${what}`);
+  let own = -1;
   try {
+    own = dupProgramFd(program.fd, `attach ${what}`);
     return new LegacyCgroupLink(what, own, path, attachType);
   } catch (err) {
+    // Nothing holds the attachment but the hook: it must not stay behind a failed attach.
     closeFd(own);
+    withCgroup(path, (fd) => libbpf.progDetach2(program.fd, fd, attachType));
     throw err;
   }
 }

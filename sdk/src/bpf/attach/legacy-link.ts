@@ -2,7 +2,7 @@
 import { renameSync, unlinkSync } from 'node:fs';
 import { BpfError } from '../../errors.js';
 import { closeFd, errnoName } from '../internal/fd.js';
-import { errno, libbpf, objInfo } from '../internal/libbpf.js';
+import { dupFd, errno, libbpf, objInfo } from '../internal/libbpf.js';
 import type { LinkInfo, PinnableLink, ProgramRef } from '../link.js';
 
 /** What the hook shows now: whether our program is on it, and the program it runs in our place. */
@@ -19,7 +19,14 @@ export function programIdOf(fd: number): number {
   return new DataView(info.buffer).getUint32(4, true);
 }
 
-/** A new fd of program `id` (the caller closes it). */
+/** This process's own fd of the program behind `fd` (the caller closes it). */
+export function dupProgramFd(fd: number, what: string): number {
+  const own = dupFd(fd);
+  if (own < 0) throw new BpfError(`PROGRAM_${errnoName(own)}`, `${what}: dup program fd: ${errnoName(own)}`);
+  return own;
+}
+
+/** A new fd of program `id` (the caller closes it); the kernel asks CAP_SYS_ADMIN for it. */
 export function programFdOf(id: number, what: string): number {
   const fd = libbpf.progGetFdById(id);
   if (fd < 0) throw new BpfError(`PROGRAM_${errnoName(fd)}`, `${what}: program ${id}: ${errnoName(fd)}`);
@@ -105,7 +112,7 @@ export abstract class LegacyLink implements PinnableLink {
       if (foreign) closeFd(oldFd);
     }
     const id = programIdOf(program.fd);
-    const fresh = programFdOf(id, `link ${this.description}`);
+    const fresh = dupProgramFd(program.fd, `link ${this.description}`);
     closeFd(this.#fd);
     this.#fd = fresh;
     this.#programId = id;

@@ -3,7 +3,7 @@ import { BpfError, NotSupportedError } from '../../errors.js';
 import { closeFd, errnoName } from '../internal/fd.js';
 import { xdpAttach, xdpDetach, xdpQuery } from '../internal/libbpf.js';
 import type { LinkInfo, ProgramRef } from '../link.js';
-import { type HookView, LegacyLink, programFdOf, programIdOf } from './legacy-link.js';
+import { dupProgramFd, type HookView, LegacyLink, programIdOf } from './legacy-link.js';
 import { ifindexOf, type XdpMode } from './target.js';
 
 const XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0;
@@ -67,11 +67,18 @@ export async function attachXdpLegacy(
     );
   }
   if (rc < 0) throw new BpfError(`ATTACH_${errnoName(rc)}`, `attach ${what}: ${errnoName(rc)}`);
-  const id = programIdOf(program.fd);
   const q = xdpQuery(ifindex);
-  const landed = q.skbProgId === id ? SKB : DRV;
-  const own = programFdOf(id, `attach ${what}`);
-  return new LegacyXdpLink(what, own, ifindex, landed);
+  const landed = q.skbProgId === programIdOf(program.fd) ? SKB : DRV;
+  let own = -1;
+  try {
+    own = dupProgramFd(program.fd, `attach ${what}`);
+    return new LegacyXdpLink(what, own, ifindex, landed);
+  } catch (err) {
+    // Nothing holds the attachment but the hook: it must not stay behind a failed attach.
+    closeFd(own);
+    xdpDetach(ifindex, landed, program.fd);
+    throw err;
+  }
 }
 
 /** Our pinned program (`ownFd`, taken over) on `iface` after a restart, in whichever mode the hook shows it. */

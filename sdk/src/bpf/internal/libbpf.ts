@@ -414,6 +414,12 @@ function bind() {
     ringFree: lib.func('void ring_buffer__free(ring_buffer *rb)') as (rb: RingBufferHandle) => void,
 
     ifNameToIndex: libc.func('uint32_t if_nametoindex(const char *name)') as (name: string) => number,
+    // Only F_DUPFD_CLOEXEC is used: its third argument is an int, as declared.
+    fcntl: libc.func('int fcntl(int fd, int cmd, int arg)') as (
+      fd: number,
+      cmd: number,
+      arg: number,
+    ) => number,
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)') as (
       buf: Buffer,
       size: number,
@@ -715,6 +721,14 @@ export function progQuery(targetFd: number, type: number): { rc: number; ids: nu
   const cnt = [ids.length];
   const rc = fns().progQuery(targetFd, type, 0, [0], ids, cnt);
   return { rc, ids: rc < 0 ? [] : [...ids.subarray(0, cnt[0] ?? 0)] };
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A second fd of the same kernel object (close-on-exec), or -errno: needs no privilege, unlike a lookup by id. */
+export function dupFd(fd: number): number {
+  const r = fns().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return r < 0 ? -koffi.errno() : r;
 }
 
 export function linkUpdate(linkFd: number, progFd: number): number {
