@@ -213,7 +213,10 @@ async function applyFleetConfig(
   const certFile = flags['tls-cert'] ?? env.BPFLEET_EDGE_TLS_CERT ?? file.tls?.cert;
   const keyFile = flags['tls-key'] ?? env.BPFLEET_EDGE_TLS_KEY ?? file.tls?.key;
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError('CONFIG_INVALID', 'tls: give both --tls-cert and --tls-key (or neither, for plain HTTP)');
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'tls: give both --tls-cert and --tls-key (or neither, for plain HTTP)',
+    );
   }
   if (certFile && keyFile) config.tls = { certFile, keyFile };
   const lifetime =

@@ -149,7 +149,10 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
   const tls = obj(raw.tls ?? {}, 'tls');
   only(tls, 'tls', ['ca', 'cert', 'key']);
   if ((tls.cert === undefined) !== (tls.key === undefined))
-    throw new ConfigKeyError(tls.cert === undefined ? 'tls.cert' : 'tls.key', 'tls.cert and tls.key go together');
+    throw new ConfigKeyError(
+      tls.cert === undefined ? 'tls.cert' : 'tls.key',
+      'tls.cert and tls.key go together',
+    );
   only(metrics, 'metrics', ['host', 'port']);
   const publishers = obj(trust.publishers ?? {}, 'trust.publishers');
   const config: AgentConfig = {
@@ -204,7 +207,8 @@ export function toAgentConfig(file: unknown, overrides: ConfigOverrides = {}): A
     throw new ConfigKeyError('trust.rootThreshold', 'needs trust.rootKeys');
   }
   for (const field of ['ca', 'cert', 'key'] as const) {
-    if (tls[field] !== undefined) config.tls = { ...config.tls, [field]: absolute(tls[field], `tls.${field}`) };
+    if (tls[field] !== undefined)
+      config.tls = { ...config.tls, [field]: absolute(tls[field], `tls.${field}`) };
   }
   for (const field of ['username', 'password', 'ca', 'cert', 'key'] as const) {
     if (broker[field] !== undefined) config.broker[field] = str(broker[field], `broker.${field}`);
