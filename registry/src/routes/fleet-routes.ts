@@ -196,6 +196,21 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
     defineRoute({
       ...base,
       method: 'post',
+      path: '/v1/fleet/policies/check',
+      operationId: 'checkPolicy',
+      summary:
+        'A server-side dry run: every check `PUT /v1/fleet/policies` makes but the signatures (fleet, packages, versions, config, map entries, serial), and the devices it would reach; nothing is stored or published',
+      body: { contentType: 'application/json', schema: object, maxBytes: MAX_POLICY_BUNDLE_BYTES },
+      responses: { 200: ok('The policy would be accepted; the devices it reaches and leaves out') },
+      handler: async (c) => {
+        const policy = toPolicy(c.get('body'));
+        await policies.check(policy);
+        return c.json({ ok: true, plan: await planTarget(policy) });
+      },
+    }),
+    defineRoute({
+      ...base,
+      method: 'post',
       path: '/v1/fleet/policies/plan',
       operationId: 'planPolicy',
       summary:

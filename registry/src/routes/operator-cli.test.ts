@@ -86,7 +86,7 @@ describe('operator CLI against an edge with its fleet', () => {
       'target: { group: gateways }\nfleet: acme\nprograms:\n  - id: fw\n    package: acme/xdp-firewall\n    version: "^1.2"\n    attach: { interface: wan0 }\n    config: { max_pps: 5000 }\n',
     );
     const diff = await bpfleet('policy', 'diff', '-f', 'policy.yaml');
-    assert.equal(diff.code, 0, diff.stderr);
+    assert.equal(diff.code, 1, `changes: exit 1 (kubectl diff) ${diff.stderr}`);
     assert.match(
       diff.stdout,
       /group gateways: 1 change\(s\) on 1 device\(s\): cpe-1\n {2}\+ fw: acme\/xdp-firewall@\^1\.2/,
@@ -96,7 +96,72 @@ describe('operator CLI against an edge with its fleet', () => {
     assert.equal((JSON.parse(applied.stdout) as { serial: number }).serial, 1);
     const show = await bpfleet('policy', 'show', '--group', 'gateways');
     assert.match(show.stdout, /group gateways: serial 1/);
-    assert.match((await bpfleet('policy', 'diff', '-f', 'policy.yaml')).stdout, /no change/);
+    const same = await bpfleet('policy', 'diff', '-f', 'policy.yaml');
+    assert.match(same.stdout, /no change/);
+    assert.equal(same.code, 0, 'no change: exit 0');
+  });
+
+  it('diff and --dry-run ask the edge: what apply would refuse is refused, map entries shown', async () => {
+    const write = (name: string, programs: string) =>
+      writeFile(join(dir, name), `target: { group: gateways }\nfleet: acme\nprograms:\n${programs}`);
+    const fw =
+      '  - id: fw\n    package: acme/xdp-firewall\n    version: "^1.2"\n    attach: { interface: wan0 }\n';
+    await write(
+      'unknown.yaml',
+      '  - { id: fw, package: acme/nope, version: "1.0.0", attach: { interface: wan0 } }\n',
+    );
+    await write('range.yaml', `${fw}    config: { max_pps: 0 }\n`);
+    await write(
+      'nomatch.yaml',
+      '  - { id: fw, package: acme/xdp-firewall, version: "^9", attach: { interface: wan0 } }\n',
+    );
+    await write('unmanaged.yaml', `${fw}    maps: { verdicts: [] }\n`);
+    for (const file of ['unknown.yaml', 'range.yaml', 'nomatch.yaml', 'unmanaged.yaml']) {
+      const diff = await bpfleet('policy', 'diff', '-f', file, '--json');
+      assert.equal(diff.code, 2, `${file}: refused by the edge, exit 2: ${diff.stdout}`);
+      assert.equal(
+        (JSON.parse(diff.stdout) as { error: { code: string } }).error.code,
+        'POLICY_INVALID',
+        file,
+      );
+      const dry = await bpfleet(
+        'policy',
+        'apply',
+        '-f',
+        file,
+        '--key',
+        'operator.key',
+        '--dry-run',
+        '--json',
+      );
+      assert.equal(dry.code, 1, `${file}: dry run refused as apply would be`);
+      assert.equal(
+        (JSON.parse(dry.stdout) as { error: { code: string } }).error.code,
+        'POLICY_INVALID',
+        file,
+      );
+    }
+    await writeFile(
+      join(dir, 'wrong-fleet.yaml'),
+      `target: { group: gateways }\nfleet: other\nprograms:\n${fw}`,
+    );
+    const fleetDiff = await bpfleet('policy', 'diff', '-f', 'wrong-fleet.yaml', '--json');
+    assert.equal(
+      (JSON.parse(fleetDiff.stdout) as { error: { code: string } }).error.code,
+      'POLICY_WRONG_FLEET',
+    );
+
+    await write(
+      'entries.yaml',
+      `${fw}    config: { max_pps: 5000 }\n    maps: { blocklist: [{ key: 198.18.9.1, value: 1 }] }\n`,
+    );
+    const entries = await bpfleet('policy', 'diff', '-f', 'entries.yaml');
+    assert.equal(entries.code, 1, entries.stderr);
+    assert.match(entries.stdout, /~ fw: map entries\n {6}\+ blocklist\[198\.18\.9\.1 = 1\]/);
+    const dry = await bpfleet('policy', 'apply', '-f', 'entries.yaml', '--key', 'operator.key', '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /checked \(dry run\)/);
+    assert.equal(runtime.deps.policies.current({ group: 'gateways' })?.serial, 1, 'nothing published');
   });
 
   it('refuses a bad policy before anything is sent, with the reason and exit 1', async () => {

@@ -142,6 +142,10 @@ export class FleetClient {
     return this.http.requestJson('apply policy', 'PUT', '/v1/fleet/policies', bundle);
   }
   /** Who `policy` would reach and who it leaves out, with why; nothing is published. */
+  /** The edge's checks without publishing (a server-side dry run); throws its refusal (POLICY_INVALID, …). */
+  checkPolicy(policy: Policy): Promise<{ ok: true; plan: TargetPlan }> {
+    return this.http.requestJson('check policy', 'POST', '/v1/fleet/policies/check', policy);
+  }
   planPolicy(policy: Policy): Promise<TargetPlan> {
     return this.http.requestJson('plan policy', 'POST', '/v1/fleet/policies/plan', policy);
   }

@@ -36,6 +36,8 @@ export interface PolicyServiceOptions {
 export interface PolicyService {
   /** Verifies an operator-signed policy bundle, checks it, stores and publishes it retained. */
   apply(bundle: unknown): Promise<StoredPolicy>;
+  /** What `apply` would refuse, for an unsigned policy (a server-side dry run); stores and publishes nothing. */
+  check(policy: Policy): Promise<void>;
   current(target: PolicyTarget): StoredPolicy | undefined;
   list(): StoredPolicy[];
   nextSerial(target: PolicyTarget): number;
@@ -59,7 +61,8 @@ function describeTarget(target: PolicyTarget): string {
 export function createPolicyService(o: PolicyServiceOptions): PolicyService {
   const now = o.now ?? (() => new Date());
 
-  async function publishChecked(policy: Policy, bundleText: string): Promise<StoredPolicy> {
+  /** Everything `apply` checks but the signatures: fleet, catalog (packages, versions, config, maps), serial. */
+  async function check(policy: Policy): Promise<void> {
     const where = `policy serial ${policy.serial} for ${describeTarget(policy.target)}`;
     if (policy.fleet !== o.fleet) {
       throw new RegistryError(
@@ -68,6 +71,19 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
       );
     }
     await o.validator?.validate(policy);
+    const current = o.store.get(policy.target)?.serial;
+    if (current !== undefined && policy.serial <= current) {
+      throw new RegistryError(
+        'POLICY_SERIAL_NOT_NEWER',
+        `${where}: serial must be above the current ${current}; use ${current + 1}`,
+      );
+    }
+  }
+
+  async function publishChecked(policy: Policy, bundleText: string): Promise<StoredPolicy> {
+    const where = `policy serial ${policy.serial} for ${describeTarget(policy.target)}`;
+    await check(policy);
+    // Checked again by the store itself: another apply may have stored a newer serial meanwhile.
     if (!o.store.saveIfNewer(policy, bundleText, now())) {
       const current = o.store.get(policy.target)?.serial;
       throw new RegistryError(
@@ -112,6 +128,7 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
       });
       return publishChecked(policy, typeof bundle === 'string' ? bundle : JSON.stringify(bundle));
     },
+    check,
     current: (target) => o.store.get(target),
     list: () => o.store.list(),
     nextSerial(target) {

@@ -2,14 +2,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PolicyError } from '../../errors.js';
-import type { Policy, PolicyProgram, PolicyTarget } from '../../policy/policy.js';
+import type { Policy, PolicyTarget } from '../../policy/policy.js';
 import { readPolicyPayload, signPolicy } from '../../policy/sign-policy.js';
 import { connectRegistry } from '../../registry-client/connect.js';
 import { FleetClient } from '../../registry-client/fleet-client.js';
 import type { SerializedBundle } from '../../trust/index.js';
 import { readPrivateKey } from '../../trust/key-files.js';
 import { planLines } from '../fleet-views.js';
-import { printResult } from '../output.js';
+import { EXIT_FAILURE, printResult, reportError } from '../output.js';
+import { changeLines, diffPolicies, selectorOf as selector } from '../policy-diff.js';
 import { readPolicyFile } from './policy-file.js';
 import { registerPolicySign } from './policy-sign.js';
 
@@ -24,35 +25,6 @@ async function fleetClient(options: ConnectOptions): Promise<FleetClient> {
 }
 
 const describe = (t: PolicyTarget) => ('device' in t ? `device ${t.device}` : `group ${t.group}`);
-const selector = (p: PolicyProgram) =>
-  p.channel !== undefined ? `channel:${p.channel}` : (p.version ?? '*');
-
-export interface ProgramChange {
-  id: string;
-  change: 'added' | 'removed' | 'changed';
-  before?: string;
-  after?: string;
-}
-
-/** Program-level differences between the current policy and a new one. */
-export function diffPolicies(current: Policy | null, next: Policy): ProgramChange[] {
-  const before = new Map((current?.programs ?? []).map((p) => [p.id, p]));
-  const after = new Map(next.programs.map((p) => [p.id, p]));
-  const changes: ProgramChange[] = [];
-  for (const [id, p] of after) {
-    const old = before.get(id);
-    const summary = (q: PolicyProgram) =>
-      `${q.package}@${selector(q)} ${JSON.stringify(q.attach ?? {})} ${JSON.stringify(q.config ?? {})}`;
-    if (!old) changes.push({ id, change: 'added', after: summary(p) });
-    else if (summary(old) !== summary(p))
-      changes.push({ id, change: 'changed', before: summary(old), after: summary(p) });
-  }
-  for (const [id, p] of before) {
-    if (!after.has(id)) changes.push({ id, change: 'removed', before: `${p.package}@${selector(p)}` });
-  }
-  return changes;
-}
-
 async function readBundleFile(file: string): Promise<SerializedBundle> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as SerializedBundle;
@@ -129,7 +101,8 @@ Examples:
         ? {
             target: describe(doc.target),
             serial: doc.serial,
-            plan: await fleet.planPolicy(doc),
+            // The edge's own checks (packages, versions, config, maps, serial): what apply would refuse, refused here.
+            plan: (await fleet.checkPolicy(doc)).plan,
             published: false,
           }
         : {
@@ -185,44 +158,66 @@ Examples:
   connect(
     policy
       .command('diff')
-      .description('What applying a policy file would change, and on which devices')
-      .requiredOption('-f, --file <policy.yaml>', 'the policy'),
+      .description(
+        'What applying a policy file would change, and on which devices; the edge checks it as apply would (exit 0: no change, 1: changes, 2: refused or error)',
+      )
+      .requiredOption('-f, --file <policy.yaml>', 'the policy')
+      .addHelpText(
+        'after',
+        `
+Exit codes follow kubectl diff: 0 nothing would change, 1 something would, 2 the edge refuses the policy (or any
+other error), so scripts can gate an apply on it.
+
+Examples:
+  bpfleet policy diff -f gateways.yaml
+  bpfleet policy diff -f gateways.yaml --json`,
+      ),
   ).action(async (options: ConnectOptions & { file: string }) => {
-    const fleet = await fleetClient(options);
-    const next = await readPolicyFile(options.file, async () => fleet, 7);
-    const { policy: current } = await fleet.currentPolicy(next.target);
-    const changes = diffPolicies(current, next);
-    const devices =
-      'device' in next.target
-        ? [next.target.device]
-        : (await fleet.listDevices({ group: next.target.group })).map((d) => d.id);
-    const plan = await fleet.planPolicy(next);
-    const where = (p: Policy | null) => JSON.stringify(p?.target.where ?? null);
-    const selector =
-      where(current) === where(next) ? undefined : { before: where(current), after: where(next) };
-    // What rollouts (the edge key) may pin from now on: a change here widens or narrows the edge's bound.
-    const allowed = (p: Policy | null) =>
-      (p?.grants ? p.grants.map((g) => readPolicyPayload(g).policy) : p ? [p] : [])
-        .flatMap((q) => q.allow ?? [])
-        .map((a) => `${a.package} ${a.versions}`)
-        .join(', ') || 'none';
-    const allow =
-      allowed(current) === allowed(next) ? undefined : { before: allowed(current), after: allowed(next) };
-    const result = { target: describe(next.target), changes, selector, allow, devices, plan };
-    const extra = (selector ? 1 : 0) + (allow ? 1 : 0);
-    printResult(options, result, () =>
-      [
-        changes.length === 0 && extra === 0
-          ? `${result.target}: no change`
-          : `${result.target}: ${changes.length + extra} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
-        ...changes.map(
-          (c) =>
-            `  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.id}: ${c.before ?? ''}${c.before && c.after ? ' → ' : ''}${c.after ?? ''}`,
-        ),
-        ...(selector ? [`  ~ target.where: ${selector.before} → ${selector.after}`] : []),
-        ...(allow ? [`  ~ allow (rollouts may pin): ${allow.before} → ${allow.after}`] : []),
-        ...planLines(plan),
-      ].join('\n'),
-    );
+    try {
+      const changed = await diffPolicy(options);
+      process.exitCode = changed ? EXIT_FAILURE : 0;
+    } catch (err) {
+      reportError(err, options.json === true);
+      process.exitCode = 2;
+    }
   });
+}
+
+/** Prints the diff; true when applying would change anything. */
+async function diffPolicy(options: ConnectOptions & { file: string }): Promise<boolean> {
+  const fleet = await fleetClient(options);
+  const next = await readPolicyFile(options.file, async () => fleet, 7);
+  const { policy: current } = await fleet.currentPolicy(next.target);
+  const changes = diffPolicies(current, next);
+  const devices =
+    'device' in next.target
+      ? [next.target.device]
+      : (await fleet.listDevices({ group: next.target.group })).map((d) => d.id);
+  // A diff of a policy the edge would refuse is no answer: it is checked as apply checks it.
+  const { plan } = await fleet.checkPolicy(next);
+  const where = (p: Policy | null) => JSON.stringify(p?.target.where ?? null);
+  const whereChange =
+    where(current) === where(next) ? undefined : { before: where(current), after: where(next) };
+  // What rollouts (the edge key) may pin from now on: a change here widens or narrows the edge's bound.
+  const allowed = (p: Policy | null) =>
+    (p?.grants ? p.grants.map((g) => readPolicyPayload(g).policy) : p ? [p] : [])
+      .flatMap((q) => q.allow ?? [])
+      .map((a) => `${a.package} ${a.versions}`)
+      .join(', ') || 'none';
+  const allow =
+    allowed(current) === allowed(next) ? undefined : { before: allowed(current), after: allowed(next) };
+  const result = { target: describe(next.target), changes, selector: whereChange, allow, devices, plan };
+  const extra = (whereChange ? 1 : 0) + (allow ? 1 : 0);
+  printResult(options, result, () =>
+    [
+      changes.length === 0 && extra === 0
+        ? `${result.target}: no change`
+        : `${result.target}: ${changes.length + extra} change(s) on ${devices.length} device(s)${devices.length ? `: ${devices.join(', ')}` : ''}`,
+      ...changeLines(changes),
+      ...(whereChange ? [`  ~ target.where: ${whereChange.before} → ${whereChange.after}`] : []),
+      ...(allow ? [`  ~ allow (rollouts may pin): ${allow.before} → ${allow.after}`] : []),
+      ...planLines(plan),
+    ].join('\n'),
+  );
+  return changes.length + extra > 0;
 }
