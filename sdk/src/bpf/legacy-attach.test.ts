@@ -193,6 +193,31 @@ if (insideTestNetns(import.meta.url, 'fbk-loader')) {
     assert.deepEqual(openFds(), fdsBefore);
   });
 
+  test('legacy XDP: another program put in our program's place is seen and swapped back atomically', async () => {
+    const coll = await loadCollection(testObject('xdp_counter'));
+    const foreign = await loadCollection(testObject('xdp_counter'));
+    const link = await coll.program('count_pings').attach({ kind: 'xdp', interface: veth.inner });
+    assert.ok(link instanceof LegacyLink);
+    try {
+      const ours = coll.program('count_pings').id;
+      const theirs = foreign.program('count_pings').id;
+      // What another root process could do: replace the program on the hook through netlink.
+      run('bpftool', ['net', 'attach', 'xdp', 'id', String(theirs), 'dev', veth.inner, 'overwrite']);
+      assert.equal(xdpOnHook(veth.inner), theirs);
+      assert.equal(link.info().programId, theirs, 'the hook runs another program');
+      assert.ok((link.info().ifindex ?? 0) > 0, 'and is still ours to repair');
+      link.update(coll.program('count_pings'));
+      assert.equal(xdpOnHook(veth.inner), ours, 'swapped back');
+      link.remove();
+      assert.equal(xdpOnHook(veth.inner), 0);
+    } finally {
+      link.close();
+      coll.close();
+      foreign.close();
+    }
+    assert.deepEqual(openFds(), fdsBefore);
+  });
+
   test('legacy XDP needs no CAP_SYS_ADMIN: attach, replace and close with CAP_BPF and CAP_NET_ADMIN alone', () => {
     const child = spawnSync(
       'setpriv',
