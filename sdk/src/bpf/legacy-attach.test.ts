@@ -193,7 +193,7 @@ if (insideTestNetns(import.meta.url, 'fbk-loader')) {
     assert.deepEqual(openFds(), fdsBefore);
   });
 
-  test('legacy XDP: another program put in our program's place is seen and swapped back atomically', async () => {
+  test('legacy XDP: another program put in our program’s place is seen and swapped back atomically', async () => {
     const coll = await loadCollection(testObject('xdp_counter'));
     const foreign = await loadCollection(testObject('xdp_counter'));
     const link = await coll.program('count_pings').attach({ kind: 'xdp', interface: veth.inner });
