@@ -30,6 +30,8 @@ interface Rig {
   batches: ProgramEventBatch[];
   sinkPath: string;
   lostMapId: number;
+  /** As an upgrade leaves it: the next version's maps under the same pins (tag 8), its record rewritten. */
+  upgrade(): Promise<Collection>;
   cleanup(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ async function rig(config: EventsConfig): Promise<Rig> {
     ],
   });
   streams.start();
+  const upgraded: Collection[] = [];
   return {
     coll,
     streams,
@@ -83,9 +86,28 @@ async function rig(config: EventsConfig): Promise<Rig> {
     batches,
     sinkPath,
     lostMapId: coll.map('burst_lost').info.id,
+    async upgrade() {
+      const next = await loadCollection(readFileSync(join(ROOT, 'build', 'bpf', 'event_burst.bpf.o')), {
+        config: { tag: 8 },
+      });
+      upgraded.push(next);
+      for (const name of ['burst_events', 'burst_lost']) {
+        rmSync(join(mapsDir, name));
+        next.map(name).pin(join(mapsDir, name));
+      }
+      writeFileSync(
+        join(data, 'deployments', 'burst.json'),
+        JSON.stringify({
+          phase: 'attached',
+          current: { deployment: { ...deployment, version: '1.1.0' }, programIds: {}, maps },
+        }),
+      );
+      return next;
+    },
     async cleanup() {
       await streams.stop();
       coll.close();
+      for (const c of upgraded) c.close();
       rmSync(pinRoot, { recursive: true, force: true });
       rmSync(data, { recursive: true, force: true });
     },
@@ -102,6 +124,16 @@ function bpftoolLost(mapId: number): number {
     (sum, v) => sum + Number(Buffer.from(v.value.map(Number)).readBigUInt64LE(0)),
     0,
   );
+}
+
+/** Slot 0 of burst_seq (an array): how many times the program ran. */
+function bpftoolSeq(mapId: number): number {
+  const out = JSON.parse(
+    execFileSync('bpftool', ['-j', 'map', 'lookup', 'id', String(mapId), 'key', '0', '0', '0', '0'], {
+      encoding: 'utf8',
+    }),
+  );
+  return Number(Buffer.from((out.value as string[]).map(Number)).readBigUInt64LE(0));
 }
 
 async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
@@ -202,6 +234,43 @@ test('over the budget, records are sampled and the dropped ones counted: deliver
       await counter(r.registry, 'bpfleet_events_lost_total', { ...labels, reason: 'budget' }),
       budget,
     );
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('an upgrade puts a new ring under the pin: the drain follows it, the drops of each version counted from its own counter', async () => {
+  const r = await rig(UNLIMITED);
+  try {
+    await emit(r, 300_000); // fast enough that the first ring refuses some
+    const next = await r.upgrade();
+    // The first drain keeps its ring until the sync sees another map under the pin.
+    const seen = () => r.batches.some((b) => b.version === '1.1.0');
+    for (let i = 0; i < 200 && !seen(); i++) {
+      testRun(next.program('emit_burst'), FRAME, { repeat: 10 });
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const before = bpftoolSeq(next.map('burst_seq').info.id);
+    for (let runs = 0; runs < 50_000; runs += 2000) {
+      testRun(next.program('emit_burst'), FRAME, { repeat: 2000 });
+      await yieldToLoop();
+    }
+    await new Promise((res) => setTimeout(res, 500));
+    await r.streams.stop();
+    const emitted = 300_000 + before + 50_000;
+    const lines = sinkLines(r.sinkPath).filter((l) => l.record);
+    const lost = bpftoolLost(r.lostMapId) + bpftoolLost(next.map('burst_lost').info.id);
+    const byTag = (tag: number) => lines.filter((l) => l.record?.tag === tag).length;
+    console.log(
+      `upgrade: emitted ${emitted}: delivered ${byTag(7)} (1.0.0) + ${byTag(8)} (1.1.0), lost ${lost}`,
+    );
+    assert.equal(lines.length + lost, emitted);
+    assert.equal(
+      r.batches.reduce((n, b) => n + b.lost.ringFull, 0),
+      lost,
+      "each version's ring-full drops counted once, from its own counter",
+    );
+    assert.ok(byTag(8) > 0, 'records of the new version delivered');
   } finally {
     await r.cleanup();
   }

@@ -1,4 +1,5 @@
 // One event stream drained: records checked against the layout's size, sampled by the budget, decoded, delivered.
+import { existsSync } from 'node:fs';
 import {
   type BpfMap,
   drainRingBuffer,
@@ -50,7 +51,7 @@ export class StreamDrain {
     readonly ref: StreamRef,
     private readonly decl: EventStreamDecl,
     private readonly ring: BpfMap,
-    private readonly counterPath: string | undefined,
+    private readonly counter: BpfMap | undefined,
     private readonly deps: StreamDrainDeps,
   ) {
     this.mapId = ring.info.id;
@@ -65,14 +66,18 @@ export class StreamDrain {
     deps: StreamDrainDeps,
   ): Promise<StreamDrain> {
     const ring = openPinnedMap(ringPath);
-    const stream = new StreamDrain(ref, decl, ring, counterPath, deps);
+    // Held open with the ring: after an upgrade the pin names the next version's counter, not this ring's.
+    let counter: BpfMap | undefined;
     try {
+      counter = counterPath && existsSync(counterPath) ? openPinnedMap(counterPath) : undefined;
+      const stream = new StreamDrain(ref, decl, ring, counter, deps);
       stream.#drain = await drainRingBuffer(ring, (batch) => stream.onBatch(batch));
+      return stream;
     } catch (err) {
       ring.close();
+      counter?.close();
       throw err;
     }
-    return stream;
   }
 
   private onBatch(batch: RingBatch): void {
@@ -110,19 +115,14 @@ export class StreamDrain {
 
   /** Reads the program's drop counter; new drops are counted now and reported with the next delivery. */
   pollLost(): void {
-    if (!this.counterPath) return;
+    if (!this.counter) return;
     try {
-      const map = openPinnedMap(this.counterPath);
-      try {
-        const total = counterSum(map);
-        const delta = Math.max(0, total - (this.#ringFullSeen ?? 0));
-        this.#ringFullSeen = total;
-        if (delta === 0) return;
-        this.deps.metrics.addLost(this.ref.deployment, this.ref.stream, 'ring_full', delta);
-        this.#pendingRingFull += delta;
-      } finally {
-        map.close();
-      }
+      const total = counterSum(this.counter);
+      const delta = Math.max(0, total - (this.#ringFullSeen ?? 0));
+      this.#ringFullSeen = total;
+      if (delta === 0) return;
+      this.deps.metrics.addLost(this.ref.deployment, this.ref.stream, 'ring_full', delta);
+      this.#pendingRingFull += delta;
     } catch (err) {
       this.deps.logger.warn('event stream: reading the drop counter failed', {
         ...this.ref,
@@ -148,5 +148,6 @@ export class StreamDrain {
     this.pollLost();
     this.reportLost();
     this.ring.close();
+    this.counter?.close();
   }
 }
