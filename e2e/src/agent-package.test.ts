@@ -88,6 +88,10 @@ test('the Debian package installs, runs the agent as its unit would, attaches XD
   for (const path of INSTALLED) assert.ok(existsSync(path), `${path} is installed`);
   const conffiles = execFileSync('dpkg-query', ['-W', field('Conffiles'), PACKAGE], { encoding: 'utf8' });
   assert.match(conffiles, /\/etc\/bpfleet-agent\/agent\.yaml/, 'the config is a conffile');
+  // systemd's own reading of the unit (it needs no running systemd): syntax, ExecStart present and executable.
+  const verify = spawnSync('systemd-analyze', ['verify', UNIT], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, `systemd-analyze verify: ${verify.stderr}`);
+  assert.equal(verify.stderr.trim(), '', 'systemd-analyze finds nothing to say about the unit');
 
   // The device, edge and registry of the e2e kit; its own agent goes at once and the packaged one takes its config.
   d = await startPublishedDevice({
