@@ -112,9 +112,9 @@ export class DynsecError extends BpfleetError {}
 
 /** Commands to a running plugin over MQTT, sent on the controller's own connection. */
 export interface DynsecAdmin {
-  /** Refuses new logins of `username` and closes its live session (the plugin kicks it). */
+  /** Refuses new logins of device `username`, takes its role (so a certificate login reaches nothing) and closes its live session. */
   disableClient(username: string): Promise<void>;
-  /** Lets a disabled `username` log in again. */
+  /** Gives a disabled device its role back and lets it log in again. */
   enableClient(username: string): Promise<void>;
   /** Removes `username` and its role; the plugin closes its live session. */
   deleteDevice(deviceId: string): Promise<void>;
@@ -156,8 +156,18 @@ export function createDynsecAdmin(client: MqttClient, timeoutMs = 5000): DynsecA
     }
   }
   return {
-    disableClient: (username) => send([{ command: 'disableClient', username }]),
-    enableClient: (username) => send([{ command: 'enableClient', username }]),
+    // A disabled client loses its role too: with `use_identity_as_username` a certificate logs in without the
+    // password check disableClient guards, and only an empty role leaves it no topic.
+    disableClient: (username) =>
+      send([
+        { command: 'removeClientRole', username, rolename: `bpfleet-device-${username}` },
+        { command: 'disableClient', username },
+      ]),
+    enableClient: (username) =>
+      send([
+        { command: 'addClientRole', username, rolename: `bpfleet-device-${username}` },
+        { command: 'enableClient', username },
+      ]),
     deleteDevice: (deviceId) =>
       send([
         { command: 'deleteClient', username: deviceId },

@@ -123,6 +123,22 @@ describe('mosquitto certificate listener', () => {
     await assert.rejects(connect('tls-a', certs.foreign));
   });
 
+  test('a disabled device is closed and its certificate reaches no topic until it is enabled again', async () => {
+    const a = await connect('tls-a');
+    const closed = new Promise<void>((resolve) => a.once('close', () => resolve()));
+    const admin = createDynsecAdmin(controller);
+    await admin.disableClient('tls-a');
+    await closed;
+    const again = await connect('tls-a');
+    await assert.rejects(again.subscribeAsync(desired('tls-a'), { qos: 1 }), /Subscribe error/);
+    await again.endAsync();
+    await admin.enableClient('tls-a');
+    const back = await connect('tls-a');
+    const [own] = await back.subscribeAsync(desired('tls-a'), { qos: 1 });
+    assert.equal(own?.qos, 1, 'enabled: its own topics again');
+    await back.endAsync();
+  });
+
   test('a deleted device keeps nothing: its session is closed and its certificate reaches no topic', async () => {
     const a = await connect('tls-a');
     const closed = new Promise<void>((resolve) => a.once('close', () => resolve()));
