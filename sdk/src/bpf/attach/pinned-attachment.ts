@@ -25,7 +25,9 @@ export function openPinnedAttachment(path: string, target?: AttachTarget): Pinna
     closeFd(fd);
     throw err;
   }
-  if (kind === 'anon_inode:bpf-link') return new FdLink(path, fd, null, path);
+  // The kernel names a link fd bpf-link when it comes from a pin and bpf_link when made by BPF_LINK_CREATE.
+  if (kind === 'anon_inode:bpf-link' || kind === 'anon_inode:bpf_link')
+    return new FdLink(path, fd, null, path);
   if (kind === 'anon_inode:bpf-prog' && target?.kind === 'xdp') {
     return adoptXdpLegacy(path, fd, target.interface, target.mode);
   }
