@@ -78,8 +78,21 @@ describe('operator CLI against an edge with its fleet', () => {
   });
 
   it('registers devices, applies a signed policy with serial filled in, shows and diffs it', async () => {
-    const reg = await bpfleet('fleet', 'register', 'cpe-1', '--group', 'gateways', '--json');
+    // The id after --group stays the id (the option is not variadic); groups repeat or take commas.
+    const reg = await bpfleet('fleet', 'register', '--group', 'gateways', 'cpe-1', '--json');
     assert.equal(reg.code, 0, reg.stderr);
+    assert.deepEqual((JSON.parse(reg.stdout) as { id: string; groups: string[] }).groups, ['gateways']);
+    const two = await bpfleet(
+      'fleet',
+      'register',
+      'lab-9',
+      '--group',
+      'lab,canary',
+      '--group',
+      'west',
+      '--json',
+    );
+    assert.deepEqual((JSON.parse(two.stdout) as { groups: string[] }).groups, ['lab', 'canary', 'west']);
     assert.ok((JSON.parse(reg.stdout) as { broker: { password: string } }).broker.password.length > 20);
     await writeFile(
       join(dir, 'policy.yaml'),

@@ -130,6 +130,13 @@ async function registerAction(cmd: Command, id: string, o: RegisterOptions): Pro
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+const collectGroups = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean),
+];
 
 /** Adds `register` under `fleet`; `common` adds --registry, --token and --json. */
 export function registerDeviceCommand(fleet: Command, common: (c: Command) => Command): void {
@@ -140,7 +147,13 @@ export function registerDeviceCommand(fleet: Command, common: (c: Command) => Co
         'Register a device: a broker password (shown once), or with --cert a client certificate; optionally the whole agent config',
       )
       .argument('<id>', 'device id (its MQTT client id, username and certificate CN)')
-      .option('--group <name...>', 'groups the device belongs to', [])
+      // Not variadic: `--group lab ux-cpe-9` must leave the id an argument, not make it a second group.
+      .option(
+        '--group <name>',
+        'a group the device belongs to (repeatable, or comma-separated)',
+        collectGroups,
+        [],
+      )
       .option('--cert', "make the device's key here and have the edge's device CA certify it (no password)")
       .option(
         '--out-dir <dir>',
