@@ -82,23 +82,29 @@ export class StreamDrain {
 
   private onBatch(batch: RingBatch): void {
     const { ref, deps } = this;
-    const valid: Array<[offset: number, size: number]> = [];
+    const size = this.#recordSize;
+    // Offsets of the records of the layout's size (all of them, unless the program sends others).
+    const valid = new Int32Array(batch.count);
+    let n = 0;
     let offset = 0;
     for (let i = 0; i < batch.count; i++) {
-      const size = batch.sizes[i] as number;
-      if (size === this.#recordSize) valid.push([offset, size]);
-      offset += size;
+      const length = batch.sizes[i] as number;
+      if (length === size) valid[n++] = offset;
+      offset += length;
     }
-    const malformed = batch.count - valid.length;
-    const admitted = deps.budget.take(valid.length);
-    const records: EventRecord[] = [];
-    for (const i of sampleIndexes(valid.length, admitted)) {
-      const [at, size] = valid[i] as [number, number];
-      records.push(decodeLayoutValue(this.decl.record, batch.bytes.subarray(at, at + size)) as EventRecord);
-    }
+    const malformed = batch.count - n;
+    const admitted = deps.budget.take(n);
+    const records: EventRecord[] = new Array(admitted);
+    const decode = (at: number) =>
+      decodeLayoutValue(this.decl.record, batch.bytes.subarray(at, at + size)) as EventRecord;
+    if (admitted === n) for (let i = 0; i < n; i++) records[i] = decode(valid[i] as number);
+    else
+      sampleIndexes(n, admitted).forEach((v, i) => {
+        records[i] = decode(valid[v] as number);
+      });
     const lost: EventLosses = {
       ringFull: this.takeRingFull(),
-      budget: valid.length - admitted,
+      budget: n - admitted,
       malformed,
     };
     deps.metrics.addDelivered(ref.deployment, ref.stream, records.length);
