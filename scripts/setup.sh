@@ -10,9 +10,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # 1. System packages: the eBPF toolchain, network tools, the real MQTT broker, the benchmark peers and
 #    the browser the console test drives (from apt: no tool ever downloads a browser), and promtool (prometheus)
 #    that the metrics tests lint both /metrics endpoints with; PostgreSQL 15 and Ceph's monitor, OSD and radosgw for the
-#    shared-storage tests (each starts a private instance; the Ceph packages add ~40 s to a first set-up).
+#    shared-storage tests (each starts a private instance; the Ceph packages add ~40 s to a first set-up); Scapy, the
+#    independent dissector the APN6 test decodes captures with, and ethtool (veth checksum offload off in that test).
 packages=(clang llvm libbpf-dev libbpf1 bpftool mosquitto iproute2 iputils-ping util-linux
-  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl prometheus
+  make gcc libc6-dev pkg-config nginx-light chromium tcpdump openssl prometheus python3-scapy ethtool
   postgresql-15 ceph-mon ceph-osd radosgw ceph-common)
 missing=()
 for p in "${packages[@]}"; do
