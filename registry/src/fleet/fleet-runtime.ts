@@ -169,6 +169,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     edgeKey,
     validator: createCatalogPolicyValidator(o.catalog),
     policyTtlMs: o.policyTtlMs ?? 7 * 86_400_000,
+    logger: log,
   });
   const rollouts = createRolloutRunner({
     fleet: store,

@@ -19,6 +19,7 @@ const clock = new Date('2026-11-27T10:00:00Z');
 
 function setup(operatorKeys = trusted, operatorThreshold = 1) {
   const published: Array<{ target: DesiredTarget; policy: Policy }> = [];
+  const journal: Array<{ message: string; fields?: Record<string, unknown> }> = [];
   const trust = { operatorKeys, operatorThreshold, edgeKeys };
   const service = createPolicyService({
     fleet: 'acme',
@@ -33,8 +34,12 @@ function setup(operatorKeys = trusted, operatorThreshold = 1) {
     edgeKey: toSigningKey(edge.privateKeyPem),
     policyTtlMs: 86_400_000,
     now: () => clock,
+    logger: {
+      info: (message, fields) => journal.push({ message, fields }),
+      warn: (message, fields) => journal.push({ message, fields }),
+    },
   });
-  return { service, published };
+  return { service, published, journal };
 }
 
 const groupPolicy = (serial: number, version = '1.0.0'): Policy => ({
@@ -52,7 +57,7 @@ const groupPolicy = (serial: number, version = '1.0.0'): Policy => ({
 });
 
 test('operator policies are verified, serial-checked and published', async () => {
-  const { service, published } = setup();
+  const { service, published, journal } = setup();
   const key = toSigningKey(operator.privateKeyPem);
   await service.apply(await signPolicy(groupPolicy(5), key));
   assert.equal(published.length, 1);
@@ -74,6 +79,18 @@ test('operator policies are verified, serial-checked and published', async () =>
     code: 'POLICY_WRONG_FLEET',
   });
   assert.equal(published.length, 1, 'nothing refused was published');
+  assert.deepEqual(journal, [
+    {
+      message: 'policy published',
+      fields: {
+        target: 'group:gw',
+        serial: 5,
+        expires: '2026-12-31T00:00:00Z',
+        programs: ['fw=acme/fw@1.0.0', 'acct=acme/app-traffic@#stable'],
+        signedBy: 'operators',
+      },
+    },
+  ]);
 });
 
 test('rollout actions move devices with signed overrides, then restore or complete', async () => {

@@ -9,11 +9,11 @@ import {
   verifyPolicySigners,
 } from '@bpfleet/sdk/policy';
 import type { SigningKey, TrustedKey } from '@bpfleet/sdk/trust';
-import type { DesiredTarget } from '../fleet-controller.js';
+import type { DesiredTarget, FleetLogger } from '../fleet-controller.js';
 import type { RolloutSpec } from '../rollouts/rollout.js';
 import type { RolloutActions } from '../rollouts/rollout-runner.js';
 import { boundedByGrants, grantsFor } from './edge-grants.js';
-import type { PolicyStore, StoredPolicy } from './policy-store.js';
+import { type PolicyStore, type StoredPolicy, targetKey } from './policy-store.js';
 
 /** Checks a policy against what the registry holds (packages, versions, config, attach points). */
 export interface PolicyValidator {
@@ -30,6 +30,8 @@ export interface PolicyServiceOptions {
   edgeKey: SigningKey;
   validator?: PolicyValidator;
   policyTtlMs: number;
+  /** Every published policy is in the edge's journal, with its target, serial and signer as fields. */
+  logger?: FleetLogger;
   now?: () => Date;
 }
 
@@ -92,6 +94,13 @@ export function createPolicyService(o: PolicyServiceOptions): PolicyService {
       );
     }
     await o.publish(policy.target, bundleText);
+    o.logger?.info('policy published', {
+      target: targetKey(policy.target),
+      serial: policy.serial,
+      expires: policy.expires,
+      programs: policy.programs.map((p) => `${p.id}=${p.package}@${p.version ?? `#${p.channel ?? '*'}`}`),
+      signedBy: policy.grants ? 'edge (rollout)' : 'operators',
+    });
     return o.store.get(policy.target)!;
   }
 
