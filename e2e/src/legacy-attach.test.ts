@@ -165,7 +165,7 @@ test('legacy attach mode: deploy, drift repair, restart adoption and removal, ju
   });
 
   await t.test(
-    'an upgrade replaces the XDP program in place (XDP_FLAGS_REPLACE): the hook never empty',
+    'an upgrade replaces both programs in place (XDP_FLAGS_REPLACE, BPF_F_REPLACE): no hook ever empty',
     async () => {
       const next = await buildPackage({
         ...pingsPackage(`${TAG}-pings`, '1.0.1'),
@@ -173,7 +173,16 @@ test('legacy attach mode: deploy, drift repair, restart adoption and removal, ju
         vmlinux: xdpPkg.vmlinux,
       });
       const nextRef = await d.publish(next.archive);
+      const cgSpec = attachTypePackage(CG_PROGRAM, { cgroup });
+      const cgNext = await buildPackage({
+        ...cgSpec,
+        manifest: { ...cgSpec.manifest, version: '1.0.1' },
+        dir: join(work, 'cg-next'),
+        vmlinux: xdpPkg.vmlinux,
+      });
+      const cgNextRef = await d.publish(cgNext.archive);
       const before = ids.xdp;
+      const cgSamples: number[][] = [];
       const poller = await pollXdp(d.net.deviceNs, d.net.wan, 1);
       let samples: XdpSample[] = [];
       try {
@@ -185,14 +194,23 @@ test('legacy attach mode: deploy, drift repair, restart adoption and removal, ju
             attach: { interface: d.net.wan },
             config: { drop_icmp: 1 },
           },
-          { id: CG, package: `${cgRef.namespace}/${cgRef.name}`, version: cgRef.version },
+          { id: CG, package: `${cgNextRef.namespace}/${cgNextRef.name}`, version: cgNextRef.version },
         ]);
         await until(
           async () => {
-            const p = (await d.edge.fleet.getDevice(d.deviceId)).programs.find((x) => x.id === XDP);
-            return p?.version === '1.0.1' && p.status === 'ATTACHED' && onWan()?.id !== before;
+            cgSamples.push(onCgroup().map((c) => c.id));
+            const programs = (await d.edge.fleet.getDevice(d.deviceId)).programs;
+            const at = (id: string) => programs.find((x) => x.id === id && x.status === 'ATTACHED')?.version;
+            const cg = onCgroup();
+            return (
+              at(XDP) === '1.0.1' &&
+              at(CG) === '1.0.1' &&
+              onWan()?.id !== before &&
+              cg.length === 1 &&
+              cg[0]?.id !== ids.cg
+            );
           },
-          'ATTACHED at 1.0.1 with a new program on wan0',
+          'both ATTACHED at 1.0.1 with new programs on wan0 and the cgroup',
           30_000,
           () => [onWan(), agentNow().logs().slice(-5)],
         );
@@ -207,6 +225,12 @@ test('legacy attach mode: deploy, drift repair, restart adoption and removal, ju
         'old, then new',
       );
       assert.ok(!kernelLinks().some((l) => l.prog_id === onWan()?.id), 'still no bpf_link');
+      // bpftool samples every ~50 ms: coarser, but an add-then-remove would show two programs, a gap none.
+      assert.deepEqual(
+        cgSamples.filter((ids) => ids.length !== 1),
+        [],
+        'one program on the cgroup at every sample',
+      );
       ids = await bothAttached('both attached after the upgrade', 10_000);
     },
   );
