@@ -30,7 +30,13 @@ type Where = { xdp: string } | { tcx: string; direction: 'ingress' | 'egress' } 
 const EXPECTED: Array<{ program: string; attach?: PolicyAttach; kernel: Array<[string, Where]> }> = [
   { program: 'xdp-firewall', kernel: [['xdp_firewall', { xdp: WAN }]] },
   { program: 'gtpu-lite', attach: { interface: N3 }, kernel: [['gtpu_fast_path', { xdp: N3 }]] },
-  { program: 'apn-tagger', kernel: [['apn_tag', { tcx: WAN, direction: 'egress' }]] },
+  {
+    program: 'apn-tagger',
+    kernel: [
+      ['apn_tag', { tcx: WAN, direction: 'egress' }],
+      ['apn_read', { tcx: WAN, direction: 'ingress' }],
+    ],
+  },
   {
     program: 'dns-observer',
     kernel: [
