@@ -66,8 +66,9 @@ after(async () => {
 const onCgroup = () => cgroupPrograms(cgroupPath).filter((p) => p.name === CG_PROGRAM.program);
 const onWan = () => xdpOn(d.net.deviceNs, d.net.wan);
 
-async function status(id: string): Promise<string | undefined> {
-  return (await d.edge.fleet.getDevice(d.deviceId)).programs.find((p) => p.id === id)?.status;
+async function statuses(): Promise<string[]> {
+  const programs = (await d.edge.fleet.getDevice(d.deviceId)).programs;
+  return [XDP, CG].map((id) => programs.find((p) => p.id === id)?.status ?? 'none');
 }
 
 async function driftedSince(since: number, id: string): Promise<boolean> {
@@ -85,13 +86,9 @@ async function bothAttached(what: string, timeoutMs = 30_000): Promise<{ xdp: nu
   let seen: unknown;
   await until(
     async () => {
-      seen = [await status(XDP), await status(CG), onWan(), onCgroup()];
-      return (
-        (await status(XDP)) === 'ATTACHED' &&
-        (await status(CG)) === 'ATTACHED' &&
-        onWan()?.name === 'h7t_xdp' &&
-        onCgroup().length === 1
-      );
+      const both = await statuses();
+      seen = [both, onWan(), onCgroup()];
+      return both.every((x) => x === 'ATTACHED') && onWan()?.name === 'h7t_xdp' && onCgroup().length === 1;
     },
     what,
     timeoutMs,
