@@ -57,7 +57,7 @@ if (!process.env[NS_ENV]) {
       { encoding: 'utf8', env: { ...env, [NS_ENV]: ns }, timeout: 120_000 },
     );
     assert.equal(child.status, 0, `inner tests failed:\n${child.stdout}\n${child.stderr}`);
-    assert.match(child.stdout, /ℹ pass [1-9]/, `inner tests did not run:\n${child.stdout}`);
+    assert.match(child.stdout, /ℹ pass 3\n/, `inner tests did not all run:\n${child.stdout}`);
     assert.match(child.stdout, /ℹ fail 0/);
   });
 } else {
@@ -71,6 +71,7 @@ if (!process.env[NS_ENV]) {
   const inPeer = (cmd: string, args: string[]) => sh('nsenter', [`--net=/run/netns/${peer}`, cmd, ...args]);
   const colls: Collection[] = [];
   const links: Link[] = [];
+  let tagger: Collection;
   let port = 0;
 
   before(async () => {
@@ -104,9 +105,10 @@ if (!process.env[NS_ENV]) {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** Sends `count` datagrams "<tag>-<n>" to the peer from a process in `cgroupDir` (or this test's own cgroup). */
-  function sendUdp(tag: string, count: number, cgroupDir?: string): void {
-    const script = `const s=require('node:dgram').createSocket('udp6');let n=0;const next=(e)=>{if(e)throw e;n<${count}?s.send('${tag}-'+n++,${port},'${PEER}',next):s.close()};next();`;
+  /** Sends `count` datagrams "<tag>-<n>" (padded with '.' to `size` bytes) to the peer from a process in
+   * `cgroupDir` (or this test's own cgroup). */
+  function sendUdp(tag: string, count: number, cgroupDir?: string, size = 0): void {
+    const script = `const s=require('node:dgram').createSocket('udp6');let n=0;const next=(e)=>{if(e)throw e;n<${count}?s.send(('${tag}-'+n++).padEnd(${size},'.'),${port},'${PEER}',next):s.close()};next();`;
     const join = cgroupDir ? `echo $$ > ${cgroupDir}/cgroup.procs && ` : '';
     sh('sh', ['-c', `${join}exec "$0" -e "$1"`, process.execPath, script]);
   }
@@ -152,9 +154,16 @@ if (!process.env[NS_ENV]) {
 
   interface Decoded {
     nh: number;
+    plen: number;
     plen_ok: boolean;
     hbh?: { otype: number; optlen: number; optdata: string }[];
     udp?: { dport: number; payload: string; chksum_ok: boolean; len_ok: boolean };
+  }
+
+  function eventCount(coll: Collection, event: number): bigint {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(event);
+    return perCpuPackets(coll.map('apn6_events').lookupPerCpu(key));
   }
 
   /** apn6_events as "event:count" pairs, for failure messages. */
@@ -170,12 +179,30 @@ if (!process.env[NS_ENV]) {
     return `${pairs.join(' ')} tagged:${perCpuPackets(coll.map('tagged').lookupPerCpu(tagged))}`;
   }
 
+  /** Captures on the peer while `send` runs; Scapy's view of the datagrams to this test's port. */
+  async function captured(name: string, send: () => void): Promise<Decoded[]> {
+    const pcap = join(work, `${name}.pcap`);
+    const capture = await startCapture(pcap);
+    try {
+      send();
+      spawnSync('sleep', ['0.3']);
+    } finally {
+      await stopCapture(capture);
+    }
+    return sh(PYTHON, [SCAPY, 'decode', pcap])
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Decoded)
+      .filter((d) => d.udp?.dport === port);
+  }
+
   function perCpuPackets(values: Uint8Array[] | undefined): bigint {
     return (values ?? []).reduce((sum, v) => sum + Buffer.from(v).readBigUInt64LE(0), 0n);
   }
 
   test('Scapy decodes the tagged app`s datagrams as carrying the configured APN ID in the Hop-by-Hop option; others carry none', async () => {
-    const tagger = await loadCollection(object, {
+    tagger = await loadCollection(object, {
       programs: ['apn_tag'],
       config: { apn6_carrier: 1, cgroup_level: 0 },
     });
@@ -188,28 +215,12 @@ if (!process.env[NS_ENV]) {
     tagger.map('tagged_apps').update(key, value);
     links.push(await tagger.program('apn_tag').attach({ kind: 'tcx', interface: out, direction: 'egress' }));
 
-    const pcap = join(work, 'egress.pcap');
-    const capture = await startCapture(pcap);
-    try {
+    const decoded = await captured('egress', () => {
       sendUdp('tagged', 3, cgroup);
       sendUdp('plain', 2);
-      spawnSync('sleep', ['0.3']);
-    } finally {
-      await stopCapture(capture);
-    }
-    const lines = sh(PYTHON, [SCAPY, 'decode', pcap]);
-    const decoded = lines
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Decoded)
-      .filter((d) => d.udp?.dport === port);
+    });
     const payloads = decoded.map((d) => d.udp?.payload).sort();
-    assert.deepEqual(
-      payloads,
-      ['plain-0', 'plain-1', 'tagged-0', 'tagged-1', 'tagged-2'],
-      `Scapy saw:\n${lines}(pcap ${statSync(pcap).size} bytes)`,
-    );
+    assert.deepEqual(payloads, ['plain-0', 'plain-1', 'tagged-0', 'tagged-1', 'tagged-2']);
     const idBytes = Buffer.alloc(4);
     idBytes.writeUInt32BE(APN_ID);
     for (const d of decoded) {
@@ -227,6 +238,23 @@ if (!process.env[NS_ENV]) {
         assert.equal(d.hbh, undefined);
       }
     }
+  });
+
+  test('a datagram that the option would take past the MTU leaves untagged and counted; one that fits exactly is tagged', async () => {
+    const skippedBefore = eventCount(tagger, 2);
+    // 1500-byte MTU: 40 (IPv6) + 8 (UDP) + 1452 fills it, so 16 more bytes cannot go; 1436 + 16 fills it exactly.
+    const decoded = await captured('mtu', () => {
+      sendUdp('full', 1, cgroup, 1452);
+      sendUdp('fits', 1, cgroup, 1436);
+    });
+    const full = decoded.find((d) => d.udp?.payload.startsWith('full-0'));
+    const fits = decoded.find((d) => d.udp?.payload.startsWith('fits-0'));
+    assert.equal(full?.nh, 17, 'the full-size datagram leaves without an extension header');
+    assert.ok(full?.udp?.chksum_ok);
+    assert.equal(fits?.nh, 0, 'the datagram that fits carries the Hop-by-Hop header');
+    assert.equal(fits?.plen, 8 + 1436 + 16);
+    assert.ok(fits?.udp?.chksum_ok && fits.udp.len_ok && fits.plen_ok);
+    assert.equal(eventCount(tagger, 2), skippedBefore + 1n, `events ${events(tagger)}`);
   });
 
   test('apn_read counts the APN ID of packets Scapy built and sent from the peer', async () => {
