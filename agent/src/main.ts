@@ -11,7 +11,7 @@ import { DeploymentMetaStore } from './deployments/deployment-meta.js';
 import { PinRootError, preparePinRoot } from './deployments/pin-root.js';
 import { collectInventory } from './host/device-inventory.js';
 import { KernelProbe } from './host/kernel-probe.js';
-import { createJsonLogger } from './logger.js';
+import { createStderrLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { startEventStreams } from './events/start-event-streams.js';
@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bpfleet-agent: ${err.message}\n`);
     return 2;
   }
-  const logger = createJsonLogger((line) => process.stderr.write(line), debug);
+  const logger = createStderrLogger({ debug });
   onLibbpfWarning((message) => logger.debug('libbpf', { message: message.trim() }));
   const host = probeHost();
   const loader = new BpfLoader({

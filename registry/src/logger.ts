@@ -1,21 +1,8 @@
-// The registry's logger interface and the JSON-lines logger main.ts constructs.
-export type LogFields = Record<string, unknown>;
+// The edge's logger: the SDK's daemon logger (JSON lines, or readable lines on a terminal), without debug.
+import type { Logger as DaemonLogger } from '@bpfleet/sdk/log';
 
-export interface Logger {
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-}
+export { createJsonLogger, createStderrLogger, type LogFields } from '@bpfleet/sdk/log';
+
+export type Logger = Pick<DaemonLogger, 'info' | 'warn' | 'error'>;
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
-
-/** One JSON object per line on the given stream (stderr in main.ts). */
-export function createJsonLogger(
-  write: (line: string) => void,
-  clock: () => Date = () => new Date(),
-): Logger {
-  const log = (level: string) => (message: string, fields?: LogFields) => {
-    write(`${JSON.stringify({ time: clock().toISOString(), level, message, ...fields })}\n`);
-  };
-  return { info: log('info'), warn: log('warn'), error: log('error') };
-}

@@ -16,7 +16,7 @@ import { parseEdgeArgs, USAGE } from './edge-args.js';
 import { startFleetRuntime } from './fleet/fleet-runtime.js';
 import { createRegistryKeys } from './keys.js';
 import { assertPortFree, listen, toListenError } from './listen.js';
-import { createJsonLogger, type Logger } from './logger.js';
+import { createStderrLogger, type Logger } from './logger.js';
 import { ADMIN_TOKEN_SETTING } from './middleware/auth.js';
 import { createRegistryMetrics } from './middleware/metrics.js';
 import { createNodeListener } from './node-listener.js';
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   const command = parseEdgeArgs(process.argv.slice(2));
   if (command.kind === 'help') return void process.stdout.write(USAGE);
   if (command.kind === 'version') return void process.stdout.write(`bpfleet-edge ${version()}\n`);
-  const logger = createJsonLogger((line) => process.stderr.write(line));
+  const logger = createStderrLogger();
   const config = await resolveEdgeConfig(command.flags, process.env);
   if (cluster.isWorker) {
     const { stop } = await serveHttp(config, logger, false, false);

@@ -8,7 +8,7 @@ import { errorMessage } from '@bpfleet/sdk/errors';
 import { parse as parseYaml } from 'yaml';
 import { type AgentConfig, ConfigKeyError, toAgentConfig } from '../config/agent-config.js';
 import type { DeviceAgent } from '../device-agent.js';
-import { createJsonLogger, type Logger } from '../logger.js';
+import { createStderrLogger, type Logger } from '../logger.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startDeviceAgent } from '../start-device-agent.js';
 import { MemoryLoader } from './memory-loader.js';
@@ -92,7 +92,7 @@ export async function simulationOptions(
   const first = values.first === undefined ? 0 : Number(values.first);
   if (!Number.isInteger(first) || first < 0)
     throw new ConfigKeyError('--first', 'expected the index of the first device (0 or more)');
-  const logger = createJsonLogger((line) => process.stderr.write(line), values.debug === true);
+  const logger = createStderrLogger({ debug: values.debug === true });
   const options: SimulationOptions = {
     devices: n,
     prefix: (values.prefix as string | undefined) ?? 'sim-',
