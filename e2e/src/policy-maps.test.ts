@@ -53,7 +53,7 @@ test('a signed policy applied through the edge API blocklists a source on the de
     () => kernelBlocklist() === 2,
     'the firewall on wan with 2 blocklist entries in the kernel',
     30_000,
-    async () => [kernelBlocklist(), d.agent()?.logs().slice(-5)],
+    () => [kernelBlocklist(), d.agent()?.logs().slice(-5)],
   );
   const [id] = xdpPrograms(d.net.deviceNs, d.net.wan);
   assert.ok(id !== undefined, 'an XDP program on wan');
