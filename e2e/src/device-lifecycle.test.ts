@@ -3,7 +3,6 @@
 // to its wan interface while a peer namespace pings it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, watch } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-netwo
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
 import { linksRunning, pinsUnder, programMetrics, xdpPrograms } from './fixtures/kernel-state.js';
+import { killDuringUpgrade, recordPhase } from './fixtures/kill-during-upgrade.js';
 import { moveSigned } from './fixtures/signed-channel.js';
 import {
   compileProgram,
@@ -339,14 +339,20 @@ async function killInPhase(
   for (let attempt = 0; attempt < 8; attempt++) {
     const version = `${minor}.${attempt}`;
     const running = attachedOnce();
-    const killed = killDuringUpgrade(agent, metaDir, version, where === 'before the swap');
+    const killed = killDuringUpgrade(agent, {
+      metaDir,
+      deployment: 'count',
+      version,
+      early: where === 'before the swap',
+      events,
+    });
     await release(await signedPackage(countManifest(version, build), object, publisher));
     const trigger = await killed;
     assert.equal(await agent.exited, 'SIGKILL');
     const landed =
       where === 'before the swap'
         ? xdpPrograms(net.deviceNs, net.wan).join() === String(running)
-        : recordPhase(metaDir, version) === 'upgrading';
+        : recordPhase(metaDir, 'count', version) === 'upgrading';
     t.diagnostic(`kill -9 ${trigger} (${version}): ${landed ? 'landed' : 'missed'} ${where}`);
     if (landed) return version;
     agent = startAgent();
@@ -358,52 +364,4 @@ async function killInPhase(
     );
   }
   return assert.fail(`no kill -9 landed ${where} in 8 upgrades`);
-}
-
-/** The phase the deployment record `count` was left in, when it is about `version`. */
-function recordPhase(metaDir: string, version: string): string | undefined {
-  const meta = JSON.parse(readFileSync(join(metaDir, 'count.json'), 'utf8')) as {
-    phase: string;
-    current: { deployment: { version: string } };
-  };
-  return meta.current.deployment.version === version ? meta.phase : undefined;
-}
-
-/** SIGKILLs the agent at its VERIFYING event for `version` (`early`), else once its record says `upgrading`. */
-function killDuringUpgrade(
-  agent: AgentProcess,
-  metaDir: string,
-  version: string,
-  early: boolean,
-): Promise<string> {
-  return new Promise((resolve) => {
-    let done = false;
-    const kill = (phase: string) => {
-      if (done) return;
-      done = true;
-      agent.signal('SIGKILL');
-      watcher.close();
-      clearInterval(timer);
-      resolve(phase);
-    };
-    // Read synchronously in the callback: the swap window is a few milliseconds.
-    const watcher = watch(metaDir, () => {
-      try {
-        const meta = JSON.parse(readFileSync(join(metaDir, 'count.json'), 'utf8')) as {
-          phase: string;
-          current: { deployment: { version: string } };
-        };
-        if (meta.phase === 'upgrading' && meta.current.deployment.version === version)
-          kill('in the upgrading phase');
-      } catch {
-        // Mid-rename or gone: the next change event reads it again.
-      }
-    });
-    const timer = setInterval(() => {
-      const verifying = events().some((e) => e.state === 'VERIFYING' && e.version === version);
-      const loaded = events().some((e) => e.state === 'ATTACHED' && e.version === version);
-      if (loaded) kill('after ATTACHED (the upgrade finished before it could be caught)');
-      else if (early && verifying) kill('after VERIFYING');
-    }, 5);
-  });
 }
