@@ -9,12 +9,12 @@ import { loadAgentConfig, USAGE } from './config/load-config.js';
 import { BpfLoader } from './deployments/bpf-loader.js';
 import { DeploymentMetaStore } from './deployments/deployment-meta.js';
 import { PinRootError, preparePinRoot } from './deployments/pin-root.js';
+import { startEventStreams } from './events/start-event-streams.js';
 import { collectInventory } from './host/device-inventory.js';
 import { KernelProbe } from './host/kernel-probe.js';
 import { createStderrLogger } from './logger.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
-import { startEventStreams } from './events/start-event-streams.js';
 import { startDeviceAgent } from './start-device-agent.js';
 
 const VERSION = (
@@ -72,11 +72,8 @@ async function main(argv: string[]): Promise<number> {
     probeType: (kind, name) => host.supports(kind, name),
   });
   const events = startEventStreams(config, { session: agent.session, registry: metrics.registry, logger });
-  const server = await startMetricsServer(
-    metrics,
-    config.metrics.host,
-    config.metrics.port,
-    async () => metrics.setProgramMetrics(await loader.metrics()),
+  const server = await startMetricsServer(metrics, config.metrics.host, config.metrics.port, async () =>
+    metrics.setProgramMetrics(await loader.metrics()),
   );
   logger.info('started', {
     version: VERSION,

@@ -50,7 +50,8 @@ test('flags beat env beat the config file beat defaults', async () => {
 test('durations', () => {
   assert.equal(parseDuration('24h', 't'), 86_400_000);
   assert.equal(parseDuration('7d', 't'), 7 * 86_400_000);
-  assert.throws(() => parseDuration('5s', 't'), /shorter than a minute/);
+  assert.throws(() => parseDuration('5s', 't'), /t: 5s is shorter than 1m/);
+  assert.throws(() => parseDuration('86400000', 't'), /t: "86400000" has no unit/);
   assert.throws(() => parseDuration('soon', 't'), /not a duration/);
 });
 

@@ -1,7 +1,8 @@
 // bpfleet-edge configuration: defaults < config file (JSON) < environment < flags; secrets from files or env.
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { ConfigError } from '@bpfleet/sdk/errors';
+import { parseDuration as parseSdkDuration } from '@bpfleet/sdk/duration';
+import { ConfigError, errorMessage } from '@bpfleet/sdk/errors';
 import { DEFAULT_INDEX_TTL_MS, defaultLimits } from './app-deps.js';
 import { type EdgeFlags, parseEdgeArgs } from './edge-args.js';
 import { assertStrongAdminToken, readSecretFile } from './secrets.js';
@@ -49,18 +50,13 @@ const DEFAULTS: EdgeConfig = {
   operatorThreshold: 1,
 };
 
-/** `90s`, `15m`, `24h`, `7d` or plain milliseconds. */
+/** `90s`, `15m`, `24h`, `7d`: the SDK's one duration syntax (a unit is always written), at least a minute. */
 export function parseDuration(text: string, context: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match)
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `${context}: ${JSON.stringify(text)} is not a duration (e.g. 24h)`,
-    );
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] ?? 1;
-  const ms = Number(match[1]) * unit;
-  if (ms < 60_000) throw new ConfigError('CONFIG_INVALID', `${context}: ${text} is shorter than a minute`);
-  return ms;
+  try {
+    return parseSdkDuration(text, context, { min: 60_000 });
+  } catch (err) {
+    throw new ConfigError('CONFIG_INVALID', errorMessage(err), { cause: err });
+  }
 }
 
 function parsePort(text: string, context: string): number {

@@ -175,10 +175,7 @@ describe('bpfleet build per arch', () => {
     const { issues } = JSON.parse(build.stdout) as { issues: Array<{ code: string; message: string }> };
     const borrowed = issues.filter((i) => i.code === 'ARCH_BTF_BORROWED');
     assert.equal(borrowed.length, 1, JSON.stringify(issues));
-    assert.match(
-      borrowed[0]?.message ?? '',
-      /^bpf\/arm\/borrowed\.bpf\.o: .*x86's kernel BTF.*task_struct/,
-    );
+    assert.match(borrowed[0]?.message ?? '', /^bpf\/arm\/borrowed\.bpf\.o: .*x86's kernel BTF.*task_struct/);
   });
 
   it('a library network program builds to the same bytes for every arch and ships once as bpf/any', async () => {

@@ -5,6 +5,7 @@ import { connectRegistry } from '../../registry-client/connect.js';
 import { type DeviceSummary, FleetClient } from '../../registry-client/fleet-client.js';
 import { inventoryBrief, inventoryLines } from '../fleet-views.js';
 import { printResult } from '../output.js';
+import { renderTable, terminalWidth } from '../table.js';
 import { DEVICE_STATE_HELP, isDeviceStateAction, setDeviceState } from './fleet-device-state.js';
 import { registerEventsCommand } from './fleet-events.js';
 import { registerDeviceCommand } from './fleet-register.js';
@@ -18,11 +19,9 @@ interface Options {
 const fleetClient = async (o: Options) => new FleetClient(await connectRegistry(o, 'admin'));
 
 /** One row per device and program (a device without programs gets one row). */
-export function statusTable(devices: DeviceSummary[]): string {
+export function statusTable(devices: DeviceSummary[], width?: number): string {
   if (devices.length === 0) return '(no devices)';
-  const rows = [
-    ['DEVICE', 'PRESENCE', 'GROUPS', 'HOST', 'PROGRAM', 'PACKAGE', 'VERSION', 'STATUS', 'LAST ERROR'],
-  ];
+  const rows: string[][] = [];
   for (const d of devices) {
     const programs = d.programs.length > 0 ? d.programs : [null];
     for (const p of programs) {
@@ -35,19 +34,15 @@ export function statusTable(devices: DeviceSummary[]): string {
         p?.package ?? '-',
         p?.version ?? '-',
         p?.status ?? '-',
-        p?.lastError ? `${p.lastError.code}: ${p.lastError.message}`.slice(0, 60) : '',
+        p?.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '',
       ]);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return renderTable(
+    ['DEVICE', 'PRESENCE', 'GROUPS', 'HOST', 'PROGRAM', 'PACKAGE', 'VERSION', 'STATUS', 'LAST ERROR'],
+    rows,
+    width === undefined ? {} : { width },
+  );
 }
 
 export function register(program: Command): void {
@@ -74,7 +69,7 @@ export function register(program: Command): void {
       status: o.status,
       package: o.package,
     });
-    printResult(o, devices, () => statusTable(devices));
+    printResult(o, devices, () => statusTable(devices, terminalWidth()));
   });
 
   common(
@@ -102,7 +97,7 @@ export function register(program: Command): void {
       ]);
       printResult(o, { device, events }, () =>
         [
-          statusTable([device]),
+          statusTable([device], terminalWidth()),
           '',
           ...inventoryLines(device.inventory),
           ...Object.entries(device.policyErrors).map(([topic, r]) =>
