@@ -2,14 +2,14 @@
 // into a peer namespace, tcpdump captures it there and Scapy decodes the pcap; then Scapy sends APN6 packets back,
 // and apn_read counts their APN ID. Runs inside its own namespace (the loader attaches where it runs).
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
+import { captureDecoded, freePort, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
 import { cgroup2Root } from './truth/truth-device.js';
 
 const TAG = 'apn';
@@ -17,50 +17,12 @@ const NS_ENV = 'BPFLEET_APN6_NETNS';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROGRAM = join(ROOT, 'bpf-programs', 'apn-tagger');
 const SCAPY = join(PROGRAM, 'test', 'scapy-apn6.py');
-// Debian's python3 (where python3-scapy lives), not whichever python3 is first on PATH.
-const PYTHON = '/usr/bin/python3';
 const APN_ID = 0x8a0c0de5;
 const OPTION_TYPE = 0x1e;
 const HERE = '2001:db8:138::1';
 const PEER = '2001:db8:138::2';
 
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** A free UDP/TCP port number of loopback, chosen now (the datagrams go to it inside the namespaces). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-if (!process.env[NS_ENV]) {
-  // Outside: make this file's namespace and run it again in there.
-  const ns = `${TAG}-a-${process.pid}`;
-  after(() => void spawnSync('ip', ['netns', 'del', ns]));
-  test('APN6 tests in their own network namespace', () => {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-    const child = spawnSync(
-      'nsenter',
-      [
-        `--net=/run/netns/${ns}`,
-        process.execPath,
-        '--test',
-        '--test-reporter=spec',
-        fileURLToPath(import.meta.url),
-      ],
-      { encoding: 'utf8', env: { ...env, [NS_ENV]: ns }, timeout: 120_000 },
-    );
-    assert.equal(child.status, 0, `inner tests failed:\n${child.stdout}\n${child.stderr}`);
-    assert.match(child.stdout, /ℹ pass 3\n/, `inner tests did not all run:\n${child.stdout}`);
-    assert.match(child.stdout, /ℹ fail 0/);
-  });
-} else {
+if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
   const peer = `${TAG}-b-${process.pid}`;
   const out = `${TAG}6o${process.pid % 100000}`;
   const inn = `${TAG}6i${process.pid % 100000}`;
@@ -113,53 +75,6 @@ if (!process.env[NS_ENV]) {
     sh('sh', ['-c', `${join}exec "$0" -e "$1"`, process.execPath, script]);
   }
 
-  /** Starts tcpdump on the peer's veth (what arrives there; `ip6`, since `udp` would miss a UDP header behind an
-   * extension header; immediate mode, or SIGINT loses what waits in the ring's open block); resolves once it listens. */
-  async function startCapture(pcap: string): Promise<ChildProcess> {
-    const child = spawn(
-      'nsenter',
-      [
-        `--net=/run/netns/${peer}`,
-        'tcpdump',
-        '-i',
-        inn,
-        '-Q',
-        'in',
-        '--immediate-mode',
-        '-U',
-        '-n',
-        '-w',
-        pcap,
-        'ip6',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('listening on')) resolve();
-      });
-      child.on('exit', (code) => reject(new Error(`tcpdump exited (${code}): ${err}`)));
-    });
-    return child;
-  }
-
-  async function stopCapture(child: ChildProcess): Promise<void> {
-    child.removeAllListeners('exit');
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.pid) process.kill(child.pid, 'SIGINT');
-    await exited;
-  }
-
-  interface Decoded {
-    nh: number;
-    plen: number;
-    plen_ok: boolean;
-    hbh?: { otype: number; optlen: number; optdata: string }[];
-    udp?: { dport: number; payload: string; chksum_ok: boolean; len_ok: boolean };
-  }
-
   function eventCount(coll: Collection, event: number): bigint {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(event);
@@ -179,22 +94,12 @@ if (!process.env[NS_ENV]) {
     return `${pairs.join(' ')} tagged:${perCpuPackets(coll.map('tagged').lookupPerCpu(tagged))}`;
   }
 
-  /** Captures on the peer while `send` runs; Scapy's view of the datagrams to this test's port. */
-  async function captured(name: string, send: () => void): Promise<Decoded[]> {
-    const pcap = join(work, `${name}.pcap`);
-    const capture = await startCapture(pcap);
-    try {
-      send();
-      spawnSync('sleep', ['0.3']);
-    } finally {
-      await stopCapture(capture);
-    }
-    return sh(PYTHON, [SCAPY, 'decode', pcap])
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Decoded)
-      .filter((d) => d.udp?.dport === port);
+  /** Captures on the peer while `send` runs; Scapy's view of the packets to `dport`. */
+  function captured(name: string, send: () => void | Promise<void>, tcpdump: string[] = [], dport = port) {
+    return captureDecoded(
+      { netns: peer, iface: inn, pcap: join(work, `${name}.pcap`), scapy: SCAPY, dport, tcpdump },
+      send,
+    );
   }
 
   function perCpuPackets(values: Uint8Array[] | undefined): bigint {
@@ -257,6 +162,64 @@ if (!process.env[NS_ENV]) {
     assert.equal(eventCount(tagger, 2), skippedBefore + 1n, `events ${events(tagger)}`);
   });
 
+  test('a tagged app`s TCP stream, in GSO super-packets at tcx egress, arrives whole with the option on every data packet', async () => {
+    // Offload on for this one: the stack hands tcx GSO packets, which the insert grows and whose MSS it lowers by 16.
+    sh('ethtool', ['-K', out, 'tx', 'on', 'sg', 'on', 'tso', 'on']);
+    try {
+      const tcpPort = await freePort();
+      const size = 400_000;
+      const server = spawn(
+        'nsenter',
+        [
+          `--net=/run/netns/${peer}`,
+          process.execPath,
+          '-e',
+          `let got=0;require('node:net').createServer((c)=>{c.on('data',(d)=>{got+=d.length});c.on('end',()=>{console.log(got);process.exit(0)})}).listen(${tcpPort},'${PEER}',()=>console.log('ready'))`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let said = '';
+      const closed = new Promise<void>((resolve) => server.on('close', () => resolve()));
+      await new Promise<void>((resolve) =>
+        server.stdout?.on('data', (d: Buffer) => {
+          said += d.toString();
+          if (said.includes('ready')) resolve();
+        }),
+      );
+      const inserted = eventCount(tagger, 0);
+      const decoded = await captured(
+        'tcp',
+        async () => {
+          const client = `const c=require('node:net').connect(${tcpPort},'${PEER}',()=>c.end(Buffer.alloc(${size},97)));c.on('close',()=>process.exit(0));c.resume();`;
+          sh('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, client]);
+          await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+        },
+        ['-s', '160'],
+        tcpPort,
+      );
+      if (server.exitCode === null) server.kill('SIGKILL');
+      assert.equal(said.trim().split('\n').pop(), String(size), 'the peer received the whole stream');
+      const data = decoded.filter((d) => (d.tcp?.payload_len ?? 0) > 0);
+      assert.ok(data.length > 0, 'data packets captured');
+      const carried = data.reduce((sum, d) => sum + (d.tcp?.payload_len ?? 0), 0);
+      assert.ok(carried >= size, `captured payload ${carried} covers the stream`);
+      for (const d of data) {
+        assert.equal(d.nh, 0, `a data packet of ${d.tcp?.payload_len} bytes without the option`);
+        assert.ok(d.hbh?.some((o) => o.otype === OPTION_TYPE));
+      }
+      const grew = eventCount(tagger, 0) - inserted;
+      assert.ok(grew > 0n, `events ${events(tagger)}`);
+      // veth passes GSO packets on unsegmented: a data packet above one MSS shows that tcx grew a GSO packet.
+      const largest = Math.max(...data.map((d) => d.tcp?.payload_len ?? 0));
+      assert.ok(
+        largest > 1500,
+        `largest data packet ${largest} bytes: no GSO packet went through the insert`,
+      );
+    } finally {
+      sh('ethtool', ['-K', out, 'tx', 'off']);
+    }
+  });
+
   test('apn_read counts the APN ID of packets Scapy built and sent from the peer', async () => {
     const reader = await loadCollection(object, { programs: ['apn_read'] });
     colls.push(reader);
@@ -266,8 +229,7 @@ if (!process.env[NS_ENV]) {
     const outMac =
       (JSON.parse(sh('ip', ['-j', 'link', 'show', out])) as { address: string }[])[0]?.address ?? '';
     const sent = 4;
-    inPeer(PYTHON, [
-      SCAPY,
+    scapyIn(peer, SCAPY, [
       'send',
       inn,
       outMac,

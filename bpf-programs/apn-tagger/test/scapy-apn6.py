@@ -9,7 +9,7 @@ import json
 import struct
 import sys
 
-from scapy.layers.inet import UDP
+from scapy.layers.inet import TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, HBHOptUnknown
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
@@ -32,8 +32,16 @@ def decode(path):
         out = {"nh": ip.nh, "plen": ip.plen, "plen_ok": ip.plen == len(bytes(ip.payload))}
         if IPv6ExtHdrHopByHop in ip:
             out["hbh"] = options(ip[IPv6ExtHdrHopByHop])
+        ext = 0
+        if IPv6ExtHdrHopByHop in ip:
+            ext += (ip[IPv6ExtHdrHopByHop].len + 1) * 8
         if IPv6ExtHdrDestOpt in ip:
             out["dest"] = options(ip[IPv6ExtHdrDestOpt])
+            ext += (ip[IPv6ExtHdrDestOpt].len + 1) * 8
+        if TCP in ip:
+            # From the headers, not the captured bytes: the test may capture only the first bytes of each packet.
+            tcp = ip[TCP]
+            out["tcp"] = {"dport": tcp.dport, "payload_len": ip.plen - ext - tcp.dataofs * 4}
         if UDP in ip:
             udp = ip[UDP]
             # Scapy recomputes the checksum itself (pseudo-header and all) when the field is removed.
