@@ -9,7 +9,14 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import { captureDecoded, freePort, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
+import {
+  captureDecoded,
+  type Decoded,
+  freePort,
+  insideOwnNetns,
+  scapyIn,
+  sh,
+} from './fixtures/scapy-capture.js';
 import { cgroup2Root } from './truth/truth-device.js';
 
 const TAG = 'apn';
@@ -22,7 +29,7 @@ const OPTION_TYPE = 0x1e;
 const HERE = '2001:db8:138::1';
 const PEER = '2001:db8:138::2';
 
-if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
+if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 5)) {
   const peer = `${TAG}-b-${process.pid}`;
   const out = `${TAG}6o${process.pid % 100000}`;
   const inn = `${TAG}6i${process.pid % 100000}`;
@@ -34,6 +41,7 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
   const colls: Collection[] = [];
   const links: Link[] = [];
   let tagger: Collection;
+  let hbhLink: Link;
   let port = 0;
 
   before(async () => {
@@ -75,6 +83,13 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
     sh('sh', ['-c', `${join}exec "$0" -e "$1"`, process.execPath, script]);
   }
 
+  /** The APN ID as the map's u32 (host order, little-endian here). */
+  function idLE(id: number): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(id);
+    return b;
+  }
+
   function eventCount(coll: Collection, event: number): bigint {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(event);
@@ -114,11 +129,9 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
     colls.push(tagger);
     const key = Buffer.alloc(8);
     key.writeBigUInt64LE(BigInt(statSync(cgroup).ino));
-    const value = Buffer.alloc(8);
-    value.writeUInt32LE(APN_ID, 0);
-    value.writeUInt8(46, 4);
-    tagger.map('tagged_apps').update(key, value);
-    links.push(await tagger.program('apn_tag').attach({ kind: 'tcx', interface: out, direction: 'egress' }));
+    tagger.map('tagged_apps').update(key, Buffer.from([...idLE(APN_ID), 46, 0, 0, 0]));
+    hbhLink = await tagger.program('apn_tag').attach({ kind: 'tcx', interface: out, direction: 'egress' });
+    links.push(hbhLink);
 
     const decoded = await captured('egress', () => {
       sendUdp('tagged', 3, cgroup);
@@ -217,6 +230,33 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
       );
     } finally {
       sh('ethtool', ['-K', out, 'tx', 'off']);
+    }
+  });
+
+  test('with apn6_carrier 2 Scapy finds the same option in a Destination Options header', async () => {
+    const dest = await loadCollection(object, { programs: ['apn_tag'], config: { apn6_carrier: 2 } });
+    colls.push(dest);
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(BigInt(statSync(cgroup).ino));
+    dest.map('tagged_apps').update(key, Buffer.from([...idLE(APN_ID), 46, 0, 0, 0]));
+    // The Hop-by-Hop tagger steps aside (the later tests do not need it; close is idempotent).
+    hbhLink.close();
+    const link = await dest.program('apn_tag').attach({ kind: 'tcx', interface: out, direction: 'egress' });
+    let decoded: Decoded[];
+    try {
+      decoded = await captured('dest', () => sendUdp('dest', 2, cgroup));
+    } finally {
+      link.close();
+    }
+    assert.deepEqual(decoded.map((d) => d.udp?.payload).sort(), ['dest-0', 'dest-1']);
+    for (const d of decoded) {
+      assert.equal(d.nh, 60, 'Destination Options first');
+      assert.equal(d.hbh, undefined);
+      assert.deepEqual(
+        d.dest?.find((o) => o.otype === OPTION_TYPE),
+        { otype: OPTION_TYPE, optlen: 8, optdata: `01000000${APN_ID.toString(16).padStart(8, '0')}` },
+      );
+      assert.ok(d.udp?.chksum_ok && d.udp.len_ok && d.plen_ok);
     }
   });
 
