@@ -15,8 +15,8 @@
 #define APN6_MAX_OPTIONS 16
 
 /* The whole extension header this program inserts: 16 bytes (Hdr Ext Len 1). The option starts at
- * offset 2, so the APN-ID sits at offset 8 (4-aligned, alignment 4n+0 for the ID, 4n+2 for the option);
- * a PadN fills the header to a multiple of 8. */
+ * offset 2, which puts the 32-bit APN-ID at offset 8, naturally aligned; a PadN fills the header to a
+ * multiple of 8 octets (RFC 8200 4.2). */
 struct apn6_ext {
   __u8 nexthdr;
   __u8 hdrlen;
