@@ -144,7 +144,14 @@ test('map entries altered after signing: the edge refuses them; served unchecked
     block('203.0.113.0', 24),
     block(d.net.peerAddr, 32),
   ]);
-  await assert.rejects(d.edge.fleet.applyPolicy(forged as SerializedBundle), /SIGNATURE_INVALID/);
+  await assert.rejects(
+    d.edge.fleet.applyPolicy(forged as SerializedBundle),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'SIGNATURE_INVALID', err.message);
+      assert.match(err.message, /signature does not verify/);
+      return true;
+    },
+  );
   assert.equal(
     (await d.edge.fleet.currentPolicy({ device: d.deviceId })).serial,
     serial - 1,
