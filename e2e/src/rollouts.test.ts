@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Simulation, startSimulation } from '@bpfleet/agent';
 import type { RolloutView } from '@bpfleet/sdk';
 import { signPolicy } from '@bpfleet/sdk/policy';
@@ -140,6 +139,14 @@ async function on(groupName: string, version: string): Promise<string[]> {
       d.programs.some((p) => p.package === 'acme/count' && p.status === 'ATTACHED' && p.version === version),
     )
     .map((d) => d.id);
+}
+
+/** The edge's count of rollout runner passes (`bpfleet_edge_rollout_passes_total`). */
+async function rolloutPasses(): Promise<number> {
+  const text = await (await fetch(`${edge.url}/metrics`)).text();
+  const m = /^bpfleet_edge_rollout_passes_total (\d+)$/m.exec(text);
+  if (!m) throw new Error('bpfleet_edge_rollout_passes_total missing from the edge /metrics');
+  return Number(m[1]);
 }
 
 async function settled(id: string, states: string[], timeoutMs = 60_000): Promise<RolloutView> {
@@ -281,9 +288,10 @@ test('pause holds the rollout, resume continues it, abort restores the moved dev
   assert.equal(paused.state, 'PAUSED');
   const first = started.waves[0]!.devices;
   await until(async () => (await on(g.name, NEW)).length === first.length, 'first wave on the new version');
-  // Several runner ticks later (one a second) it is still paused in the first wave; no one else moved. A wait
-  // for nothing to happen can only be a span of time.
-  await sleep(2500);
+  // Two runner passes after the first wave reported (the runner's own count, on the edge's /metrics), it is still
+  // paused in the first wave; no one else moved.
+  const seen = await rolloutPasses();
+  await until(async () => (await rolloutPasses()) >= seen + 2, 'two rollout runner passes');
   const held = await edge.fleet.getRollout(started.id);
   assert.equal(held.state, 'PAUSED');
   assert.equal(held.currentWave, 0);

@@ -1,11 +1,13 @@
 // The fleet at the edge's /metrics: devices by presence, deployments by package, version and status, rollouts.
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeviceRecord } from './fleet-store.js';
 import type { Rollout } from './rollouts/rollout.js';
 
 export interface FleetMetricsSource {
   devices(): DeviceRecord[];
   rollouts(): Rollout[];
+  /** Passes the rollout runner has finished (each looks at every running rollout). */
+  rolloutPasses?(): number;
 }
 
 /** Rollouts still moving devices: finished ones keep only their count by state (cardinality stays bounded). */
@@ -40,6 +42,15 @@ export function registerFleetMetrics(registry: Registry, source: FleetMetricsSou
         for (const p of d.reported?.programs ?? [])
           this.inc({ package: p.package, version: p.version, status: p.status });
       }
+    },
+  });
+  new Counter({
+    name: 'bpfleet_edge_rollout_passes_total',
+    help: 'Passes of the rollout runner over every running rollout (on its timer and on device reports)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(source.rolloutPasses?.() ?? 0);
     },
   });
   new Gauge({

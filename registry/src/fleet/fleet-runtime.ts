@@ -182,6 +182,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
     registerFleetMetrics(o.metrics, {
       devices: () => store.listDevices(),
       rollouts: () => rolloutStore.list(),
+      rolloutPasses: () => rollouts.passes(),
     });
   }
   // Reports arrive in bursts (a wave of devices): one rollout step per burst is enough.

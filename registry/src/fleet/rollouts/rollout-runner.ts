@@ -33,6 +33,8 @@ export interface RolloutRunner {
   list(): Rollout[];
   /** Steps every running rollout once (also called by the timer and on device reports). */
   tick(): Promise<void>;
+  /** Ticks finished since start: proof the runner has looked at every rollout since some moment. */
+  passes(): number;
   /** Starts the timer; running rollouts from before a restart continue from their stored state. */
   run(): void;
   stop(): void;
@@ -51,6 +53,7 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
   const { fleet, store, actions, logger } = options;
   const now = options.now ?? (() => new Date());
   let timer: NodeJS.Timeout | undefined;
+  let passes = 0;
   // Steps are serialized so that two triggers never perform the same wave twice.
   let chain: Promise<void> = Promise.resolve();
   const serialize = <T>(work: () => Promise<T>): Promise<T> => {
@@ -224,8 +227,10 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
           if (rollout.state !== 'RUNNING' && !rollout.pending?.length) continue;
           await stepOne(rollout.id).catch(() => undefined);
         }
+        passes++;
       });
     },
+    passes: () => passes,
     run() {
       if (timer) return;
       timer = setInterval(() => void runner.tick(), options.tickMs ?? 1000);
