@@ -93,6 +93,11 @@ describe('operator CLI against an edge with its fleet', () => {
       '--json',
     );
     assert.deepEqual((JSON.parse(two.stdout) as { groups: string[] }).groups, ['lab', 'canary', 'west']);
+    const removed = await bpfleet('fleet', 'device', 'remove', 'lab-9');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /device lab-9: removed/);
+    const gone = await bpfleet('fleet', 'device', 'lab-9', '--json');
+    assert.equal((JSON.parse(gone.stdout) as { error: { code: string } }).error.code, 'DEVICE_NOT_FOUND');
     assert.ok((JSON.parse(reg.stdout) as { broker: { password: string } }).broker.password.length > 20);
     await writeFile(
       join(dir, 'policy.yaml'),

@@ -101,6 +101,14 @@ export class FleetClient {
       `/v1/fleet/devices/${encodeURIComponent(id)}/${action}`,
     );
   }
+  /** Forgets the device: its login stops working and its live session is closed. */
+  removeDevice(id: string): Promise<void> {
+    return this.http.requestNoContent(
+      `remove device ${id}`,
+      'DELETE',
+      `/v1/fleet/devices/${encodeURIComponent(id)}`,
+    );
+  }
   registerDevice(id: string, groups: string[]): Promise<RegisteredDevice> {
     return this.http.requestJson(`register device ${id}`, 'POST', '/v1/fleet/devices', { id, groups });
   }

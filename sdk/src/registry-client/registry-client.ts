@@ -116,6 +116,11 @@ export class RegistryClient {
   }
 
   /** A JSON call on the edge's API for clients of other areas (fleet); `body` is sent as JSON. */
+  /** An authenticated call whose answer has no body (204). */
+  async requestNoContent(context: string, method: string, path: string): Promise<void> {
+    await this.#send(context, path, { method, auth: true });
+  }
+
   requestJson<T>(context: string, method: string, path: string, body?: unknown): Promise<T> {
     if (body === undefined) return this.#json(context, path, { method, auth: true });
     return this.#json(context, path, this.#jsonInit(method, body));

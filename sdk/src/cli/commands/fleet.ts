@@ -76,8 +76,8 @@ export function register(program: Command): void {
     fleet
       .command('device')
       .description("One device's detail and its recent events; or disable / enable it")
-      .argument('<id>', 'device id, or disable / enable followed by the device id')
-      .argument('[device]', 'the device to disable or enable')
+      .argument('<id>', 'device id, or disable / enable / remove followed by the device id')
+      .argument('[device]', 'the device to disable, enable or remove')
       .option('--events <n>', 'how many events to show', '20')
       .addHelpText('after', DEVICE_STATE_HELP),
   ).action(
@@ -85,7 +85,10 @@ export function register(program: Command): void {
       const client = await fleetClient(o);
       if (second !== undefined) {
         if (!isDeviceStateAction(first)) {
-          command.error(`fleet device: ${first} is not disable or enable`, { exitCode: 2, code: 'USAGE' });
+          command.error(`fleet device: ${first} is not disable, enable or remove`, {
+            exitCode: 2,
+            code: 'USAGE',
+          });
         }
         await setDeviceState(client, first, second, o);
         return;
