@@ -65,4 +65,28 @@ describe('bpf-programs', () => {
     );
     assert.match(outcome?.failures[0] ?? '', /expected XDP_PASS \(2\), got XDP_DROP \(1\)/);
   });
+
+  it('an empty expectation means an empty map, and is refused for an array map', async () => {
+    const { manifest, tests, built } = await build('apn-tagger');
+    const tagging = tests.find(
+      (t): t is PacketTest => t.kind === 'packet' && (t.expect.maps?.tagged?.length ?? 0) > 0,
+    );
+    assert.ok(tagging, 'a case that counts a tagged packet');
+    const claimsEmpty: PacketTest = {
+      ...tagging,
+      name: 'claims nothing was tagged',
+      expect: { maps: { tagged: [] } },
+    };
+    const [outcome] = await runProgramTests(built.objects[0]?.path ?? '', manifest, [claimsEmpty]);
+    assert.deepEqual(outcome?.failures, ['map tagged: expected no entries, found 1']);
+    const fw = await build('xdp-firewall');
+    const any = fw.tests.find((t): t is PacketTest => t.kind === 'packet');
+    assert.ok(any);
+    const [array] = await runProgramTests(fw.built.objects[0]?.path ?? '', fw.manifest, [
+      { ...any, name: 'empty array', expect: { maps: { verdicts: [] } } },
+    ]);
+    assert.deepEqual(array?.failures, [
+      'map verdicts: a percpu_array map has every key; list the keys and values to check',
+    ]);
+  });
 });

@@ -94,6 +94,8 @@ function writeMaps(coll: Collection, manifest: Manifest, maps: Record<string, Ma
   }
 }
 
+const ARRAY_TYPES = new Set(['array', 'percpu_array']);
+
 /** `$cgroup` in a key stands for the id of the cgroup the traffic came from. */
 function compareMaps(
   coll: Collection,
@@ -105,6 +107,14 @@ function compareMaps(
   for (const [name, entries] of Object.entries(maps)) {
     const layout = layoutOf(manifest, name);
     const map = coll.map(name);
+    // `[]` says the map holds nothing; before, it checked nothing at all.
+    if (entries.length === 0) {
+      if (ARRAY_TYPES.has(map.info.type))
+        failures.push(`map ${name}: a ${map.info.type} map has every key; list the keys and values to check`);
+      else if (map.keys().length > 0)
+        failures.push(`map ${name}: expected no entries, found ${map.keys().length}`);
+      continue;
+    }
     for (const [i, e] of entries.entries()) {
       const keyValue = e.key === '$cgroup' && cgroupId ? cgroupId : e.key;
       const key = encodeLayout(layout.key, keyValue, `${name}[${i}].key`);
