@@ -1,7 +1,7 @@
 // The live view's table and the readiness rule of --exit-when-ready, on hand-made fleet API answers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type DeviceView, fleetTable } from './fleet-view.js';
+import { type DeviceView, deploymentCounters, fleetTable } from './fleet-view.js';
 import { createReadiness } from './readiness.js';
 
 const device = (status: string, time: string | null, pass: number): DeviceView => ({
@@ -59,4 +59,25 @@ test('readiness: ATTACHED and a counter seen rising between two telemetry sample
   assert.equal(r.observe([device('ATTACHED', 't2', 5)]), false, 'a new sample, no rise');
   assert.equal(r.observe([device('ATTACHED', 't3', 6)]), true);
   assert.equal(r.observe([]), true, 'stays ready');
+});
+
+test('counters are named without their package: acme_count_packets_total is packets', () => {
+  const d: DeviceView = {
+    ...device('ATTACHED', '2026-12-03T10:00:00Z', 1),
+    programs: [{ ...device('ATTACHED', null, 0).programs[0]!, id: 'count', package: 'acme/count' }],
+    telemetry: {
+      time: '2026-12-03T10:00:00Z',
+      metrics: [
+        { deployment: 'count', map: 'counts', name: 'acme_count_packets_total', key: 'slot=0', value: 20 },
+        { deployment: 'count', map: 'counts', name: 'bpfleet_count_builds_total', key: 'slot=1', value: 2 },
+      ],
+    },
+  };
+  assert.deepEqual(
+    [...deploymentCounters(d, 'count')],
+    [
+      ['packets{slot=0}', 20],
+      ['builds{slot=1}', 2],
+    ],
+  );
 });

@@ -12,11 +12,14 @@ export type DeviceView = DeviceSummary & { telemetry: Telemetry | null };
 export function deploymentCounters(device: DeviceView, deployment: string): Map<string, number> {
   const out = new Map<string, number>();
   const pkg = device.programs.find((p) => p.id === deployment)?.package ?? '';
-  const own = `${pkg.split('/').pop()?.replaceAll('-', '_') ?? ''}_`;
+  // Metrics carry their package's name (`acme_count_packets_total`, `bpfleet_xdp_firewall_…`): shown without it.
+  const [ns = '', name_ = ''] = pkg.replaceAll('-', '_').split('/');
+  const prefixes = [`${ns}_${name_}_`, `${name_}_`].filter((p) => p !== '__' && p !== '_');
   for (const m of device.telemetry?.metrics ?? []) {
     if (m.deployment !== deployment) continue;
     let name = m.name.replace(/^bpfleet_/, '').replace(/_total$/, '');
-    if (own !== '_' && name.startsWith(own) && name.length > own.length) name = name.slice(own.length);
+    const own = prefixes.find((p) => name.startsWith(p) && name.length > p.length);
+    if (own) name = name.slice(own.length);
     out.set(m.key ? `${name}{${m.key}}` : name, m.value);
   }
   return out;

@@ -1,6 +1,6 @@
 // Publishing as an author would: a namespace with the dev publisher key, signed packages, channels. Idempotent,
 // so a second `npm start` on the same data reuses what the first published.
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpackArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
@@ -87,13 +87,25 @@ export async function publishSigned(
   return outcome;
 }
 
-/** The packages `npm run build:bpf` made: bpf-programs/<program>/build/*.bpfleet.tgz. */
+/**
+ * The package `npm run build:bpf` made for each program's current manifest:
+ * bpf-programs/<program>/build/<ns>-<name>-<version>.bpfleet.tgz. Archives an older build left beside it are not
+ * the library any more (publishing them after the current one would move `stable` down).
+ */
 export async function libraryPackages(programsDir: string): Promise<string[]> {
   const found: string[] = [];
   for (const program of (await readdir(programsDir)).sort()) {
-    const build = join(programsDir, program, 'build');
-    const files = await readdir(build).catch(() => [] as string[]);
-    for (const f of files.filter((f) => f.endsWith('.bpfleet.tgz')).sort()) found.push(join(build, f));
+    const manifest = await readFile(join(programsDir, program, 'manifest.json'), 'utf8').catch(
+      () => undefined,
+    );
+    if (manifest === undefined) continue;
+    const { name, version } = JSON.parse(manifest) as { name: string; version: string };
+    const file = join(programsDir, program, 'build', `${name.replace('/', '-')}-${version}.bpfleet.tgz`);
+    const built = await access(file).then(
+      () => true,
+      () => false,
+    );
+    if (built) found.push(file);
   }
   return found;
 }
