@@ -255,9 +255,16 @@ test('an upgrade puts a new ring under the pin: the drain follows it, the drops 
       testRun(next.program('emit_burst'), FRAME, { repeat: 2000 });
       await yieldToLoop();
     }
-    await new Promise((res) => setTimeout(res, 500));
-    await r.streams.stop();
     const emitted = 300_000 + before + 50_000;
+    const account = () =>
+      sinkLines(r.sinkPath).filter((l) => l.record).length +
+      bpftoolLost(r.lostMapId) +
+      bpftoolLost(next.map('burst_lost').info.id);
+    // Waits for the drain to catch up (on a busy machine it takes longer than any fixed pause), then stops it.
+    for (let waited = 0; waited < 30_000 && account() < emitted; waited += 100) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await r.streams.stop();
     const lines = sinkLines(r.sinkPath).filter((l) => l.record);
     const lost = bpftoolLost(r.lostMapId) + bpftoolLost(next.map('burst_lost').info.id);
     const byTag = (tag: number) => lines.filter((l) => l.record?.tag === tag).length;
