@@ -228,7 +228,7 @@ test('the edge key is bounded: a rollout within the allowance runs, one outside 
   assert.equal(outside.code, 1, outside.stdout);
   assert.match(outside.stderr, /POLICY_NOT_ALLOWED/);
   const inside = await bpfleet('rollout', 'start', GROUP, 'acme/count@1.1.0', '--waves', '1', '--json');
-  assert.equal(inside.code, 0, inside.stderr);
+  assert.equal(inside.code, 0, inside.stderr + inside.stdout);
   await edgeShows(
     '1.1.0 attached by the edge-signed wave',
     (_, p) => p?.status === 'ATTACHED' && p.version === '1.1.0',
@@ -266,7 +266,7 @@ test('the edge key is bounded: a rollout within the allowance runs, one outside 
 
   // Widening the allowance is a change the operators see before they sign it.
   const diff = await bpfleet('policy', 'diff', '-f', await groupPolicyFile(9, '>=1.0.0 <2'));
-  assert.equal(diff.code, 0, diff.stderr);
+  assert.equal(diff.code, 1, `a change: exit 1 (kubectl diff) ${diff.stderr}`);
   assert.match(
     diff.stdout,
     /~ allow \(rollouts may pin\): acme\/count >=1\.0\.0 <1\.2\.0 → acme\/count >=1\.0\.0 <2/,

@@ -64,6 +64,18 @@ async function bpfleet(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** `policy diff`, which exits 1 when applying would change something (kubectl diff's convention). */
+async function diffPolicy(file: string): Promise<string> {
+  try {
+    await bpfleet('policy', 'diff', '-f', file);
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    if (e.code === 1) return e.stdout;
+    throw err;
+  }
+  throw new Error(`policy diff -f ${file}: exit 0 (no change) where a change was expected`);
+}
+
 /** A policy file for this device with `where` as its selector; serial and expiry filled in by the CLI. */
 async function policyFile(name: string, where: string): Promise<string> {
   const file = join(device.edgeDataDir, '..', `${name}.yaml`);
@@ -111,7 +123,7 @@ test('kernel >= 99: the CLI says the device is left out and why, and the kernel 
   const file = await policyFile('kernel-99', '{ kernel: ">=99" }');
   const release = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
   const why = `target.where: kernel ${release} is not >=99`;
-  const diff = await bpfleet('policy', 'diff', '-f', file);
+  const diff = await diffPolicy(file);
   assert.match(diff, /reaches 0 device\(s\)/);
   assert.ok(diff.includes(`left out ${device.deviceId}:\n  - ${why}`), diff);
   const dry = await bpfleet('policy', 'apply', '-f', file, '--key', device.operatorKeyFile, '--dry-run');
@@ -141,7 +153,7 @@ test('kernel >= 99: the CLI says the device is left out and why, and the kernel 
 
 test('a selector the device meets attaches: bpftool finds the program on the wan', async () => {
   const file = await policyFile('meets', '{ kernel: ">=6.6", arch: [x86], btf: true, programTypes: [xdp] }');
-  const diff = await bpfleet('policy', 'diff', '-f', file);
+  const diff = await diffPolicy(file);
   assert.match(diff, new RegExp(`reaches 1 device\\(s\\): ${device.deviceId}`));
   assert.match(diff, /: 1 change\(s\) on 1 device/);
   assert.match(diff, /~ target\.where: \{"kernel":">=99"\} → \{"arch":\["x86"\],"kernel":">=6\.6"/);
