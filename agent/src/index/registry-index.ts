@@ -1,5 +1,6 @@
 // The signed index as an IndexSource: signature, expiry, serial never backwards, publisher-signed channels.
 import { RegistryError, TrustError } from '@bpfleet/sdk/errors';
+import { isObject } from '@bpfleet/sdk/is-object';
 import { INDEX_PAYLOAD_TYPE, type TrustedKey, verifyDocument } from '@bpfleet/sdk/trust';
 import semver from 'semver';
 import { sharedRegistryHttp } from '../artifacts/http-download.js';
@@ -218,12 +219,12 @@ function toIndex(value: unknown): IndexDocument {
   for (const [pkg, entry] of Object.entries(doc.packages)) {
     const bad = (what: string) =>
       new TrustError('INDEX_INVALID', `index serial ${doc.serial}: ${pkg}: ${what}`);
-    if (!isRecord(entry) || !isRecord(entry.versions) || !isRecord(entry.channels)) {
+    if (!isObject(entry) || !isObject(entry.versions) || !isObject(entry.channels)) {
       throw bad('expected { versions, channels }');
     }
     for (const [version, v] of Object.entries(entry.versions)) {
       if (
-        !isRecord(v) ||
+        !isObject(v) ||
         typeof v.digest !== 'string' ||
         !DIGEST.test(v.digest) ||
         !Number.isSafeInteger(v.size) ||
@@ -245,7 +246,3 @@ function toIndex(value: unknown): IndexDocument {
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -1,4 +1,5 @@
 // The `maps` of a policy program: per map, the entries the agent writes; shape and bounds only (layouts are the manifest's).
+import { isObject } from '../is-object.js';
 import { type MapEntryInput, POLICY_LIMITS, type PolicyMapEntry } from './policy.js';
 import { PolicyFieldError } from './policy-error.js';
 
@@ -16,10 +17,6 @@ export function newEntryBudget(): EntryBudget {
 
 function fail(code: string, path: string, message: string): never {
   throw new PolicyFieldError(code, path, message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function scalar(value: unknown, path: string): string | number | boolean {

@@ -1,4 +1,5 @@
 // A device's inventory (what it is and what its kernel can run), sent in its retained `reported` message.
+import { isObject } from '../is-object.js';
 import { ProtocolError } from './protocol-error.js';
 
 /**
@@ -38,10 +39,6 @@ type Json = Record<string, unknown>;
 
 function fail(path: string, expected: string): never {
   throw new ProtocolError('MESSAGE_INVALID', `reported state inventory.${path}: expected ${expected}`);
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function only(obj: Json, path: string, keys: readonly string[]): void {

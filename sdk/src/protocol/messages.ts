@@ -1,4 +1,5 @@
 // What devices publish (reported state, events, presence) and the strict parsers the edge reads them with.
+import { isObject } from '../is-object.js';
 import { type DeviceInventory, toInventory } from './inventory.js';
 import { ProtocolError } from './protocol-error.js';
 
@@ -122,10 +123,6 @@ function parseJsonObject(what: string, payload: Uint8Array | string): Json {
   }
   if (!isObject(value)) fail(what, '(root)', 'an object');
   return value;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function str(what: string, obj: Json, key: string, path: string, optional = false): string | undefined {

@@ -1,4 +1,5 @@
 // Program event batches: what a device's event streams (ring buffers) publish on its events topic, and their parser.
+import { isObject } from '../is-object.js';
 import { ProtocolError } from './protocol-error.js';
 
 /** Records lost since the previous batch of the same stream, by reason. */
@@ -45,10 +46,6 @@ function count(obj: Record<string, unknown>, key: string, path: string): number 
   const v = obj[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${path}${key}`, 'a count');
   return v;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Whether an events-topic payload is a program event batch (its `kind`), without parsing all of it. */

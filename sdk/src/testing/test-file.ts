@@ -1,5 +1,6 @@
 // The declarative test file of a program folder (`tests.json`): packet tests and real-traffic tests.
 import { BuildError } from '../errors.js';
+import { isObject } from '../is-object.js';
 import type { Traffic } from './cgroup-traffic.js';
 import type { EventExpectations } from './event-expectations.js';
 import type { PacketInput } from './packet-builder.js';
@@ -72,10 +73,6 @@ export function describeReturn(got: number, expected: number | string): string {
     ? Object.entries(RETURN_NAMES).find(([n, v]) => v === got && n.startsWith(family))?.[0]
     : undefined;
   return name ? `${name} (${got})` : String(got);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export function parseTestFile(text: string, file: string): ProgramTest[] {

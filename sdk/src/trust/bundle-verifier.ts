@@ -1,8 +1,10 @@
 // Verifies a DSSE Sigstore bundle against configured public keys: @sigstore/verify for the signature, plus
 // what the library leaves to callers (strict shape, payload type, envelope keyid = key hint, key windows).
+
 import { BUNDLE_V03_MEDIA_TYPE, type Bundle, bundleFromJSON, ValidationError } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { errorMessage, TrustError } from '../errors.js';
+import { isObject } from '../is-object.js';
 import { toPublicKey } from './keys.js';
 import { assertKeyInWindow, type TrustedKey } from './trust-policy.js';
 
@@ -144,10 +146,6 @@ function isCanonicalBase64(value: unknown): value is string {
   return (
     typeof value === 'string' && value.length > 0 && Buffer.from(value, 'base64').toString('base64') === value
   );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Quotes a value from the bundle for a message, cut short so garbage cannot flood logs. */

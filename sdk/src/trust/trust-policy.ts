@@ -1,5 +1,6 @@
 // Trust policy: which publisher keys are trusted for which namespace, and when; parsed strictly from config JSON.
 import { TrustError } from '../errors.js';
+import { isObject } from '../is-object.js';
 import { keyIdOf } from './keys.js';
 
 /** A public key that may sign, with an optional validity window (RFC 3339 times, `validFrom` ≤ now < `validUntil`). */
@@ -22,12 +23,12 @@ const KEY_FIELDS = new Set(['keyId', 'publicKeyPem', 'validFrom', 'validUntil'])
 /** Parses a trust policy (JSON text or an already parsed value); every defect has its own code and path. */
 export function parseTrustPolicy(json: unknown): TrustPolicy {
   const value = typeof json === 'string' ? parseJsonText(json) : json;
-  if (!isPlainObject(value)) throw policyError('TRUST_POLICY_INVALID', '', 'expected an object');
+  if (!isObject(value)) throw policyError('TRUST_POLICY_INVALID', '', 'expected an object');
   for (const field of Object.keys(value)) {
     if (field !== 'publishers') throw policyError('TRUST_POLICY_UNKNOWN_FIELD', field, 'unknown field');
   }
   const publishers = value.publishers;
-  if (!isPlainObject(publishers)) {
+  if (!isObject(publishers)) {
     throw policyError('TRUST_POLICY_INVALID', 'publishers', 'expected an object of namespace → keys');
   }
   const result: Record<string, TrustedKey[]> = {};
@@ -61,7 +62,7 @@ export function parseTrustPolicy(json: unknown): TrustPolicy {
 
 /** Parses one trusted key; also used for registry and operator key lists. The key id must match the key. */
 export function parseTrustedKey(value: unknown, path = 'key'): TrustedKey {
-  if (!isPlainObject(value)) throw policyError('TRUST_POLICY_INVALID', path, 'expected a key object');
+  if (!isObject(value)) throw policyError('TRUST_POLICY_INVALID', path, 'expected a key object');
   for (const field of Object.keys(value)) {
     if (!KEY_FIELDS.has(field))
       throw policyError('TRUST_POLICY_UNKNOWN_FIELD', `${path}.${field}`, 'unknown field');
@@ -147,8 +148,4 @@ function parseJsonText(text: string): unknown {
 
 function policyError(code: string, path: string, message: string): TrustError {
   return new TrustError(code, path ? `trust policy ${path}: ${message}` : `trust policy: ${message}`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
