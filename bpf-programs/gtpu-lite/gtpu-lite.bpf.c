@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* A GTP-U fast path: decapsulates uplink G-PDUs of known TEIDs, encapsulates downlink IPv4 to known UEs. */
+/* A GTP-U fast path: decapsulates uplink G-PDUs of known TEIDs (outer IPv4 or IPv6), encapsulates downlink IPv4 to
+ * known UEs over IPv4 or IPv6. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "gtpu-lite.h"
+#include "gtpu-csum.h"
+#include "gtpu-decap.h"
+#include "gtpu-encap.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -12,6 +16,10 @@ const volatile __u32 n3_address = 0;
 /* Send encapsulated downlink back out of the interface it came in on (one-armed UPF), MACs swapped;
  * false hands it to the kernel to route. */
 const volatile bool downlink_tx = false;
+/* This host's IPv6 N3 address: the outer source of downlink tunnels to gNBs in downlink_v6_tunnels. */
+const volatile __u8 n3_address6[16] = {};
+/* The largest outer IPv6 packet the N3 path carries: IPv6 routers never fragment, so bigger stays unencapsulated. */
+const volatile __u32 n3_mtu = 1500;
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -26,6 +34,14 @@ struct {
   __type(key, __u8[4]);
   __type(value, struct gtpu_downlink);
 } downlink_ues SEC(".maps");
+
+/* The outer family is the policy's choice per UE: a UE in this map is tunnelled over IPv6, in downlink_ues over IPv4. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u8[4]);
+  __type(value, struct gtpu_downlink6);
+} downlink_v6_tunnels SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -71,20 +87,7 @@ static __always_inline void count_session(__u32 session, bool uplink, __u64 byte
   }
 }
 
-static __always_inline __u16 ipv4_checksum(struct iphdr *ip)
-{
-  __u16 *w = (__u16 *)ip;
-  __u32 sum = 0;
-
-#pragma unroll
-  for (int i = 0; i < 10; i++)
-    sum += w[i];
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return ~sum;
-}
-
-/* Uplink: strip outer IPv4/UDP/GTP-U (with its extension headers) and pass the inner packet on. */
+/* Uplink: strip outer IPv4 or IPv6/UDP/GTP-U (with its extension headers) and pass the inner packet on. */
 static __always_inline int uplink(struct xdp_md *ctx, __u32 outer_len)
 {
   void *data = (void *)(long)ctx->data;
@@ -95,6 +98,7 @@ static __always_inline int uplink(struct xdp_md *ctx, __u32 outer_len)
   struct ethhdr *eth;
   __u32 off, teid;
   __u8 next, *inner;
+  int len;
 
   if (outer_len > 60 + sizeof(struct udphdr) || (void *)(gtp + 1) > data_end)
     return count(STAT_MALFORMED, XDP_DROP);
@@ -107,37 +111,11 @@ static __always_inline int uplink(struct xdp_md *ctx, __u32 outer_len)
   if (!up)
     return count(STAT_UNKNOWN_TEID, XDP_DROP);
 
-  /* Skip the optional part and walk the extension headers (each says its length in 4-byte units). */
-  off = sizeof(*gtp);
-  if (gtp->flags & GTPU_FLAGS_OPT) {
-    struct gtpu_opt *opt = (void *)(gtp + 1);
-
-    if ((void *)(opt + 1) > data_end)
-      return count(STAT_MALFORMED, XDP_DROP);
-    off += sizeof(*opt);
-    next = (gtp->flags & GTPU_FLAG_E) ? opt->next_ext : 0;
-    for (int i = 0; i < 4; i++) {
-      __u8 *ext, *last;
-
-      if (!next)
-        break;
-      if (off > 255)
-        return count(STAT_MALFORMED, XDP_DROP);
-      ext = (__u8 *)gtp + off;
-      if ((void *)(ext + 1) > data_end || ext[0] == 0)
-        return count(STAT_MALFORMED, XDP_DROP);
-      /* The last byte of an extension header names the next one. */
-      last = ext + ext[0] * 4 - 1;
-      if ((void *)(last + 1) > data_end)
-        return count(STAT_MALFORMED, XDP_DROP);
-      next = *last;
-      off += ext[0] * 4;
-    }
-    if (next)
-      return count(STAT_MALFORMED, XDP_DROP);
-  }
-  if (off > 255 + 4 * 255)
+  /* Skip the optional part and the extension headers. */
+  len = gtpu_payload_offset(gtp, data_end);
+  if (len < 0)
     return count(STAT_MALFORMED, XDP_DROP);
+  off = len;
   inner = (__u8 *)gtp + off;
   if ((void *)(inner + 1) > data_end)
     return count(STAT_MALFORMED, XDP_DROP);
@@ -169,7 +147,6 @@ static __always_inline int downlink(struct xdp_md *ctx, struct gtpu_downlink *dl
   void *data_end = (void *)(long)ctx->data_end;
   int room = sizeof(struct iphdr) + sizeof(struct udphdr) + sizeof(struct gtpu_hdr);
   struct iphdr *inner = data + sizeof(struct ethhdr);
-  unsigned char macs[12];
   struct gtpu_hdr *gtp;
   struct ethhdr *eth;
   struct udphdr *udp;
@@ -183,14 +160,7 @@ static __always_inline int downlink(struct xdp_md *ctx, struct gtpu_downlink *dl
   tos = inner->tos;
   if (dl->qfi)
     room += sizeof(struct gtpu_opt) + 4;
-  if (downlink_tx) {
-    /* Back out where it came from: the sender becomes the next hop. */
-    __builtin_memcpy(macs, data + 6, 6);
-    __builtin_memcpy(macs + 6, data, 6);
-  } else {
-    __builtin_memcpy(macs, data, sizeof(macs));
-  }
-  if (bpf_xdp_adjust_head(ctx, -room))
+  if (open_room(ctx, room, downlink_tx))
     return count(STAT_MALFORMED, XDP_DROP);
   data = (void *)(long)ctx->data;
   data_end = (void *)(long)ctx->data_end;
@@ -201,47 +171,75 @@ static __always_inline int downlink(struct xdp_md *ctx, struct gtpu_downlink *dl
   if ((void *)(gtp + 1) + sizeof(struct gtpu_opt) + 4 > data_end)
     return count(STAT_MALFORMED, XDP_DROP);
 
-  __builtin_memcpy(eth, macs, sizeof(macs));
   eth->h_proto = bpf_htons(ETH_P_IP);
-  /* The outer header copies the inner DSCP/ECN so the transport network sees the same class. */
-  ip->version = 4;
-  ip->ihl = 5;
-  ip->tos = tos;
-  ip->tot_len = bpf_htons(room + inner_len);
-  ip->id = 0;
-  ip->frag_off = 0;
-  ip->ttl = 64;
-  ip->protocol = IPPROTO_UDP;
-  ip->check = 0;
-  ip->saddr = n3_address;
-  __builtin_memcpy(&ip->daddr, dl->gnb, 4);
-  ip->check = ipv4_checksum(ip);
+  fill_outer4(ip, tos, room + inner_len, n3_address, dl->gnb);
   /* UDP checksum 0: allowed over IPv4 (RFC 768), and what GTP-U stacks send. */
-  udp->source = bpf_htons(GTPU_PORT);
-  udp->dest = bpf_htons(GTPU_PORT);
-  udp->len = bpf_htons(room - sizeof(struct iphdr) + inner_len);
-  udp->check = 0;
-  gtp->type = GTPU_G_PDU;
-  gtp->length = bpf_htons(room - sizeof(struct iphdr) - sizeof(struct udphdr) - sizeof(struct gtpu_hdr) + inner_len);
-  gtp->teid = bpf_htonl(dl->teid);
-  if (dl->qfi) {
-    struct gtpu_opt *opt = (void *)(gtp + 1);
-    __u8 *ext = (void *)(opt + 1);
-
-    gtp->flags = GTPU_FLAGS_V1_GTP | GTPU_FLAG_E;
-    opt->seq = 0;
-    opt->npdu = 0;
-    opt->next_ext = GTPU_EXT_PDU_SESSION;
-    /* TS 38.415 DL PDU SESSION INFORMATION: length 1, PDU type 0 (DL), QFI, no next header. */
-    ext[0] = 1;
-    ext[1] = 0;
-    ext[2] = dl->qfi & 0x3f;
-    ext[3] = 0;
-  } else {
-    gtp->flags = GTPU_FLAGS_V1_GTP;
-  }
+  fill_udp(udp, room - sizeof(struct iphdr) + inner_len);
+  fill_gtpu(gtp, dl->teid, dl->qfi, inner_len);
   count_session(dl->session, false, inner_len);
   return count(STAT_ENCAP, downlink_tx ? XDP_TX : XDP_PASS);
+}
+
+/* Downlink over IPv6: the same GTP-U header behind an outer IPv6/UDP header, the UDP checksum computed. */
+static __always_inline int downlink6(struct xdp_md *ctx, struct gtpu_downlink6 *dl)
+{
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  int room = sizeof(struct ipv6hdr) + sizeof(struct udphdr) + sizeof(struct gtpu_hdr);
+  struct iphdr *inner = data + sizeof(struct ethhdr);
+  struct gtpu_hdr *gtp;
+  struct ipv6hdr *ip6;
+  struct ethhdr *eth;
+  struct udphdr *udp;
+  __u32 udp_len;
+  __u16 inner_len;
+  __u8 tos;
+
+  if ((void *)(inner + 1) > data_end)
+    return count(STAT_MALFORMED, XDP_DROP);
+  inner_len = bpf_ntohs(inner->tot_len);
+  /* The checksum covers the whole inner packet, so all of it must be here. */
+  if ((void *)inner + inner_len > data_end)
+    return count(STAT_MALFORMED, XDP_DROP);
+  tos = inner->tos;
+  if (dl->qfi)
+    room += sizeof(struct gtpu_opt) + 4;
+  udp_len = room - sizeof(struct ipv6hdr) + inner_len;
+  if (room + inner_len > n3_mtu || udp_len > GTPU_CSUM_MAX)
+    return count(STAT_TOO_BIG, XDP_PASS);
+  if (open_room(ctx, room, downlink_tx))
+    return count(STAT_MALFORMED, XDP_DROP);
+  data = (void *)(long)ctx->data;
+  data_end = (void *)(long)ctx->data_end;
+  eth = data;
+  ip6 = (void *)(eth + 1);
+  udp = (void *)(ip6 + 1);
+  gtp = (void *)(udp + 1);
+  if ((void *)(gtp + 1) + sizeof(struct gtpu_opt) + 4 > data_end)
+    return count(STAT_MALFORMED, XDP_DROP);
+
+  eth->h_proto = bpf_htons(ETH_P_IPV6);
+  fill_outer6(ip6, tos, udp_len, n3_address6, dl->gnb);
+  fill_udp(udp, udp_len);
+  fill_gtpu(gtp, dl->teid, dl->qfi, inner_len);
+  udp->check = udp6_checksum(ip6, udp, data_end, udp_len);
+  count_session(dl->session, false, inner_len);
+  return count(STAT_ENCAP, downlink_tx ? XDP_TX : XDP_PASS);
+}
+
+/* IPv6: only tunnels arrive over it (UDP straight after the fixed header; extension headers are not walked). */
+static __always_inline int ipv6_in(struct xdp_md *ctx)
+{
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+  struct udphdr *udp = (void *)(ip6 + 1);
+
+  if ((void *)(udp + 1) > data_end)
+    return count(STAT_PASS_OTHER, XDP_PASS);
+  if (ip6->nexthdr != IPPROTO_UDP || udp->dest != bpf_htons(GTPU_PORT))
+    return count(STAT_PASS_OTHER, XDP_PASS);
+  return uplink(ctx, sizeof(*ip6) + sizeof(*udp));
 }
 
 SEC("xdp")
@@ -250,13 +248,16 @@ int gtpu_fast_path(struct xdp_md *ctx)
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct ethhdr *eth = data;
+  struct gtpu_downlink6 *dl6;
   struct gtpu_downlink *dl;
   struct iphdr *ip;
   __u32 ihl;
 
-  /* Only IPv4 carries tunnels and UE traffic here. */
+  /* Tunnels arrive over IPv4 or IPv6; UE traffic is IPv4. */
   if ((void *)(eth + 1) > data_end)
     return count(STAT_MALFORMED, XDP_DROP);
+  if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+    return ipv6_in(ctx);
   if (eth->h_proto != bpf_htons(ETH_P_IP))
     return count(STAT_PASS_OTHER, XDP_PASS);
   ip = (void *)(eth + 1);
@@ -276,9 +277,12 @@ int gtpu_fast_path(struct xdp_md *ctx)
       return uplink(ctx, ihl + sizeof(*udp));
   }
 
-  /* Downlink: IPv4 to a known UE. */
+  /* Downlink: IPv4 to a known UE, over the outer family its entry is in. */
   dl = bpf_map_lookup_elem(&downlink_ues, &ip->daddr);
   if (dl)
     return downlink(ctx, dl);
+  dl6 = bpf_map_lookup_elem(&downlink_v6_tunnels, &ip->daddr);
+  if (dl6)
+    return downlink6(ctx, dl6);
   return count(STAT_PASS_OTHER, XDP_PASS);
 }

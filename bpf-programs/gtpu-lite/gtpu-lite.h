@@ -35,7 +35,8 @@ enum gtpu_stat {
   STAT_NOT_GPDU = 3,     /* GTP-U signalling (echo, error indication, end marker): passed to the stack */
   STAT_MALFORMED = 4,    /* truncated or not GTPv1-U: dropped */
   STAT_PASS_OTHER = 5,   /* neither GTP-U nor to a known UE: passed untouched */
-  STAT_COUNT = 6,
+  STAT_TOO_BIG = 6,      /* downlink that an outer IPv6 header would take past n3_mtu: passed unencapsulated */
+  STAT_COUNT = 7,
 };
 
 /* Uplink: local TEID → session. */
@@ -49,6 +50,14 @@ struct gtpu_downlink {
   __u8 gnb[4];      /* the gNB's N3 address */
   __u32 session;
   __u8 qfi;         /* QoS flow id for a PDU Session Container; 0 sends no extension header (4G style) */
+};
+
+/* Downlink over IPv6: UE IPv4 address → where to tunnel it, the gNB's N3 address being IPv6. */
+struct gtpu_downlink6 {
+  __u32 teid;       /* the gNB's TEID, host byte order */
+  __u8 gnb[16];     /* the gNB's IPv6 N3 address */
+  __u32 session;
+  __u8 qfi;         /* as in gtpu_downlink */
 };
 
 struct gtpu_counters {
