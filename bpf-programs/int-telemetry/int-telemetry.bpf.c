@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* In-band telemetry between two hosts: the source stamps per-flow sequence numbers and timestamps into a
- * shim after the IPv4 header, the sink strips it, restoring the packet exactly, and records latency and loss. */
+ * shim after the IPv4 header (an IPv6 Destination Options header for IPv6), the sink strips it, restoring the
+ * packet exactly, and records latency and loss. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -12,6 +13,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u8 shim_protocol = 253;
 /* Stamp only UDP/TCP packets to this destination port; 0 stamps every UDP and TCP packet. */
 const volatile __u16 match_port = 0;
+/* The IPv6 option type that carries the shim (0x3E: RFC 4727 experimental, skipped by a receiver that does not
+ * know it, may change en route); 0 leaves IPv6 alone. */
+const volatile __u8 int6_option = 0x3E;
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -26,6 +30,20 @@ struct {
   __type(key, struct int_flow);
   __type(value, struct int_rx);
 } rx_flows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct int_flow6);
+  __type(value, struct int_tx);
+} tx_flows6 SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct int_flow6);
+  __type(value, struct int_rx);
+} rx_flows6 SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -86,6 +104,28 @@ static __always_inline void flow_of(struct __sk_buff *skb, struct iphdr *ip, __u
   }
 }
 
+/* A stamped packet's arrival: loss is a gap in the sequence, an earlier number after a later one is late. */
+static __always_inline void record(struct int_rx *rx, struct int_shim *shim)
+{
+  __u64 now = bpf_ktime_get_tai_ns(), sent = bpf_be64_to_cpu(shim->sent_ns);
+  __u64 latency = now > sent ? now - sent : 0;
+  __u32 seq = bpf_ntohl(shim->seq);
+
+  if (rx) {
+    rx->received++;
+    if (seq >= rx->next_seq) {
+      rx->lost += seq - rx->next_seq;
+      rx->next_seq = seq + 1;
+    } else {
+      rx->late++;
+    }
+    rx->latency_sum_ns += latency;
+  }
+  bump(&latency_us_log2, bucket_of(latency));
+}
+
+#include "int6.h"
+
 SEC("tcx/egress")
 int int_source(struct __sk_buff *skb)
 {
@@ -96,6 +136,8 @@ int int_source(struct __sk_buff *skb)
   struct iphdr ip;
   __be16 old_len, old_proto, new_proto;
 
+  if (skb->protocol == bpf_htons(ETH_P_IPV6))
+    return stamp6(skb);
   /* Unfragmented IPv4 UDP/TCP without options, to the matched port. */
   if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
     return TCX_NEXT;
@@ -149,9 +191,9 @@ int int_sink(struct __sk_buff *skb)
   struct int_shim shim;
   struct iphdr ip;
   __be16 old_proto, new_proto, len;
-  __u64 now, sent, latency;
-  __u32 seq;
 
+  if (skb->protocol == bpf_htons(ETH_P_IPV6))
+    return sink6(skb);
   if (skb->protocol != bpf_htons(ETH_P_IP) || bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)))
     return TCX_NEXT;
   if (ip.protocol != shim_protocol || ip.ihl != 5)
@@ -160,29 +202,13 @@ int int_sink(struct __sk_buff *skb)
     bump(&int_stats, INT_SINK_BAD);
     return TCX_DROP;
   }
-  now = bpf_ktime_get_tai_ns();
   flow_of(skb, &ip, shim.next_protocol, off + sizeof(ip) + sizeof(shim), &flow);
-
-  /* Loss is a gap in the sequence; an earlier number after a later one is late, not lost. */
   rx = bpf_map_lookup_elem(&rx_flows, &flow);
   if (!rx) {
     bpf_map_update_elem(&rx_flows, &flow, &fresh, BPF_NOEXIST);
     rx = bpf_map_lookup_elem(&rx_flows, &flow);
   }
-  seq = bpf_ntohl(shim.seq);
-  sent = bpf_be64_to_cpu(shim.sent_ns);
-  latency = now > sent ? now - sent : 0;
-  if (rx) {
-    rx->received++;
-    if (seq >= rx->next_seq) {
-      rx->lost += seq - rx->next_seq;
-      rx->next_seq = seq + 1;
-    } else {
-      rx->late++;
-    }
-    rx->latency_sum_ns += latency;
-  }
-  bump(&latency_us_log2, bucket_of(latency));
+  record(rx, &shim);
 
   /* Give the packet back its protocol and length, then remove the shim: it is as it left the source. */
   __builtin_memcpy(&old_proto, (__u8 *)&ip + 8, 2);
