@@ -12,6 +12,7 @@ import {
   parseReportedState,
   type ReportedState,
 } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
 import mqtt from 'mqtt';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
@@ -29,7 +30,6 @@ import { StateFile } from './state/state-file.js';
 import { startMosquitto, type TestBroker } from './testing/brokers.js';
 import { buildPackage, counterManifest } from './testing/kernel-fixtures.js';
 import { TestRegistry } from './testing/test-registry.js';
-import { until } from './testing/until.js';
 
 const operator = generateKeyPair();
 const registryKey = generateKeyPair();

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PolicyAttach } from '@bpfleet/sdk/policy';
-import { until } from '../testing/until.js';
+import { until } from '@bpfleet/sdk/test-kit';
 import {
   heldBpfIds,
   kernelLinks,

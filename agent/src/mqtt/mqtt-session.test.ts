@@ -1,15 +1,10 @@
-import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { until } from '@bpfleet/sdk/test-kit';
 import mqtt from 'mqtt';
 import { silentLogger } from '../logger.js';
 import { startAedes, startMosquitto, type TestBroker } from '../testing/brokers.js';
 import { MqttSession } from './mqtt-session.js';
 import { deviceTopics } from './topics.js';
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(check(), `timed out waiting for ${what}`);
-}
 
 for (const [name, startBroker] of [
   ['aedes', startAedes],
@@ -43,20 +38,20 @@ for (const [name, startBroker] of [
         onConnect: () => connects++,
       });
       session.start();
-      await until(() => messages.includes('policy-1'), 'the retained policy');
+      await until(() => messages.includes('policy-1'), 'the retained policy', 10_000);
       const presence: string[] = [];
       edge.on('message', (t, p) => {
         if (t === topics.presence) presence.push(p.toString());
       });
       await edge.subscribeAsync(topics.presence, { qos: 1 });
-      await until(() => presence.includes('online'), 'presence online');
+      await until(() => presence.includes('online'), 'presence online', 10_000);
 
       await broker.stop();
-      await until(() => !session.connected, 'the disconnect');
+      await until(() => !session.connected, 'the disconnect', 10_000);
       // Published while the broker is away: kept and delivered after the reconnect.
       session.publish(topics.reported, 'state-while-offline', true);
       await broker.start();
-      await until(() => session.connected && connects >= 2, 'the reconnect');
+      await until(() => session.connected && connects >= 2, 'the reconnect', 10_000);
 
       const late = await mqtt.connectAsync(broker.url, { clientId: 'late', protocolVersion: 4 });
       observers.push(late);
@@ -65,11 +60,11 @@ for (const [name, startBroker] of [
         if (t === topics.reported) reported.push(p.toString());
       });
       await late.subscribeAsync(topics.reported, { qos: 1 });
-      await until(() => reported.includes('state-while-offline'), 'the queued report');
+      await until(() => reported.includes('state-while-offline'), 'the queued report', 10_000);
 
       // A new group policy arrives on the restored session.
       await late.publishAsync(topics.group('g1'), 'group-policy', { qos: 1, retain: true });
-      await until(() => messages.includes('group-policy'), 'the group policy');
+      await until(() => messages.includes('group-policy'), 'the group policy', 10_000);
 
       const presence2: string[] = [];
       late.on('message', (t, p) => {
@@ -77,7 +72,7 @@ for (const [name, startBroker] of [
       });
       await late.subscribeAsync(topics.presence, { qos: 1 });
       await session.stop();
-      await until(() => presence2.at(-1) === 'offline', 'presence offline on stop');
+      await until(() => presence2.at(-1) === 'offline', 'presence offline on stop', 10_000);
     });
 
     test('the last will says offline when the device vanishes', async () => {
@@ -94,15 +89,15 @@ for (const [name, startBroker] of [
         onConnect: () => {},
       });
       session.start();
-      await until(() => session.connected, 'connect');
+      await until(() => session.connected, 'connect', 10_000);
       const watcher = await mqtt.connectAsync(broker.url, { clientId: 'watcher', protocolVersion: 4 });
       observers.push(watcher);
       const seen: string[] = [];
       watcher.on('message', (_t, p) => seen.push(p.toString()));
       await watcher.subscribeAsync(topics.presence, { qos: 1 });
-      await until(() => seen.includes('online'), 'online');
+      await until(() => seen.includes('online'), 'online', 10_000);
       session.abort();
-      await until(() => seen.at(-1) === 'offline', 'the last will');
+      await until(() => seen.at(-1) === 'offline', 'the last will', 10_000);
     });
   });
 }

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceTopic, fleetDeviceFilter } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { BrokerIdentity } from './access-policy.js';
 import { createCredentialAuthenticator, issueSecret, usernameOf } from './credentials.js';
@@ -168,7 +169,7 @@ for (const [name, start] of Object.entries(brokers)) {
       // The device reconnects and is heard again: only the oversized packet was refused.
       const again = await connect('hab-big');
       await again.publishAsync(deviceTopic(FLEET, 'hab-big', 'telemetry'), 'small', { qos: 1 });
-      await until(() => seen.length === 1);
+      await until(() => seen.length === 1, 'one message seen', 5000);
     });
 
     test('a deleted device is disconnected within 5 s and cannot log in again', async () => {
@@ -191,12 +192,4 @@ for (const [name, start] of Object.entries(brokers)) {
       await assert.rejects(connectAs(broker.url, 'hab-off'));
     });
   });
-}
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }

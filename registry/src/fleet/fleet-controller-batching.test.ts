@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { issueSecret } from '../broker/credentials.js';
@@ -35,11 +36,6 @@ async function connect(username: string, password: string): Promise<MqttClient> 
   });
   clients.push(client);
   return client;
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), 'condition not reached');
 }
 
 before(async () => {
@@ -101,7 +97,11 @@ test('a burst is stored in batches while the acknowledgements wait in the corked
       ),
     ),
   );
-  await until(() => DEVICES.every((id) => inner.events(id, 100).length === 20));
+  await until(
+    () => DEVICES.every((id) => inner.events(id, 100).length === 20),
+    '20 events stored per device',
+    3000,
+  );
   assert.equal(
     batches.reduce((sum, b) => sum + b.writes, 0),
     60,
@@ -119,7 +119,7 @@ test('a batch that fails is stored one message at a time', async () => {
   const before = inner.events('cpe-1', 500).length;
   failNextBatch = true;
   await device.publishAsync(deviceTopic(FLEET, 'cpe-1', 'events'), event(99), { qos: 1 });
-  await until(() => inner.events('cpe-1', 500).length === before + 1);
+  await until(() => inner.events('cpe-1', 500).length === before + 1, 'one more event of cpe-1', 3000);
   assert.ok(
     warnings.some((w) => /disk I\/O error.*one by one/.test(w)),
     warnings.join('\n'),

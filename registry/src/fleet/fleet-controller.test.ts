@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deviceTopic, groupDesiredTopic, type ReportedState } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { issueSecret } from '../broker/credentials.js';
@@ -31,11 +32,6 @@ async function connect(username: string, password: string): Promise<MqttClient> 
   });
   clients.push(client);
   return client;
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), 'condition not reached');
 }
 
 before(async () => {
@@ -84,7 +80,11 @@ test('device reports land in the store; bad payloads are logged and change nothi
     JSON.stringify({ time: 't', state: 'ATTACHED', deployment: 'fw' }),
     { qos: 1 },
   );
-  await until(() => store.events('cpe-1', 10).length === 1 && store.getDevice('cpe-1')?.reported !== null);
+  await until(
+    () => store.events('cpe-1', 10).length === 1 && store.getDevice('cpe-1')?.reported !== null,
+    'the first event and report of cpe-1',
+    2000,
+  );
   assert.equal(store.getDevice('cpe-1')?.presence, 'online');
   assert.deepEqual(store.getDevice('cpe-1')?.reported, reported);
 
@@ -94,7 +94,7 @@ test('device reports land in the store; bad payloads are logged and change nothi
     JSON.stringify({ ...reported, device: 'cpe-2' }),
     { qos: 1 },
   );
-  await until(() => warnings.length >= 2);
+  await until(() => warnings.length >= 2, 'two warnings', 2000);
   assert.match(warnings[0] ?? '', /reported: reported state: not valid JSON/);
   assert.match(warnings[1] ?? '', /payload names device cpe-2/);
   assert.deepEqual(store.getDevice('cpe-1')?.reported, reported);
@@ -129,8 +129,12 @@ test('a drift the device reports is stored, listed by status and kept in the eve
     JSON.stringify({ time: 't', state: 'DRIFTED', deployment: 'fw', reason: gone }),
     { qos: 1 },
   );
-  await until(() => store.events('cpe-1', 100).length === before + 1);
-  await until(() => store.getDevice('cpe-1')?.reported?.programs[0]?.status === 'DRIFTED');
+  await until(() => store.events('cpe-1', 100).length === before + 1, 'one more event of cpe-1', 2000);
+  await until(
+    () => store.getDevice('cpe-1')?.reported?.programs[0]?.status === 'DRIFTED',
+    'cpe-1 reported DRIFTED',
+    2000,
+  );
   assert.deepEqual(store.getDevice('cpe-1')?.reported, reported);
   assert.deepEqual(
     store.listDevices({ status: 'drifted' }).map((d) => d.id),

@@ -7,18 +7,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isBpfleetError } from '@bpfleet/sdk/errors';
 import { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { createRegistryFixture, type RegistryFixture } from '../testing/registry-fixture.js';
 import { seedVersion } from '../testing/seed-version.js';
 import { type ServedFixture, serveFixture } from '../testing/serve-fixture.js';
 import { createTestKeys, createTestPublisher } from '../testing/test-keys.js';
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('registry over a real socket', () => {
   let fx: RegistryFixture;
@@ -176,9 +169,13 @@ describe('registry over a real socket', () => {
     );
     socket.write(randomBytes(300_000));
     // Let the server start staging before the connection dies.
-    await until(async () => (await readdir(join(fx.blobDir, 'tmp'))).length > 0, 'staging to start');
+    await until(async () => (await readdir(join(fx.blobDir, 'tmp'))).length > 0, 'staging to start', 5000);
     socket.destroy();
-    await until(async () => (await readdir(join(fx.blobDir, 'tmp'))).length === 0, 'staging to be cleaned');
+    await until(
+      async () => (await readdir(join(fx.blobDir, 'tmp'))).length === 0,
+      'staging to be cleaned',
+      5000,
+    );
     assert.equal(await fx.catalog.getVersion('acme', 'killed', '1.0.0'), undefined);
     assert.equal((await fetch(`${served.url}/v1/packages/acme/killed`)).status, 404);
     const blobs: string[] = [];

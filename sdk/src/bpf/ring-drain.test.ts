@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { until } from '../test-kit/until.js';
 import { loadCollection } from './collection.js';
 import { testRun } from './program-test-run.js';
 import { drainRingBuffer, type RingBatch } from './ring-drain.js';
@@ -35,11 +36,6 @@ function seqs(batch: RingBatch, into: Uint8Array): number {
   return n;
 }
 
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-}
-
 test('1,000,000 records: delivered + lost (the program counts its failed reserves) = emitted, none twice', async () => {
   const coll = await loadCollection(testObject('event_burst'));
   const seen = new Uint8Array(EMITTED);
@@ -67,7 +63,12 @@ test('1,000,000 records: delivered + lost (the program counts its failed reserve
       await new Promise((r) => setTimeout(r, 200));
       clearInterval(timer);
       const lostId = coll.map('burst_lost').info.id;
-      await until(() => delivered + Number(bpftoolU64(lostId)) === EMITTED, 10_000);
+      await until(
+        () => delivered + Number(bpftoolU64(lostId)) === EMITTED,
+        'delivered + lost = emitted',
+        10_000,
+        () => ({ delivered, lost: Number(bpftoolU64(lostId)) }),
+      );
     } finally {
       await drain.close();
     }
@@ -120,7 +121,12 @@ test('a slow consumer holds the worker back: the ring refuses the rest, counted,
       const grown = process.memoryUsage().arrayBuffers - heapBefore;
       assert.ok(grown < 8 * 1024 * 1024, `buffers held stay bounded (${grown} bytes more)`);
       const lostId = coll.map('burst_lost').info.id;
-      await until(() => delivered + Number(bpftoolU64(lostId)) === 200_000, 10_000);
+      await until(
+        () => delivered + Number(bpftoolU64(lostId)) === 200_000,
+        'delivered + lost = 200,000',
+        10_000,
+        () => ({ delivered, lost: Number(bpftoolU64(lostId)) }),
+      );
     } finally {
       await drain.close();
     }

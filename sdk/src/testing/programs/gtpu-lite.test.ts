@@ -6,6 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { type Collection, loadCollection } from '../../bpf/index.js';
 import { createVethPair, type VethPair } from '../../bpf/testing/fixtures.js';
 import { insideTestNetns } from '../../bpf/testing/netns-suite.js';
+import { until } from '../../test-kit/until.js';
 import { decodeLayout } from '../map-values.js';
 import { buildPacket } from '../packet-builder.js';
 import { buildLibraryProgram, encodeEntry, type LibraryProgram } from './library-fixture.js';
@@ -65,10 +66,6 @@ function ipv4Bytes(addr: string): Buffer {
   return Buffer.from(addr.split('.').map(Number));
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-}
-
 if (insideTestNetns(import.meta.url)) {
   let program: LibraryProgram;
   let veth: VethPair;
@@ -121,7 +118,12 @@ if (insideTestNetns(import.meta.url)) {
           send.push({ host: veth.innerAddr, port: 2152, hex: gtpu(0x999, inner(100 + i)).toString('hex') });
       }
       await gnb(veth, { send, expect: 0 });
-      await until(() => received.length === 10 && read('stats', 2).packets === '4');
+      await until(
+        () => received.length === 10 && read('stats', 2).packets === '4',
+        'ten inner packets and four drops',
+        5000,
+        () => ({ received: received.length, dropped: read('stats', 2).packets }),
+      );
       assert.deepEqual(received.sort(), Array.from({ length: 10 }, (_, i) => `ue-${i}`).sort());
       assert.equal(read('stats', 2).packets, '4', 'unknown TEIDs dropped');
       assert.equal(read('stats', 0).packets, '10', 'decapsulated');
