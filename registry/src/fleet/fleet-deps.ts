@@ -7,12 +7,15 @@ import type { PolicyService } from './policies/policy-service.js';
 import type { TargetPlanner } from './policies/target-planner.js';
 import type { ProgramEventStore } from './program-events/program-event-store.js';
 import type { RolloutRunner } from './rollouts/rollout-runner.js';
+import type { TelemetryHistoryStore } from './telemetry-history/telemetry-history-store.js';
 
 export interface FleetDeps {
   fleet: string;
   store: FleetStore;
   /** Records of devices' event streams (program events), with bounded retention. */
   programEvents?: ProgramEventStore;
+  /** Per-device telemetry over time, downsampled with bounded retention. */
+  telemetryHistory?: TelemetryHistoryStore;
   policies: PolicyService;
   /** Which targeted devices a policy reaches and which it leaves out, with why (apply and diff show it). */
   planTarget: TargetPlanner;

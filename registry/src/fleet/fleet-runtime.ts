@@ -33,6 +33,8 @@ import { createSqliteProgramEventStore } from './program-events/sqlite-program-e
 import { createRolloutRunner } from './rollouts/rollout-runner.js';
 import { createSqliteRolloutStore } from './rollouts/rollout-store.js';
 import { createSqliteFleetStore } from './sqlite-fleet-store.js';
+import { createSqliteTelemetryHistoryStore } from './telemetry-history/sqlite-telemetry-history-store.js';
+import { withTelemetryHistory } from './telemetry-history/with-telemetry-history.js';
 
 export interface FleetRuntimeOptions {
   fleet: string;
@@ -86,7 +88,8 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
   const db = new Database(join(o.dataDir, 'fleet.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  const store = createSqliteFleetStore(db);
+  const telemetryHistory = createSqliteTelemetryHistoryStore(db);
+  const store = withTelemetryHistory(createSqliteFleetStore(db), telemetryHistory);
   const programEvents = createSqliteProgramEventStore(db);
   const edgeKey = await loadOrCreateEdgeKey(o.dataDir);
   // The edge's own key is not among them: it signs rollout waves, bounded by the operators' grants.
@@ -205,6 +208,7 @@ export async function startFleetRuntime(o: FleetRuntimeOptions): Promise<FleetRu
       fleet: o.fleet,
       store,
       programEvents,
+      telemetryHistory,
       policies,
       planTarget: createTargetPlanner(o.catalog, store),
       rollouts,

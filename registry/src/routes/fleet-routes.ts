@@ -13,6 +13,7 @@ import { defineRoute, type RouteSpec } from '../openapi/route-table.js';
 import { issueDeviceCredential } from './device-credential.js';
 import { deviceStateRoutes } from './fleet-device-state.js';
 import { programEventRoutes } from './program-event-routes.js';
+import { telemetryHistoryRoutes } from './telemetry-history-routes.js';
 
 /** A policy at its map-entry bound (sdk POLICY_LIMITS) is ~20 MB of JSON, a third more as base64. */
 export const MAX_POLICY_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -66,6 +67,7 @@ export function fleetRoutes(deps: FleetDeps): RouteSpec[] {
   return [
     ...deviceStateRoutes(deps),
     ...programEventRoutes(deps),
+    ...telemetryHistoryRoutes(deps),
     defineRoute({
       ...base,
       method: 'post',

@@ -85,6 +85,30 @@ const q = (params: Record<string, string | undefined>) => {
   );
   return s.size > 0 ? `?${s}` : '';
 };
+/** GET /v1/fleet/devices/:id/metrics: each series' points, oldest first (`rate` only for counters). */
+export interface MetricHistoryView {
+  device: string;
+  since: string;
+  stepSeconds: number;
+  series: Array<{
+    deployment: string;
+    map: string;
+    name: string;
+    key: string;
+    counter: boolean;
+    points: Array<{
+      at: string;
+      samples: number;
+      avg: number;
+      min: number;
+      max: number;
+      last: number;
+      rate?: number;
+    }>;
+  }>;
+  droppedSeries: number;
+}
+
 const targetQuery = (t: PolicyTarget) => q('device' in t ? { device: t.device } : { group: t.group });
 
 export class FleetClient {
@@ -134,6 +158,17 @@ export class FleetClient {
       `device ${id} events`,
       'GET',
       `/v1/fleet/devices/${encodeURIComponent(id)}/events?limit=${limit}`,
+    );
+  }
+  /** `since` and `step` are durations (30m, 6h, 7d); `since` may also be an RFC 3339 time. */
+  deviceMetrics(
+    id: string,
+    query: { name?: string; since?: string; step?: string } = {},
+  ): Promise<MetricHistoryView> {
+    return this.http.requestJson(
+      `device ${id} metrics`,
+      'GET',
+      `/v1/fleet/devices/${encodeURIComponent(id)}/metrics${q(query)}`,
     );
   }
   currentPolicy(

@@ -21,6 +21,7 @@ const MIGRATIONS = [
      counter INTEGER NOT NULL,
      last_value REAL NOT NULL,
      last_at INTEGER NOT NULL,
+     last_device_at INTEGER,
      UNIQUE (device, deployment, name, key)
    );
    CREATE TABLE telemetry_points (
@@ -60,6 +61,7 @@ interface SeriesRow {
   counter: number;
   last_value: number;
   last_at: number;
+  last_device_at: number | null;
 }
 
 const SWEEP_EVERY_MS = 60_000;
@@ -74,10 +76,10 @@ export function createSqliteTelemetryHistoryStore(
   );
   const countSeries = db.prepare('SELECT count(*) AS n FROM telemetry_series WHERE device = ?');
   const addSeries = db.prepare(
-    'INSERT INTO telemetry_series (device, deployment, name, key, map, counter, last_value, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO telemetry_series (device, deployment, name, key, map, counter, last_value, last_at, last_device_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const moveSeries = db.prepare(
-    'UPDATE telemetry_series SET last_value = ?, last_at = ?, map = ? WHERE id = ?',
+    'UPDATE telemetry_series SET last_value = ?, last_at = ?, last_device_at = ?, map = ? WHERE id = ?',
   );
   const addPoint = db.prepare(
     `INSERT INTO telemetry_points VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
@@ -105,10 +107,13 @@ export function createSqliteTelemetryHistoryStore(
 
   const record = db.transaction((device: string, telemetry: Telemetry, now: number) => {
     let seriesCount = (countSeries.get(device) as { n: number }).n;
+    const read = Date.parse(telemetry.time);
+    const deviceAt = Number.isFinite(read) ? read : null;
     for (const m of telemetry.metrics) {
       let series = findSeries.get(device, m.deployment, m.name, m.key) as SeriesRow | undefined;
       let increase = 0;
       let span = 0;
+      let rawAt = now;
       const counter = m.name.endsWith('_total');
       if (!series) {
         if (seriesCount >= retention.seriesPerDevice) {
@@ -116,17 +121,31 @@ export function createSqliteTelemetryHistoryStore(
           continue;
         }
         seriesCount++;
-        const id = addSeries.run(device, m.deployment, m.name, m.key, m.map, counter ? 1 : 0, m.value, now)
-          .lastInsertRowid as number;
+        const id = addSeries.run(
+          device,
+          m.deployment,
+          m.name,
+          m.key,
+          m.map,
+          counter ? 1 : 0,
+          m.value,
+          now,
+          deviceAt,
+        ).lastInsertRowid as number;
         series = { id } as SeriesRow;
       } else {
         // A counter lower than before was reset (program reloaded): it rose by its whole value since.
         if (counter) increase = m.value >= series.last_value ? m.value - series.last_value : m.value;
-        span = Math.max(0, now - series.last_at);
-        moveSeries.run(m.value, now, m.map, series.id);
+        // Rates over the device's clock (when the map was read), not over delivery jitter; the edge's when it has none.
+        const deviceSpan =
+          deviceAt !== null && series.last_device_at !== null ? deviceAt - series.last_device_at : -1;
+        span = deviceSpan > 0 ? deviceSpan : Math.max(0, now - series.last_at);
+        // Reports a device sent apart can reach the edge in one millisecond: each stays its own raw sample.
+        rawAt = Math.max(now, series.last_at + 1);
+        moveSeries.run(m.value, rawAt, deviceAt, m.map, series.id);
       }
       retention.tiers.forEach((t, tier) => {
-        const at = t.bucketMs === 0 ? now : Math.floor(now / t.bucketMs) * t.bucketMs;
+        const at = t.bucketMs === 0 ? rawAt : Math.floor(now / t.bucketMs) * t.bucketMs;
         addPoint.run(series.id, tier, at, m.value, m.value, m.value, m.value, increase, span);
       });
       pruneRawCount.run(series.id, series.id, retention.rawPerSeries);

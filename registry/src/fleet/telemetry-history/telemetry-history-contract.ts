@@ -69,6 +69,20 @@ export function telemetryHistoryContract(
     assert.equal(gauge?.counter, false);
     assert.equal(gauge?.points[1]?.rate, undefined, 'a gauge has no rate');
     const minute = store.query('d1', { name: 'queue_depth', since: at(-60), stepMs: MIN }, at(61)).series[0];
+    // The device's read times, when it gives them, are what the rate is over (delivery can bunch reports up).
+    const timed = (value: number, s: number) => ({
+      ...report([['b_total', '', value]]),
+      time: at(s).toISOString(),
+    });
+    store.record('d2', timed(0, 0), at(100));
+    store.record('d2', timed(50, 10), at(101));
+    assert.equal(store.query('d2', { since: at(0) }, at(102)).series[0]?.points[1]?.rate, 5);
+    store.record('d2', timed(60, 20), at(101));
+    assert.deepEqual(
+      store.query('d2', { since: at(0) }, at(102)).series[0]?.points.map((p) => p.last),
+      [0, 50, 60],
+      'two reports arriving in one millisecond stay two samples',
+    );
     assert.deepEqual(
       minute?.points.map((p) => [p.at, p.samples, p.avg, p.min, p.max, p.last]),
       [
