@@ -28,6 +28,7 @@ test('credentials are written 0600 and resolved flag > env > file', async () => 
       url: 'http://edge:8080',
       token: 'file-token',
       adminToken: 'file-admin',
+      savedFor: ['http://edge:8080'],
     });
     assert.equal((await resolveRegistry({}, { ...env, BPFLEET_TOKEN: 'env-token' })).token, 'env-token');
     assert.equal(
@@ -35,7 +36,11 @@ test('credentials are written 0600 and resolved flag > env > file', async () => 
       'flag',
     );
     const other = await resolveRegistry({ registry: 'http://other/' }, env);
-    assert.deepEqual(other, { url: 'http://other' }, 'tokens of one registry are never sent to another');
+    assert.deepEqual(
+      other,
+      { url: 'http://other', savedFor: ['http://edge:8080'] },
+      'tokens of one registry are never sent to another',
+    );
     await writeFile(path, '{nope');
     await assert.rejects(
       readCredentials(path),

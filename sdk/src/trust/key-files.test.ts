@@ -92,7 +92,9 @@ describe('writeKeyPair / readPrivateKey / readPublicKey', () => {
     assert.ok(err.message.startsWith(`private key ${junk}:`));
     const pubAsPriv = join(dir, 'odd', 'pub-as.key');
     await writeFile(pubAsPriv, generateKeyPair().publicKeyPem, { mode: 0o600 });
-    assert.equal((await trustErrorOf(() => readPrivateKey(pubAsPriv))).code, 'KEY_INVALID');
+    const pub = await trustErrorOf(() => readPrivateKey(pubAsPriv));
+    assert.equal(pub.code, 'KEY_IS_PUBLIC');
+    assert.match(pub.message, /this is a public key; sign with the private key/);
     assert.equal((await trustErrorOf(() => readPublicKey(files.privateKeyPath))).code, 'KEY_INVALID');
   });
 });
