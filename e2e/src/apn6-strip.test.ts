@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import { freePort, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
+import { insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
 
 const TAG = 'apn';
 const PROGRAM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bpf-programs', 'apn-tagger');

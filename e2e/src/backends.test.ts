@@ -19,9 +19,9 @@ import {
   startRadosgw,
 } from '@bpfleet/registry';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, INDEX_PAYLOAD_TYPE, readPublicKey, verifyDocument } from '@bpfleet/sdk/trust';
 import pg from 'pg';
-import { freePort } from './fixtures/edge-process.js';
 import { countManifest, signedPackage, standInObject } from './fixtures/test-packages.js';
 
 const CLI = fileURLToPath(new URL('../../sdk/dist/cli/main.js', import.meta.url));

@@ -10,9 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { issueSecret, renderDynsecConfig, renderMosquittoConf } from '@bpfleet/registry';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, writeKeyPair } from '@bpfleet/sdk/trust';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type EdgeProcess, freePort, startEdgeProcess } from './fixtures/edge-process.js';
+import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 
 const FLEET = 'hab';
 const MB = 1024 * 1024;

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { DeviceSummary } from '@bpfleet/sdk';
+import { until } from '@bpfleet/sdk/test-kit';
 import { type EdgeDevice, startEdgeDevice } from './fixtures/edge-device.js';
 import { agentGauge, pinsUnder, programMetrics, xdpPrograms } from './fixtures/kernel-state.js';
 import { compileProgram, countManifest } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 const GROUP = 'edge';
 let d: EdgeDevice;

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic, type ProgramReport } from '@bpfleet/sdk/protocol';
 import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
 import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
 import { writeDeviceAgentConfig } from './fixtures/device-agent-config.js';
@@ -25,7 +26,6 @@ import {
   type SignedPackage,
   signedPackage,
 } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 const FLEET = 'home';
 const DEVICE = 'cpe-1';

@@ -13,13 +13,13 @@ import { promisify } from 'node:util';
 import { compileTestObject } from '@bpfleet/agent';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
 import { writeDeviceAgentConfig } from './fixtures/device-agent-config.js';
 import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-network.js';
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { arch, signedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 import { preparePublisher } from './quickstart/publishing.js';
 
 const TAG = 'evs';

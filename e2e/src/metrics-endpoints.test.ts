@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { until } from '@bpfleet/sdk/test-kit';
 import { pinsUnder } from './fixtures/kernel-state.js';
-import { until } from './fixtures/until.js';
 import { type PublishedDevice, startPublishedDevice } from './truth/published-device.js';
 
 const LIBRARY = fileURLToPath(new URL('../../bpf-programs', import.meta.url));

@@ -11,9 +11,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { packArchive, unpackArchive } from '@bpfleet/sdk/archive';
 import type { Manifest } from '@bpfleet/sdk/manifest';
+import { until } from '@bpfleet/sdk/test-kit';
 import { xdpPrograms } from './fixtures/kernel-state.js';
 import { buildPackage } from './fixtures/package-build.js';
-import { until } from './fixtures/until.js';
 import { type PublishedDevice, startPublishedDevice } from './truth/published-device.js';
 
 const LIBRARY = fileURLToPath(new URL('../../bpf-programs/xdp-firewall', import.meta.url));

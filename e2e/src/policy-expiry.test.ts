@@ -6,10 +6,10 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceSummary } from '@bpfleet/sdk';
 import type { Policy } from '@bpfleet/sdk/policy';
+import { until } from '@bpfleet/sdk/test-kit';
 import { type DeviceEvent, type EdgeDevice, startEdgeDevice } from './fixtures/edge-device.js';
 import { pinsUnder, xdpPrograms } from './fixtures/kernel-state.js';
 import { compileProgram, countManifest, type SignedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 let d: EdgeDevice;
 let pkg: SignedPackage;

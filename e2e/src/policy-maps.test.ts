@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { libraryProgram } from '@bpfleet/agent';
 import { type Policy, type PolicyMapEntry, readPolicyPayload, signPolicy } from '@bpfleet/sdk/policy';
+import { until } from '@bpfleet/sdk/test-kit';
 import { type SerializedBundle, toSigningKey } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import { type EdgeDevice, startEdgeDevice } from './fixtures/edge-device.js';
 import { programMapEntries, xdpPrograms } from './fixtures/kernel-state.js';
 import type { SignedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 let d: EdgeDevice;
 let pkg: SignedPackage;

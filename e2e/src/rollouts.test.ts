@@ -10,10 +10,10 @@ import { type Simulation, startSimulation } from '@bpfleet/agent';
 import type { RolloutView } from '@bpfleet/sdk';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { countManifest, signedPackage, standInObject } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 const FLEET = 'rollouts';
 const OLD = '1.0.0';

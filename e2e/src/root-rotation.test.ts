@@ -14,6 +14,7 @@ import type { Manifest } from '@bpfleet/sdk/manifest';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
 import { rootTopic } from '@bpfleet/sdk/protocol';
 import type { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, type KeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
@@ -22,7 +23,6 @@ import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-netwo
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { xdpPrograms } from './fixtures/kernel-state.js';
 import { signedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 import { preparePublisher } from './quickstart/publishing.js';
 
 const TAG = 'rta';

@@ -17,6 +17,7 @@ import {
   type RegistryClient,
   signChannelChange,
 } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
@@ -25,7 +26,6 @@ import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-netwo
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { xdpPrograms } from './fixtures/kernel-state.js';
 import { compileProgram, countManifest, signedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 import { preparePublisher } from './quickstart/publishing.js';
 
 const TAG = 'hcc';

@@ -11,13 +11,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey } from '@bpfleet/sdk/trust';
 import { stringify } from 'yaml';
 import { type EdgeRegistry, startEdgeRegistry } from './fixtures/edge-registry.js';
 import { type FleetEdge, startFleetEdge } from './fixtures/fleet-edge.js';
 import { moveSigned } from './fixtures/signed-channel.js';
 import { countManifest, signedPackage, standInObject } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 
 const N = 100;
 const FLEET = 'sims';

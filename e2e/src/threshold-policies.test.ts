@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { DeviceSummary } from '@bpfleet/sdk';
 import { type Policy, readPolicyPayload, signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic, groupDesiredTopic } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, type KeyPair, readPrivateKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import { type AgentProcess, spawnAgent } from './fixtures/agent-process.js';
@@ -20,7 +21,6 @@ import { createDeviceNetwork, type DeviceNetwork } from './fixtures/device-netwo
 import { type EdgeProcess, startEdgeProcess } from './fixtures/edge-process.js';
 import { xdpPrograms } from './fixtures/kernel-state.js';
 import { compileProgram, countManifest, signedPackage } from './fixtures/test-packages.js';
-import { until } from './fixtures/until.js';
 import { preparePublisher } from './quickstart/publishing.js';
 
 const TAG = 'thp';

@@ -18,13 +18,13 @@ import {
   renderDynsecConfig,
   renderMosquittoConf,
 } from '@bpfleet/registry';
+import { freePort, until } from '@bpfleet/sdk/test-kit';
 import mqtt from 'mqtt';
 import { parse as parseYaml } from 'yaml';
 import type { AgentProcess } from './fixtures/agent-process.js';
-import { type EdgeProcess, freePort } from './fixtures/edge-process.js';
+import type { EdgeProcess } from './fixtures/edge-process.js';
 import { xdpPrograms } from './fixtures/kernel-state.js';
 import { createTlsFleet, type TlsFleet } from './fixtures/tls-fleet.js';
-import { until } from './fixtures/until.js';
 
 let w: TlsFleet;
 let edge: EdgeProcess;

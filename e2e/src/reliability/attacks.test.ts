@@ -14,6 +14,7 @@ import { packArchive, unpackArchive } from '@bpfleet/sdk/archive';
 import { sha256Digest } from '@bpfleet/sdk/digest';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import {
   generateKeyPair,
   INDEX_PAYLOAD_TYPE,
@@ -25,7 +26,6 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { linksRunning, pinsUnder, xdpPrograms } from '../fixtures/kernel-state.js';
 import { arch, compileProgram, countManifest } from '../fixtures/test-packages.js';
-import { until } from '../fixtures/until.js';
 import { type AttackerMirror, startAttackerMirror } from './attacker-mirror.js';
 import {
   DEVICE,

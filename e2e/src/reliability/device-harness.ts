@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
 import { deviceTopic, type ProgramReport } from '@bpfleet/sdk/protocol';
 import { createRegistryClient, type RegistryClient } from '@bpfleet/sdk/registry-client';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, type KeyPair, toSigningKey } from '@bpfleet/sdk/trust';
 import { type AgentProcess, spawnAgent } from '../fixtures/agent-process.js';
 import { writeDeviceAgentConfig } from '../fixtures/device-agent-config.js';
@@ -22,7 +23,6 @@ import {
   type SignedPackage,
   signedPackage,
 } from '../fixtures/test-packages.js';
-import { until } from '../fixtures/until.js';
 
 export const FLEET = 'rel';
 export const DEVICE = 'dev-1';

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '@bpfleet/sdk/test-kit';
 import { reliabilityRuns } from '@bpfleet/sdk/testing/reliability-runs';
 import { agentGauge } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { type DeviceHarness, startDeviceHarness, type Wanted } from './device-harness.js';
 
 // The issue's suites: 5 s and 60 s in `npm test`, 300 s added in the long one.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { until } from '../fixtures/until.js';
+import { until } from '@bpfleet/sdk/test-kit';
 import { cgroupPrograms, programsNamed, xdpOn } from './kernel-view.js';
 import { cgroup2Root, type TruthDevice } from './truth-device.js';
 import { ATTACH_TYPES, attachTypePackage, pingsPackage } from './truth-packages.js';

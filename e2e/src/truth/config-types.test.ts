@@ -8,8 +8,8 @@ import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { until } from '@bpfleet/sdk/test-kit';
 import { xdpPrograms } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { rodataOf } from './kernel-rodata.js';
 import { type PublishedDevice, startPublishedDevice } from './published-device.js';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '@bpfleet/sdk/test-kit';
 import { pinsUnder } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { xdpOn } from './kernel-view.js';
 import type { TruthDevice } from './truth-device.js';
 import { pingsPackage } from './truth-packages.js';

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Manifest } from '@bpfleet/sdk/manifest';
+import { until } from '@bpfleet/sdk/test-kit';
 import { buildPackage } from '../fixtures/package-build.js';
 import { arch } from '../fixtures/test-packages.js';
-import { until } from '../fixtures/until.js';
 import { kernelLinks, programsNamed } from './kernel-view.js';
 import { type PublishedDevice, startPublishedDevice } from './published-device.js';
 

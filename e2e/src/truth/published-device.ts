@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceSummary } from '@bpfleet/sdk';
 import { type Policy, signPolicy } from '@bpfleet/sdk/policy';
+import { until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import { type AgentProcess, spawnAgent } from '../fixtures/agent-process.js';
 import { writeDeviceAgentConfig } from '../fixtures/device-agent-config.js';
 import { createDeviceNetwork, type DeviceNetwork } from '../fixtures/device-network.js';
 import { type EdgeProcess, startEdgeProcess } from '../fixtures/edge-process.js';
-import { until } from '../fixtures/until.js';
 import {
   preparePublisher,
   publishSigned,

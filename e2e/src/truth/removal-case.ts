@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { until } from '@bpfleet/sdk/test-kit';
 import { pinsUnder } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { heldBy, kernelLinks, kernelMapIds, kernelPrograms, programsNamed } from './kernel-view.js';
 import type { PolicyPrograms, TruthDevice } from './truth-device.js';
 import { ATTACH_TYPES, attachTypePackage, pingsPackage } from './truth-packages.js';

@@ -2,8 +2,8 @@
 // kernel sees a program at every sample) and leaves nothing of the old id behind.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import { until } from '@bpfleet/sdk/test-kit';
 import { pinsUnder } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { kernelLinks, kernelPrograms, xdpOn } from './kernel-view.js';
 import type { TruthDevice } from './truth-device.js';
 import { pingsPackage } from './truth-packages.js';

@@ -14,8 +14,8 @@ import { testObjectArch as arch } from '@bpfleet/agent';
 import { packArchive } from '@bpfleet/sdk/archive';
 import type { Manifest } from '@bpfleet/sdk/manifest';
 import { deviceTopic } from '@bpfleet/sdk/protocol';
+import { until } from '@bpfleet/sdk/test-kit';
 import { xdpPrograms } from '../fixtures/kernel-state.js';
-import { until } from '../fixtures/until.js';
 import { type PublishedDevice, startPublishedDevice } from './published-device.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
