@@ -94,8 +94,45 @@ function setupGtpu(coll) {
   };
   const downlink = udpFrame();
   Buffer.from([198, 18, 20, 5]).copy(downlink, 30);
+  // The IPv6 transport: UE 198.18.20.6 tunnelled to gNB 2001:db8::2 (TEID 0x201), and a G-PDU that came over IPv6.
+  const dl6 = Buffer.alloc(28);
+  dl6.writeUInt32LE(0x201, 0);
+  Buffer.from('20010db8000000000000000000000002', 'hex').copy(dl6, 4);
+  dl6.writeUInt32LE(3, 20);
+  coll.map('downlink_v6_tunnels').update(Buffer.from([198, 18, 20, 6]), dl6);
+  const downlink6 = udpFrame();
+  Buffer.from([198, 18, 20, 6]).copy(downlink6, 30);
+  const uplink6 = (() => {
+    const inner = udpFrame().subarray(14);
+    const h = Buffer.alloc(14 + 40 + 8 + 8);
+    Buffer.from('02000000000202000000000186dd60', 'hex').copy(h, 0);
+    h.writeUInt16BE(16 + inner.length, 18);
+    h[20] = 17;
+    h[21] = 64;
+    Buffer.from('20010db8000000000000000000000002', 'hex').copy(h, 22);
+    Buffer.from('20010db8000000000000000000000001', 'hex').copy(h, 38);
+    h.writeUInt16BE(2152, 54);
+    h.writeUInt16BE(2152, 56);
+    h.writeUInt16BE(16 + inner.length, 58);
+    Buffer.from([0x30, 0xff, 0, inner.length, 0, 0, 1, 0]).copy(h, 62);
+    return Buffer.concat([h, inner]);
+  })();
   return {
     cases: [
+      {
+        baseline: 'xdp',
+        key: 'gtpuDecap6',
+        name: 'gtpu-lite uplink decap over IPv6 (known TEID)',
+        frame: uplink6,
+        retval: 2,
+      },
+      {
+        baseline: 'xdp',
+        key: 'gtpuEncap6',
+        name: 'gtpu-lite downlink encap over IPv6, UDP checksum (known UE)',
+        frame: downlink6,
+        retval: 2,
+      },
       {
         baseline: 'xdp',
         key: 'gtpuDecap',
@@ -178,11 +215,29 @@ async function singleShots(baselines, setupCases) {
   });
 }
 
-/** int-telemetry: the source stamping a UDP frame, and the sink stripping a stamped one. */
+/** A UDP datagram over IPv6 (2001:db8::1 → ::2, port 9000, 10 payload bytes; checksum not checked on this path). */
+function udp6Frame() {
+  const f = Buffer.alloc(14 + 40 + 8 + 10);
+  Buffer.from('020000000002020000000001', 'hex').copy(f, 0);
+  f.writeUInt16BE(0x86dd, 12);
+  f[14] = 0x60;
+  f.writeUInt16BE(18, 18);
+  f[20] = 17;
+  f[21] = 64;
+  Buffer.from('20010db8000000000000000000000001', 'hex').copy(f, 22);
+  Buffer.from('20010db8000000000000000000000002', 'hex').copy(f, 38);
+  f.writeUInt16BE(40000, 54);
+  f.writeUInt16BE(9000, 56);
+  f.writeUInt16BE(18, 58);
+  return f;
+}
+
+/** int-telemetry: the source stamping a UDP frame, and the sink stripping a stamped one (IPv4, then IPv6). */
 function intCases(coll) {
   const source = coll.program('int_source');
   const sink = coll.program('int_sink');
   const stamped = Buffer.from(testRun(source, udpFrame()).dataOut);
+  const stamped6 = Buffer.from(testRun(source, udp6Frame()).dataOut);
   return [
     {
       key: 'intSource',
@@ -196,6 +251,22 @@ function intCases(coll) {
       key: 'intSink',
       name: 'int-telemetry sink (strip, record)',
       frame: stamped,
+      retval: -1,
+      prog: sink,
+      baseline: 'skb',
+    },
+    {
+      key: 'intSource6',
+      name: 'int-telemetry source, IPv6 (Destination Options stamp)',
+      frame: udp6Frame(),
+      retval: -1,
+      prog: source,
+      baseline: 'skb',
+    },
+    {
+      key: 'intSink6',
+      name: 'int-telemetry sink, IPv6 (strip, record)',
+      frame: stamped6,
       retval: -1,
       prog: sink,
       baseline: 'skb',
@@ -335,13 +406,19 @@ try {
     throw new Error('apn-tagger (untagged app) tagged the benchmark packet: it measured tagging');
   if (testRun(progs.apnUntagged, frame).dataOut[15] !== 0)
     throw new Error('apn-tagger (untagged app) rewrote TOS: it measured tagging');
-  // int_stats: INT_STAMPED 0, INT_STRIPPED 2; the source ran once more to make the sink's stamped frame.
+  // int_stats (IPv4 and IPv6 together): INT_STAMPED 0, INT_STRIPPED 2; the source ran once more per family to make
+  // the sink's stamped frames. rx_flows6 holds the one IPv6 flow only if the IPv6 path ran.
   expectCount(
     'int-telemetry source, INT_STAMPED',
     perCpuSum(int.map('int_stats'), 0),
-    ROUNDS * SINGLE_SHOTS + 1,
+    2 * ROUNDS * SINGLE_SHOTS + 2,
   );
-  expectCount('int-telemetry sink, INT_STRIPPED', perCpuSum(int.map('int_stats'), 2), ROUNDS * SINGLE_SHOTS);
+  expectCount(
+    'int-telemetry sink, INT_STRIPPED',
+    perCpuSum(int.map('int_stats'), 2),
+    2 * ROUNDS * SINGLE_SHOTS,
+  );
+  if (int.map('rx_flows6').keys().length !== 1) throw new Error('int-telemetry sink recorded no IPv6 flow');
   // dns_stats: DNS_QUERIES 0, DNS_MALFORMED 3.
   expectCount('dns-observer, a DNS query: DNS_QUERIES', perCpuSum(dnsQuery.map('dns_stats'), 0), runs);
   expectCount('dns-observer, other UDP: DNS_QUERIES', perCpuSum(dnsOther.map('dns_stats'), 0), 0);
