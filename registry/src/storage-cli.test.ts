@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from './broker/testing/mosquitto-process.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import { runEdge } from './testing/edge-launcher.js';
 
 let dir: string;

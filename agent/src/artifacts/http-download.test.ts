@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256Digest } from '@bpfleet/sdk/digest';
 import { BpfleetError } from '@bpfleet/sdk/errors';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import { silentLogger } from '../logger.js';
-import { freePort } from '../testing/brokers.js';
 import { ArtifactCache } from './artifact-cache.js';
 import { downloadBlob } from './http-download.js';
 

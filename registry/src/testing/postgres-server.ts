@@ -4,8 +4,8 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import pg from 'pg';
-import { freePort } from '../broker/testing/mosquitto-process.js';
 
 export interface PostgresServer {
   /** A superuser URL for the `postgres` database (trust auth on loopback). */

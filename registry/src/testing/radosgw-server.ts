@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../broker/testing/mosquitto-process.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
 
 export interface RadosgwServer {
   /** The S3 endpoint, e.g. http://127.0.0.1:PORT. */

@@ -1,10 +1,11 @@
 // Starts a real mosquitto for tests on a free loopback port, with bpfleet's dynamic-security config (or ACL files).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import type { BrokerIdentity } from '../access-policy.js';
 import { usernameOf } from '../credentials.js';
 import { mosquittoPasswordLine, renderMosquittoAcl, renderMosquittoConf } from '../mosquitto-config.js';
@@ -25,15 +26,6 @@ export interface MosquittoTestOptions {
   maxPacketBytes?: number;
   /** A device-certificate listener too: the device CA and the broker's certificate and key (PEM). */
   tls?: { ca: string; cert: string; key: string };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
