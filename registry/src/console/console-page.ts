@@ -8,6 +8,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <link rel="stylesheet" href="console/console.css">
 <script type="module" src="console/console.js"></script>
 <script type="module" src="console/console-events.js"></script>
+<script type="module" src="console/console-metrics.js"></script>
 </head>
 <body>
 <header>
@@ -75,6 +76,18 @@ export const CONSOLE_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
       <p id="counters-empty" class="empty" hidden>No telemetry yet — counters appear when a device reports program metrics.</p>
+    </section>
+
+    <section aria-labelledby="h-history">
+      <h2 id="h-history">Telemetry, last hour</h2>
+      <table id="history" aria-labelledby="h-history" hidden>
+        <thead><tr>
+          <th scope="col">Device</th><th scope="col">Program</th><th scope="col">Metric</th>
+          <th scope="col">Key</th><th scope="col" class="num">Now</th><th scope="col">Rate or average</th>
+        </tr></thead>
+        <tbody></tbody>
+      </table>
+      <p id="history-empty" class="empty">No telemetry history yet — it builds up as devices report program metrics.</p>
     </section>
 
     <section aria-labelledby="h-program-events">

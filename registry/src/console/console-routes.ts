@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import type { AppEnv } from '../middleware/app-env.js';
 import { etagMatches } from '../routes/http-range.js';
 import { CONSOLE_EVENTS_JS } from './console-events-script.js';
+import { CONSOLE_METRICS_JS } from './console-metrics-script.js';
 import { CONSOLE_HTML } from './console-page.js';
 import { CONSOLE_JS } from './console-script.js';
 import { CONSOLE_CSS } from './console-style.js';
@@ -42,6 +43,7 @@ export function mountConsole(app: Hono<AppEnv>): void {
     [`${CONSOLE_PATH}/console.css`, asset(CONSOLE_CSS, 'text/css; charset=utf-8')],
     [`${CONSOLE_PATH}/console.js`, asset(CONSOLE_JS, 'text/javascript; charset=utf-8')],
     [`${CONSOLE_PATH}/console-events.js`, asset(CONSOLE_EVENTS_JS, 'text/javascript; charset=utf-8')],
+    [`${CONSOLE_PATH}/console-metrics.js`, asset(CONSOLE_METRICS_JS, 'text/javascript; charset=utf-8')],
   ];
   for (const [path, a] of assets) {
     app.get(path, (c) => {
