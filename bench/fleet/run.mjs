@@ -20,7 +20,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg, release, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +36,7 @@ import { sha256Digest } from '@bpfleet/sdk/digest';
 import { writeBpfObject } from '@bpfleet/sdk/elf';
 import { signPolicy } from '@bpfleet/sdk/policy';
 import { createRegistryClient } from '@bpfleet/sdk/registry-client';
+import { freePort, until } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, signPackage, toSigningKey, writeKeyPair } from '@bpfleet/sdk/trust';
 import Database from 'better-sqlite3';
 import { writeResult } from '../result-file.mjs';
@@ -98,14 +98,6 @@ function waitFor(child, pattern, what, ms = 60_000) {
     });
   });
 }
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU seconds (user+system) and resident memory of a process, from /proc. */
 async function usage(pid) {
@@ -117,20 +109,6 @@ async function usage(pid) {
     rssMb: kb('VmRSS') / 1024,
     hwmMb: kb('VmHWM') / 1024,
   };
-}
-
-async function until(check, what, ms, everyMs = 200) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      // A read of the edge's database can meet a busy WAL (SQLITE_BUSY): that is not the end of the wait.
-      if (!/BUSY|LOCKED/.test(String(err?.code))) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 /** One run: broker + edge + simulators for `n` devices; returns convergence times and process usage. */
@@ -329,7 +307,7 @@ async function runOnce(brokerKind, n) {
     // Read the edge's own database (read-only) rather than ask its API, so watching does not load the edge.
     const db = new Database(join(work, 'edge', 'fleet.db'), { readonly: true, fileMustExist: true });
     const online = db.prepare("SELECT count(*) AS c FROM fleet_devices WHERE presence = 'online'");
-    await until(() => online.get().c === n, `${n} devices online`, 300_000).catch((err) => {
+    await until(() => online.get().c === n, `${n} devices online`, 300_000, undefined, 200).catch((err) => {
       throw new Error(
         `${err.message} (${online.get().c} are); simulators said:\n${sims.map((s) => s.tail.slice(-1500)).join('\n')}`,
       );
@@ -389,7 +367,7 @@ async function runOnce(brokerKind, n) {
     );
     let converged = true;
     const wait = Number(process.env.BENCH_FLEET_WAIT_S ?? 0) * 1000 || Math.max(180_000, n * 60);
-    await until(() => count.get().c >= n, `${n} devices ATTACHED`, wait, 500).catch((err) => {
+    await until(() => count.get().c >= n, `${n} devices ATTACHED`, wait, undefined, 500).catch((err) => {
       process.stderr.write(`  ${err.message}\n`);
       converged = false;
     });

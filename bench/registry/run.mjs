@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { sha256Digest } from '@bpfleet/sdk/digest';
 import { writeBpfObject } from '@bpfleet/sdk/elf';
 import { exampleManifestJson, manifestDigest } from '@bpfleet/sdk/manifest';
 import { RegistryClient } from '@bpfleet/sdk/registry-client';
+import { freePort } from '@bpfleet/sdk/test-kit';
 import { generateKeyPair, signPackage, toSigningKey } from '@bpfleet/sdk/trust';
 import { writeResult } from '../result-file.mjs';
 
@@ -56,15 +56,6 @@ function waitForLine(child, pattern, what) {
       out += c;
     });
     child.on('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${out}`)));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
   });
 }
 
