@@ -419,6 +419,17 @@ try {
     2 * ROUNDS * SINGLE_SHOTS,
   );
   if (int.map('rx_flows6').keys().length !== 1) throw new Error('int-telemetry sink recorded no IPv6 flow');
+  // gtpu-lite sessions: 1 counts both uplink decaps (IPv4 and IPv6), 3 only the downlink tunnelled over IPv6.
+  expectCount(
+    'gtpu-lite uplink decap (IPv4 and IPv6), session 1 ul_packets',
+    perCpuSum(gtpu.map('sessions'), 1),
+    2 * ROUNDS * SINGLE_SHOTS,
+  );
+  expectCount(
+    'gtpu-lite downlink encap over IPv6, session 3 dl_packets',
+    perCpuSum(gtpu.map('sessions'), 3, 16),
+    ROUNDS * SINGLE_SHOTS,
+  );
   // dns_stats: DNS_QUERIES 0, DNS_MALFORMED 3.
   expectCount('dns-observer, a DNS query: DNS_QUERIES', perCpuSum(dnsQuery.map('dns_stats'), 0), runs);
   expectCount('dns-observer, other UDP: DNS_QUERIES', perCpuSum(dnsOther.map('dns_stats'), 0), 0);
