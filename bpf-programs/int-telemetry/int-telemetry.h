@@ -79,7 +79,7 @@ enum int_stat {
   INT_SKIPPED = 1,       /* source: matched but not stampable (options, fragment, GSO) or no room */
   INT_STRIPPED = 2,      /* sink: shim removed */
   INT_SINK_BAD = 3,      /* sink: shim of an unknown version or truncated: dropped */
-  INT_SKIPPED_MTU = 4,   /* source (IPv6): the extension header would take the packet past the MTU */
+  INT_SKIPPED_MTU = 4,   /* source: the shim or extension header would take the packet past the MTU */
   INT_STAT_COUNT = 5,
 };
 

@@ -53,7 +53,7 @@ static __always_inline int stamp6(struct __sk_buff *skb)
     bump(&int_stats, INT_SKIPPED);
     return TCX_NEXT;
   }
-  /* Too big with 24 more bytes: it leaves as it is, counted (a sequence number is not spent on it). */
+  /* Too big with 24 more bytes (bpf_skb_adjust_room no longer checks the MTU): it leaves as it is, counted. */
   if (bpf_check_mtu(skb, 0, &mtu_len, sizeof(ext), 0)) {
     bump(&int_stats, INT_SKIPPED_MTU);
     return TCX_NEXT;

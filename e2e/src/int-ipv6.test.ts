@@ -64,7 +64,7 @@ function taiNs(): bigint {
   );
 }
 
-if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 5)) {
+if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
   const peer = `${TAG}-b-${process.pid}`;
   const out = `${TAG}6o${process.pid % 100000}`;
   const inn = `${TAG}6i${process.pid % 100000}`;
@@ -260,38 +260,5 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 5)) {
     assert.equal(stat(sink, STRIPPED), stripped, 'nothing stripped');
     // The skip-if-unknown option reaches the socket through the stack untouched by int_sink; version 9 never does.
     assert.deepEqual(received, ['scapy-8']);
-  });
-
-  test('source and sink on the loopback: the stack delivers every datagram whole, the sink sees no loss', async () => {
-    // Discard-if-unknown option: a datagram reaches the socket only through the sink's strip.
-    const pair = await loadCollection(object, { config: { int6_option: OPTION_DISCARD } });
-    colls.push(pair);
-    links.push(
-      await pair.program('int_source').attach({ kind: 'tcx', interface: 'lo', direction: 'egress' }),
-    );
-    links.push(await pair.program('int_sink').attach({ kind: 'tcx', interface: 'lo', direction: 'ingress' }));
-    const loPort = await freePort();
-    const got: string[] = [];
-    const lo = createSocket('udp6');
-    lo.on('message', (m) => got.push(m.toString('latin1')));
-    await new Promise<void>((resolve) => lo.bind(loPort, '::1', resolve));
-    try {
-      const script = `const s=require('node:dgram').createSocket('udp6');let n=0;const next=(e)=>{if(e)throw e;n<20?s.send('loop-'+n++,${loPort},'::1',next):s.close()};next();`;
-      sh(process.execPath, ['-e', script]);
-      await delay(300);
-    } finally {
-      lo.close();
-    }
-    assert.deepEqual(
-      got,
-      Array.from({ length: 20 }, (_, i) => `loop-${i}`),
-    );
-    assert.equal(stat(pair, STAMPED), 20n);
-    assert.equal(stat(pair, STRIPPED), 20n);
-    const [rx] = flowsTo(pair, 'rx_flows6', loPort);
-    assert.deepEqual(
-      [rx?.readBigUInt64LE(0), rx?.readBigUInt64LE(8), rx?.readBigUInt64LE(16)],
-      [20n, 0n, 0n],
-    );
   });
 }
