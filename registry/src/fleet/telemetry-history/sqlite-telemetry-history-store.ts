@@ -166,10 +166,12 @@ export function createSqliteTelemetryHistoryStore(
       const tier = q.stepMs === undefined || fitting.length === 0 ? candidates[0]! : fitting.at(-1)!;
       const stepMs = Math.max(q.stepMs ?? 0, tier.bucketMs);
       const from = Math.max(q.since.getTime(), now.getTime() - tier.keepMs);
+      // CROSS JOIN keeps the device's series as the outer loop: left to itself SQLite walked the (tier, at) index
+      // over every device's points (0.7 s per query at 1,000 devices instead of milliseconds).
       const rows = db
         .prepare(
           `SELECT s.deployment, s.map, s.name, s.key, s.counter, p.* FROM telemetry_series s
-           JOIN telemetry_points p ON p.series = s.id
+           CROSS JOIN telemetry_points p ON p.series = s.id
            WHERE s.device = ? ${q.name ? 'AND s.name = ?' : ''} AND p.tier = ? AND p.at >= ?
            ORDER BY s.deployment, s.name, s.key, p.at`,
         )
