@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* A GTP-U fast path: decapsulates uplink G-PDUs of known TEIDs (outer IPv4 or IPv6), encapsulates downlink IPv4 to
- * known UEs over IPv4 or IPv6. */
+/* A GTP-U fast path: decapsulates uplink G-PDUs of known TEIDs (outer IPv4 or IPv6), encapsulates downlink to known
+ * UEs: IPv4 over IPv4 or IPv6, IPv6 over IPv6. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "gtpu-lite.h"
+#include "gtpu-counters.h"
 #include "gtpu-csum.h"
 #include "gtpu-decap.h"
 #include "gtpu-encap.h"
@@ -16,7 +17,7 @@ const volatile __u32 n3_address = 0;
 /* Send encapsulated downlink back out of the interface it came in on (one-armed UPF), MACs swapped;
  * false hands it to the kernel to route. */
 const volatile bool downlink_tx = false;
-/* This host's IPv6 N3 address: the outer source of downlink tunnels to gNBs in downlink_v6_tunnels. */
+/* This host's IPv6 N3 address: the outer source of downlink tunnels over IPv6. */
 const volatile __u8 n3_address6[16] = {};
 /* The largest outer IPv6 packet the N3 path carries: IPv6 routers never fragment, so bigger stays unencapsulated. */
 const volatile __u32 n3_mtu = 1500;
@@ -43,49 +44,13 @@ struct {
   __type(value, struct gtpu_downlink6);
 } downlink_v6_tunnels SEC(".maps");
 
+/* IPv6 UEs: tunnelled over IPv6 only. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 65536);
-  __type(key, __u32);
-  __type(value, struct gtpu_counters);
-} sessions SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, STAT_COUNT);
-  __type(key, __u32);
-  __type(value, struct gtpu_stat_count);
-} stats SEC(".maps");
-
-static __always_inline int count(enum gtpu_stat stat, int action)
-{
-  __u32 key = stat;
-  struct gtpu_stat_count *c = bpf_map_lookup_elem(&stats, &key);
-
-  if (c)
-    c->packets++;
-  return action;
-}
-
-static __always_inline void count_session(__u32 session, bool uplink, __u64 bytes)
-{
-  struct gtpu_counters *c, zero = {};
-
-  c = bpf_map_lookup_elem(&sessions, &session);
-  if (!c) {
-    bpf_map_update_elem(&sessions, &session, &zero, BPF_NOEXIST);
-    c = bpf_map_lookup_elem(&sessions, &session);
-    if (!c)
-      return;
-  }
-  if (uplink) {
-    c->ul_packets++;
-    c->ul_bytes += bytes;
-  } else {
-    c->dl_packets++;
-    c->dl_bytes += bytes;
-  }
-}
+  __type(key, __u8[16]);
+  __type(value, struct gtpu_downlink6);
+} downlink_ues6 SEC(".maps");
 
 /* Uplink: strip outer IPv4 or IPv6/UDP/GTP-U (with its extension headers) and pass the inner packet on. */
 static __always_inline int uplink(struct xdp_md *ctx, __u32 outer_len)
@@ -180,33 +145,27 @@ static __always_inline int downlink(struct xdp_md *ctx, struct gtpu_downlink *dl
   return count(STAT_ENCAP, downlink_tx ? XDP_TX : XDP_PASS);
 }
 
-/* Downlink over IPv6: the same GTP-U header behind an outer IPv6/UDP header, the UDP checksum computed. */
-static __always_inline int downlink6(struct xdp_md *ctx, struct gtpu_downlink6 *dl)
+/* Downlink over IPv6: the same GTP-U header behind an outer IPv6/UDP header, the UDP checksum computed; the inner
+ * packet (IPv4 or IPv6) is `inner_len` bytes, its DSCP/ECN `tos`. */
+static __always_inline int downlink6(struct xdp_md *ctx, struct gtpu_downlink6 *dl, __u32 inner_len, __u8 tos)
 {
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   int room = sizeof(struct ipv6hdr) + sizeof(struct udphdr) + sizeof(struct gtpu_hdr);
-  struct iphdr *inner = data + sizeof(struct ethhdr);
   struct gtpu_hdr *gtp;
   struct ipv6hdr *ip6;
   struct ethhdr *eth;
   struct udphdr *udp;
   __u32 udp_len;
-  __u16 inner_len;
-  __u8 tos;
 
-  if ((void *)(inner + 1) > data_end)
-    return count(STAT_MALFORMED, XDP_DROP);
-  inner_len = bpf_ntohs(inner->tot_len);
-  /* The checksum covers the whole inner packet, so all of it must be here. */
-  if ((void *)inner + inner_len > data_end)
-    return count(STAT_MALFORMED, XDP_DROP);
-  tos = inner->tos;
   if (dl->qfi)
     room += sizeof(struct gtpu_opt) + 4;
   udp_len = room - sizeof(struct ipv6hdr) + inner_len;
   if (room + inner_len > n3_mtu || udp_len > GTPU_CSUM_MAX)
     return count(STAT_TOO_BIG, XDP_PASS);
+  /* The checksum covers the whole inner packet, so all of it must be here. */
+  if (data + sizeof(struct ethhdr) + inner_len > data_end)
+    return count(STAT_MALFORMED, XDP_DROP);
   if (open_room(ctx, room, downlink_tx))
     return count(STAT_MALFORMED, XDP_DROP);
   data = (void *)(long)ctx->data;
@@ -227,19 +186,24 @@ static __always_inline int downlink6(struct xdp_md *ctx, struct gtpu_downlink6 *
   return count(STAT_ENCAP, downlink_tx ? XDP_TX : XDP_PASS);
 }
 
-/* IPv6: only tunnels arrive over it (UDP straight after the fixed header; extension headers are not walked). */
+/* IPv6: tunnels (UDP straight after the fixed header; extension headers are not walked) and downlink to IPv6 UEs. */
 static __always_inline int ipv6_in(struct xdp_md *ctx)
 {
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
   struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
   struct udphdr *udp = (void *)(ip6 + 1);
+  struct gtpu_downlink6 *dl;
 
-  if ((void *)(udp + 1) > data_end)
-    return count(STAT_PASS_OTHER, XDP_PASS);
-  if (ip6->nexthdr != IPPROTO_UDP || udp->dest != bpf_htons(GTPU_PORT))
-    return count(STAT_PASS_OTHER, XDP_PASS);
-  return uplink(ctx, sizeof(*ip6) + sizeof(*udp));
+  if ((void *)(ip6 + 1) > data_end)
+    return count(STAT_MALFORMED, XDP_DROP);
+  if (ip6->nexthdr == IPPROTO_UDP && (void *)(udp + 1) <= data_end && udp->dest == bpf_htons(GTPU_PORT))
+    return uplink(ctx, sizeof(*ip6) + sizeof(*udp));
+  dl = bpf_map_lookup_elem(&downlink_ues6, &ip6->daddr);
+  if (dl)
+    return downlink6(ctx, dl, sizeof(*ip6) + bpf_ntohs(ip6->payload_len),
+                     ip6->priority << 4 | ip6->flow_lbl[0] >> 4);
+  return count(STAT_PASS_OTHER, XDP_PASS);
 }
 
 SEC("xdp")
@@ -253,7 +217,7 @@ int gtpu_fast_path(struct xdp_md *ctx)
   struct iphdr *ip;
   __u32 ihl;
 
-  /* Tunnels arrive over IPv4 or IPv6; UE traffic is IPv4. */
+  /* Tunnels and UE traffic arrive over IPv4 or IPv6. */
   if ((void *)(eth + 1) > data_end)
     return count(STAT_MALFORMED, XDP_DROP);
   if (eth->h_proto == bpf_htons(ETH_P_IPV6))
@@ -283,6 +247,6 @@ int gtpu_fast_path(struct xdp_md *ctx)
     return downlink(ctx, dl);
   dl6 = bpf_map_lookup_elem(&downlink_v6_tunnels, &ip->daddr);
   if (dl6)
-    return downlink6(ctx, dl6);
+    return downlink6(ctx, dl6, bpf_ntohs(ip->tot_len), ip->tos);
   return count(STAT_PASS_OTHER, XDP_PASS);
 }

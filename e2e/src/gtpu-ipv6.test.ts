@@ -25,6 +25,7 @@ const HERE6 = '2001:db8:141::1';
 const GNB6 = '2001:db8:141::2';
 const UE6 = '2001:db8:141:1::200';
 const DL_TEID = 0x4242;
+const DL6_TEID = 0x4343;
 const UL_TEID = 0x100;
 const QFI = 9;
 
@@ -50,7 +51,7 @@ interface GtpDecoded {
   };
 }
 
-if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 3)) {
+if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 4)) {
   const peer = `${TAG}-b-${process.pid}`;
   const out = `${TAG}6o${process.pid % 100000}`;
   const inn = `${TAG}6i${process.pid % 100000}`;
@@ -85,6 +86,7 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 3)) {
     inPeer('ip', ['neigh', 'add', HERE4, 'lladdr', outMac, 'dev', inn, 'nud', 'permanent']);
     inPeer('ip', ['neigh', 'add', HERE6, 'lladdr', outMac, 'dev', inn, 'nud', 'permanent']);
     inPeer('ip', ['route', 'add', `${UE4}/32`, 'via', HERE4]);
+    inPeer('ip', ['-6', 'route', 'add', `${UE6}/128`, 'via', HERE6]);
     sh('ip', ['route', 'add', `${UE4}/32`, 'via', GNB4]);
 
     coll = await loadCollection(object, {
@@ -97,6 +99,12 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 3)) {
     value.writeUInt32LE(7, 20);
     value.writeUInt8(QFI, 24);
     coll.map('downlink_v6_tunnels').update(Buffer.from(UE4.split('.').map(Number)), value);
+    // The IPv6 UE: same struct, no QFI (4G style, no extension header).
+    const value6 = Buffer.alloc(28);
+    value6.writeUInt32LE(DL6_TEID, 0);
+    value6.set(ipv6Bytes(GNB6), 4);
+    value6.writeUInt32LE(8, 20);
+    coll.map('downlink_ues6').update(ipv6Bytes(UE6), value6);
     coll.map('uplink_teids').update(u32(UL_TEID), u32(1));
     // Generic mode: XDP_TX on a veth in driver mode needs an XDP program on the peer too.
     link = await coll.program('gtpu_fast_path').attach({ kind: 'xdp', interface: out, mode: 'generic' });
@@ -132,9 +140,10 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 3)) {
     return values.reduce((sum, v) => sum + Buffer.from(v).readBigUInt64LE(field * 8), 0n);
   }
 
-  /** Sends datagrams "<tag>-<n>" (padded with '.' to `size` bytes) from the gNB's namespace to the UE. */
-  function sendToUe(tag: string, count: number, size = 0): void {
-    const script = `const s=require('node:dgram').createSocket('udp4');let n=0;const next=(e)=>{if(e)throw e;n<${count}?s.send(('${tag}-'+n++).padEnd(${size},'.'),${port},'${UE4}',next):s.close()};next();`;
+  /** Sends datagrams "<tag>-<n>" (padded with '.' to `size` bytes) from the gNB's namespace to the UE (or `ue`). */
+  function sendToUe(tag: string, count: number, size = 0, ue = UE4): void {
+    const type = ue.includes(':') ? 'udp6' : 'udp4';
+    const script = `const s=require('node:dgram').createSocket('${type}');let n=0;const next=(e)=>{if(e)throw e;n<${count}?s.send(('${tag}-'+n++).padEnd(${size},'.'),${port},'${ue}',next):s.close()};next();`;
     inPeer(process.execPath, ['-e', script]);
   }
 
@@ -171,6 +180,22 @@ if (insideOwnNetns(import.meta.url, NS_ENV, `${TAG}-a-${process.pid}`, 3)) {
       );
     }
     assert.equal(counted('sessions', 7, 2), 3n, 'session 7 dl_packets');
+  });
+
+  test('downlink to an IPv6 UE is GTP-U/UDP/IPv6 to the gNB for Scapy: its TEID, no extension header, the inner IPv6', async () => {
+    const decoded = await capturedTunnels('downlink6', () => sendToUe('dl6', 2, 0, UE6));
+    assert.deepEqual(decoded.map((d) => d.gtp?.inner?.payload).sort(), ['dl6-0', 'dl6-1']);
+    for (const d of decoded) {
+      assert.deepEqual([d.src, d.dst, d.udp.sport, d.udp.dport], [HERE6, GNB6, 2152, 2152]);
+      assert.ok(d.udp.chksum_ok && d.udp.len_ok && d.plen_ok, 'UDP checksum and lengths');
+      assert.deepEqual([d.gtp?.type, d.gtp?.teid, d.gtp?.e, d.gtp?.qfi], [0xff, DL6_TEID, 0, null]);
+      assert.ok(d.gtp?.length_ok, 'GTP-U length');
+      assert.deepEqual(
+        [d.gtp?.inner?.version, d.gtp?.inner?.src, d.gtp?.inner?.dst, d.gtp?.inner?.dport],
+        [6, GNB6, UE6, port],
+      );
+    }
+    assert.equal(counted('sessions', 8, 2), 2n, 'session 8 dl_packets');
   });
 
   test('a downlink packet the tunnel would take past n3_mtu is left as is and counted; one that fills it exactly goes', async () => {
