@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { createSqliteTelemetryHistoryStore } from './sqlite-telemetry-history-store.js';
+import { createSqliteTelemetryHistoryStore, historyQuerySql } from './sqlite-telemetry-history-store.js';
 import { telemetryHistoryContract } from './telemetry-history-contract.js';
 
 telemetryHistoryContract('sqlite', (retention) =>
@@ -45,4 +45,25 @@ test('sqlite: eight days of two series every 30 s leave at most the bound per ti
     rate.series[0]?.points.every((p) => p.rate === 1),
     'a counter rising 1/s reads as rate 1',
   );
+});
+
+test("sqlite: a device's query starts from its own series, never from every device's points by age", () => {
+  const db = new Database(':memory:');
+  createSqliteTelemetryHistoryStore(db);
+  for (const byName of [false, true]) {
+    const args = byName ? ['d1', 'x', 0, 0] : ['d1', 0, 0];
+    const plan = (
+      db.prepare(`EXPLAIN QUERY PLAN ${historyQuerySql(byName)}`).all(...args) as Array<{ detail: string }>
+    ).map((r) => r.detail);
+    assert.match(
+      plan[0] ?? '',
+      /^SEARCH s USING .*INDEX sqlite_autoindex_telemetry_series_1 \(device=\?/,
+      plan.join(' | '),
+    );
+    assert.match(
+      plan[1] ?? '',
+      /^SEARCH p USING PRIMARY KEY \(series=\? AND tier=\? AND at>\?\)/,
+      plan.join(' | '),
+    );
+  }
 });
