@@ -9,14 +9,8 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import {
-  captureDecoded,
-  type Decoded,
-  freePort,
-  insideOwnNetns,
-  scapyIn,
-  sh,
-} from './fixtures/scapy-capture.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
+import { captureDecoded, type Decoded, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
 import { cgroup2Root } from './truth/truth-device.js';
 
 const TAG = 'apn';

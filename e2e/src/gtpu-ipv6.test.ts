@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import { captureDecoded, freePort, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
+import { captureDecoded, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
 
 const TAG = 'gtp';
 const NS_ENV = 'BPFLEET_GTPU6_NETNS';

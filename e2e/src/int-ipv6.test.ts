@@ -11,14 +11,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import {
-  captureDecoded,
-  type Decoded,
-  freePort,
-  insideOwnNetns,
-  scapyIn,
-  sh,
-} from './fixtures/scapy-capture.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
+import { captureDecoded, type Decoded, insideOwnNetns, scapyIn, sh } from './fixtures/scapy-capture.js';
 
 const TAG = 'int';
 const NS_ENV = 'BPFLEET_INT6_NETNS';

@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Collection, type Link, loadCollection } from '@bpfleet/sdk/bpf';
-import { freePort, insideOwnNetns, sh } from './fixtures/scapy-capture.js';
+import { freePort } from '@bpfleet/sdk/test-kit';
+import { insideOwnNetns, sh } from './fixtures/scapy-capture.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROGRAM = join(ROOT, 'bpf-programs', 'int-telemetry');
