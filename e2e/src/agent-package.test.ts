@@ -101,10 +101,10 @@ test('the Debian package installs, runs the agent as its unit would, attaches XD
     namespaces: ['acme'],
     allow: (net) => ({ interfaces: [net.wan], cgroups: [] }),
   });
-  const cmdline = readFileSync(`/proc/${d.agent.pid}/cmdline`, 'utf8').split('\0');
   d.agent.signal('SIGKILL');
   await d.agent.exited;
-  const config = readFileSync(cmdline[cmdline.indexOf('--config') + 1] as string, 'utf8');
+  // The fixture's own config file (a /proc read of its cmdline found nothing once the process had gone).
+  const config = readFileSync(d.configPath, 'utf8');
   writeFileSync('/etc/bpfleet-agent/agent.yaml', config, { mode: 0o600 });
 
   const pid1 = readFileSync('/proc/1/comm', 'utf8').trim();

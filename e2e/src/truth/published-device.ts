@@ -43,6 +43,8 @@ export interface PublishedDevice {
   deviceId: string;
   /** The agent's pin root (bpffs). */
   pinRoot: string;
+  /** The agent config file the device's agent runs with. */
+  configPath: string;
   /** Signs a `bpfleet build` package with the publisher key and publishes it to the edge. */
   publish(archive: Buffer): Promise<SignedArchive>;
   /** Signs a package with the publisher key without publishing it. */
@@ -131,6 +133,7 @@ export async function startPublishedDevice(o: PublishedDeviceOptions): Promise<P
       ...running,
       deviceId,
       pinRoot,
+      configPath,
       edgeDataDir: join(work, 'edge'),
       operatorKeyFile: keys.privateKeyPath,
       fleet: FLEET,
