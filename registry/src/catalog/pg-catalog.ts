@@ -2,48 +2,12 @@
 import { RegistryError } from '@bpfleet/sdk/errors';
 import pg from 'pg';
 import semver from 'semver';
-import type { Catalog, Channel, Namespace, PackageSummary, VersionRecord } from './catalog.js';
+import type { Catalog, Channel, Namespace, PackageSummary } from './catalog.js';
+import { bySemverDesc, toVersion, type VersionRow } from './catalog-rows.js';
 import { pgCredentials } from './pg-credentials.js';
 import { pgIndexMethods } from './pg-index.js';
 import { migratePg } from './pg-migrations.js';
 import { FOREIGN_KEY_VIOLATION, inTransaction, isPgError, rows, UNIQUE_VIOLATION } from './pg-pool.js';
-
-export interface VersionRow {
-  namespace: string;
-  name: string;
-  version: string;
-  digest: string;
-  size: string;
-  manifest_digest: string;
-  manifest: string;
-  bundle: string;
-  description: string;
-  license: string;
-  published_at: string;
-  yanked: boolean;
-  yank_reason: string | null;
-}
-
-function toVersion(row: VersionRow): VersionRecord {
-  return {
-    namespace: row.namespace,
-    name: row.name,
-    version: row.version,
-    digest: row.digest,
-    size: Number(row.size),
-    manifestDigest: row.manifest_digest,
-    manifest: row.manifest,
-    bundle: row.bundle,
-    description: row.description,
-    license: row.license,
-    publishedAt: row.published_at,
-    yanked: row.yanked,
-    yankReason: row.yank_reason,
-  };
-}
-
-const bySemverDesc = (a: { version: string }, b: { version: string }) =>
-  semver.rcompare(a.version, b.version);
 
 export interface PgCatalogOptions {
   /** Connections in this process's pool (default 10). */

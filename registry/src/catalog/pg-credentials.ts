@@ -2,28 +2,9 @@
 import { RegistryError } from '@bpfleet/sdk/errors';
 import type pg from 'pg';
 import type { PublisherKey, TokenRecord } from './catalog.js';
+import { type TokenRow, toToken } from './catalog-rows.js';
 import { FOREIGN_KEY_VIOLATION, isPgError, rows, UNIQUE_VIOLATION } from './pg-pool.js';
 import type { CredentialMethods } from './sqlite-credentials.js';
-
-interface TokenRow {
-  id: string;
-  namespace: string;
-  label: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    namespace: row.namespace,
-    label: row.label,
-    hash: row.hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 const namespaceNotFound = (name: string) =>
   new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${name}: not found`);

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import semver from 'semver';
 import type { Catalog, IndexPackage, StoredIndex, StoredStatement } from './catalog.js';
-import type { VersionRow } from './pg-catalog.js';
+import { toVersion, type VersionRow } from './catalog-rows.js';
 import { inTransaction, rows } from './pg-pool.js';
 
 /** The catalog rows a statement's effect writes, inside the statement's transaction. */
@@ -114,13 +114,8 @@ export function pgIndexMethods(pool: pg.Pool, fx: PgStatementEffects): IndexMeth
           pkg = { namespace: row.namespace, name: row.name, versions: [], channels: {}, statements: [] };
           packages.set(key, pkg);
         }
-        pkg.versions.push({
-          version: row.version,
-          digest: row.digest,
-          size: Number(row.size),
-          manifestDigest: row.manifest_digest,
-          yanked: row.yanked,
-        });
+        const { version, digest, size, manifestDigest, yanked } = toVersion(row);
+        pkg.versions.push({ version, digest, size, manifestDigest, yanked });
       }
       for (const ch of channels) {
         const pkg = packages.get(`${ch.namespace}/${ch.name}`);

@@ -12,48 +12,11 @@ import type {
   StoredIndex,
   VersionRecord,
 } from './catalog.js';
+import { bySemverDesc, toVersion, type VersionRow } from './catalog-rows.js';
 import { isConstraint } from './is-constraint.js';
 import { migrations } from './migrations.js';
 import { sqliteCredentials } from './sqlite-credentials.js';
 import { sqliteStatements } from './sqlite-statements.js';
-
-interface VersionRow {
-  namespace: string;
-  name: string;
-  version: string;
-  digest: string;
-  size: number;
-  manifest_digest: string;
-  manifest: string;
-  bundle: string;
-  description: string;
-  license: string;
-  published_at: string;
-  yanked: number;
-  yank_reason: string | null;
-}
-
-function toVersion(row: VersionRow): VersionRecord {
-  return {
-    namespace: row.namespace,
-    name: row.name,
-    version: row.version,
-    digest: row.digest,
-    size: row.size,
-    manifestDigest: row.manifest_digest,
-    manifest: row.manifest,
-    bundle: row.bundle,
-    description: row.description,
-    license: row.license,
-    publishedAt: row.published_at,
-    yanked: row.yanked === 1,
-    yankReason: row.yank_reason,
-  };
-}
-
-function bySemverDesc(a: { version: string }, b: { version: string }): number {
-  return semver.rcompare(a.version, b.version);
-}
 
 /** Opens (and migrates) the catalog at `path`; `:memory:` for tests. */
 export function openSqliteCatalog(path: string): Catalog {
@@ -324,13 +287,8 @@ export function openSqliteCatalog(path: string): Catalog {
           pkg = { namespace: row.namespace, name: row.name, versions: [], channels: {}, statements: [] };
           packages.set(key, pkg);
         }
-        pkg.versions.push({
-          version: row.version,
-          digest: row.digest,
-          size: row.size,
-          manifestDigest: row.manifest_digest,
-          yanked: row.yanked === 1,
-        });
+        const { version, digest, size, manifestDigest, yanked } = toVersion(row);
+        pkg.versions.push({ version, digest, size, manifestDigest, yanked });
       }
       for (const ch of channels) {
         const pkg = packages.get(`${ch.namespace}/${ch.name}`);

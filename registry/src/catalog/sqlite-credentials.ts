@@ -2,27 +2,8 @@
 import { RegistryError } from '@bpfleet/sdk/errors';
 import type Database from 'better-sqlite3';
 import type { Catalog, PublisherKey, TokenRecord } from './catalog.js';
+import { type TokenRow, toToken } from './catalog-rows.js';
 import { isConstraint } from './is-constraint.js';
-
-interface TokenRow {
-  id: string;
-  namespace: string;
-  label: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    namespace: row.namespace,
-    label: row.label,
-    hash: row.hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 export type CredentialMethods = Pick<
   Catalog,
