@@ -1,6 +1,6 @@
 // Rows of the catalog tables as both stores read them, and their records: one mapping for SQLite and PostgreSQL.
 import semver from 'semver';
-import type { TokenRecord, VersionRecord } from './catalog.js';
+import type { PackageSummary, TokenRecord, VersionRecord } from './catalog.js';
 
 export interface VersionRow {
   namespace: string;
@@ -60,3 +60,24 @@ export function toToken(row: TokenRow): TokenRecord {
 
 export const bySemverDesc = (a: { version: string }, b: { version: string }): number =>
   semver.rcompare(a.version, b.version);
+
+/** A package's summary from all its versions: latest is the highest unyanked release (else unyanked prerelease). */
+export function summarizeVersions(
+  namespace: string,
+  name: string,
+  versions: VersionRecord[],
+): PackageSummary | undefined {
+  if (versions.length === 0) return undefined;
+  const all = [...versions].sort(bySemverDesc);
+  const latest =
+    all.find((v) => !v.yanked && semver.prerelease(v.version) === null) ?? all.find((v) => !v.yanked);
+  const newest = all.reduce((a, b) => (a.publishedAt > b.publishedAt ? a : b));
+  return {
+    namespace,
+    name,
+    description: (latest ?? all[0]!).description,
+    latest: latest?.version ?? null,
+    versions: all.length,
+    updatedAt: newest.publishedAt,
+  };
+}

@@ -1,9 +1,8 @@
 // The shared Catalog on PostgreSQL: several edges on one database; constraints and transactions keep the contract.
 import { RegistryError } from '@bpfleet/sdk/errors';
 import pg from 'pg';
-import semver from 'semver';
 import type { Catalog, Channel, Namespace, PackageSummary } from './catalog.js';
-import { bySemverDesc, toVersion, type VersionRow } from './catalog-rows.js';
+import { bySemverDesc, summarizeVersions, toVersion, type VersionRow } from './catalog-rows.js';
 import { pgCredentials } from './pg-credentials.js';
 import { pgIndexMethods } from './pg-index.js';
 import { migratePg } from './pg-migrations.js';
@@ -33,20 +32,7 @@ export async function openPgCatalog(url: string, options: PgCatalogOptions = {})
     rows<VersionRow>(pool, 'SELECT * FROM versions WHERE namespace = $1 AND name = $2', [ns, name]);
 
   async function summarize(namespace: string, name: string): Promise<PackageSummary | undefined> {
-    const all = (await versionsOf(namespace, name)).map(toVersion);
-    if (all.length === 0) return undefined;
-    all.sort(bySemverDesc);
-    const latest =
-      all.find((v) => !v.yanked && semver.prerelease(v.version) === null) ?? all.find((v) => !v.yanked);
-    const newest = all.reduce((a, b) => (a.publishedAt > b.publishedAt ? a : b));
-    return {
-      namespace,
-      name,
-      description: (latest ?? all[0]!).description,
-      latest: latest?.version ?? null,
-      versions: all.length,
-      updatedAt: newest.publishedAt,
-    };
+    return summarizeVersions(namespace, name, (await versionsOf(namespace, name)).map(toVersion));
   }
 
   return {

@@ -12,7 +12,7 @@ import type {
   StoredIndex,
   VersionRecord,
 } from './catalog.js';
-import { bySemverDesc, toVersion, type VersionRow } from './catalog-rows.js';
+import { bySemverDesc, summarizeVersions, toVersion, type VersionRow } from './catalog-rows.js';
 import { isConstraint } from './is-constraint.js';
 import { migrations } from './migrations.js';
 import { sqliteCredentials } from './sqlite-credentials.js';
@@ -59,20 +59,11 @@ export function openSqliteCatalog(path: string): Catalog {
   };
 
   function summarize(namespace: string, name: string): PackageSummary | undefined {
-    const rows = (q.versionsOf.all(namespace, name) as VersionRow[]).map(toVersion);
-    if (rows.length === 0) return undefined;
-    rows.sort(bySemverDesc);
-    const latest =
-      rows.find((v) => !v.yanked && semver.prerelease(v.version) === null) ?? rows.find((v) => !v.yanked);
-    const newest = rows.reduce((a, b) => (a.publishedAt > b.publishedAt ? a : b));
-    return {
+    return summarizeVersions(
       namespace,
       name,
-      description: (latest ?? rows[0]!).description,
-      latest: latest?.version ?? null,
-      versions: rows.length,
-      updatedAt: newest.publishedAt,
-    };
+      (q.versionsOf.all(namespace, name) as VersionRow[]).map(toVersion),
+    );
   }
 
   const insertVersion = mutate((r: VersionRecord) => {
